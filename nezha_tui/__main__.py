@@ -1,0 +1,3 @@
+from nezha_tui.cli import main
+
+raise SystemExit(main())
