@@ -1,0 +1,407 @@
+"""The fleet as the client knows it: current servers, the online rule, change sets.
+
+Plain Python, no Textual.  The stream hands every decoded frame to
+:meth:`FleetStore.apply`, which returns a :class:`FleetChange` naming the ids
+that appeared, vanished, changed values, went offline or came back.  Screens
+read the store; the bench, ``snapshot`` and tests drive it directly.
+
+Per frame the store walks the frame once (the frame holds every server in
+full, so that walk cannot be avoided); everything else it does is per id and
+constant time.  Ring buffers of recent values live in flat ``array('d')``
+blocks (one per server) so that 10,000 servers x 60 samples stay a few tens
+of megabytes and no Python object is created per sample.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
+
+from nezha_tui.api.models import ServerGroup, StreamFrame, StreamServer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nezha_tui.api.public_note import PublicNote
+
+__all__ = ["FleetChange", "FleetStore", "FleetTotals", "RecentSample"]
+
+
+class RecentSample(NamedTuple):
+    """One frame's values of one server, for realtime plots."""
+
+    ts_ms: int
+    cpu: float
+    mem_pct: float
+    swap_pct: float
+    disk_pct: float
+    net_in_speed: float
+    net_out_speed: float
+
+
+_FIELDS = len(RecentSample._fields)
+
+
+@dataclass(slots=True)
+class FleetChange:
+    """What one frame changed.  Every set holds server ids."""
+
+    added: set[int] = field(default_factory=set)
+    removed: set[int] = field(default_factory=set)
+    changed: set[int] = field(default_factory=set)
+    """Live values (state) or static facts changed; includes online flips."""
+    went_offline: set[int] = field(default_factory=set)
+    came_online: set[int] = field(default_factory=set)
+    meta_changed: set[int] = field(default_factory=set)
+    """Name, country, platform, host facts, display index or public note changed
+    (a subset of ``changed``): what filters and name sorts depend on."""
+    order_changed: bool = False
+    """The Dashboard's order of ids differs from the previous frame."""
+    first: bool = False
+    """The first frame the store saw: everything is ``added``."""
+    now_ms: int = 0
+
+    @property
+    def flipped(self) -> set[int]:
+        return self.went_offline | self.came_online
+
+    @property
+    def membership_changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+    def __bool__(self) -> bool:  # "did anything change?"
+        return bool(
+            self.added or self.removed or self.changed or self.went_offline
+            or self.came_online or self.order_changed
+        )
+
+
+@dataclass(slots=True)
+class FleetTotals:
+    """Sums over the online servers (of the whole fleet, or of a group)."""
+
+    servers: int = 0
+    online: int = 0
+    net_in_speed: int = 0
+    net_out_speed: int = 0
+    net_in_transfer: int = 0
+    net_out_transfer: int = 0
+
+    @property
+    def offline(self) -> int:
+        return self.servers - self.online
+
+
+class _Ring:
+    """A fixed-size ring of samples, stored flat in one ``array('d')``."""
+
+    __slots__ = ("data", "head", "count", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.data = array("d", bytes(8 * _FIELDS * size))
+        self.head = 0  # next slot to write
+        self.count = 0
+
+    def push(self, values: tuple[float, ...]) -> None:
+        base = self.head * _FIELDS
+        self.data[base:base + _FIELDS] = array("d", values)
+        self.head = (self.head + 1) % self.size
+        if self.count < self.size:
+            self.count += 1
+
+    def last_ts(self) -> float | None:
+        if not self.count:
+            return None
+        return self.data[((self.head - 1) % self.size) * _FIELDS]
+
+    def samples(self) -> list[RecentSample]:
+        out: list[RecentSample] = []
+        start = (self.head - self.count) % self.size
+        data = self.data
+        for i in range(self.count):
+            base = ((start + i) % self.size) * _FIELDS
+            row = data[base:base + _FIELDS]
+            out.append(RecentSample(int(row[0]), *row[1:]))
+        return out
+
+
+def _pct(used: float, total: float) -> float:
+    try:
+        if total > 0:
+            return used * 100.0 / total
+    except TypeError:
+        pass
+    return 0.0
+
+
+def _timestamp(value: _dt.datetime | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=_dt.timezone.utc)
+        if value.year <= 1:  # Go's zero time, if a decoder let it through
+            return None
+        return value.timestamp()
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+class FleetStore:
+    """Current fleet state keyed by server id.
+
+    Online rule: a server is online when the frame's ``now`` minus its
+    ``last_active`` is at most ``online_window`` seconds.  A missing
+    ``last_active`` (Go's zero time) is offline; a ``last_active`` later than
+    ``now`` (``now`` is truncated to whole seconds) counts as age 0.
+    """
+
+    def __init__(self, online_window: float = 30.0, recent_len: int = 60) -> None:
+        self.online_window = float(online_window)
+        self.recent_len = max(1, int(recent_len))
+        self.servers: dict[int, StreamServer] = {}
+        self.order: list[int] = []
+        self.position: dict[int, int] = {}
+        """Index of each id in :attr:`order` (the Dashboard's order)."""
+        self.version: dict[int, int] = {}
+        """Bumped whenever what is shown of a server may differ (for render caches)."""
+        self.now_ms: int = 0
+        self.viewers: int = 0
+        self.frames: int = 0
+        self.site_name: str = ""
+        self.groups: list[ServerGroup] = []
+        self.group_names: dict[int, list[str]] = {}
+        """Names of the groups each server id belongs to."""
+        self.totals = FleetTotals()
+        self._online: dict[int, bool] = {}
+        self._last_active: dict[int, float | None] = {}
+        self._notes: dict[int, str] = {}
+        self._parsed_notes: dict[int, tuple[str, object]] = {}
+        self._rings: dict[int, _Ring] = {}
+        self._version_counter = 0
+
+    # ------------------------------------------------------------------ frames
+
+    def apply(self, frame: StreamFrame) -> FleetChange:
+        """Take in one frame; return what it changed."""
+        first = self.frames == 0
+        self.frames += 1
+        now_ms = _int(frame.now)
+        self.now_ms = now_ms
+        self.viewers = _int(frame.online)
+        now_s = now_ms / 1000.0
+        window = self.online_window
+        change = FleetChange(first=first, now_ms=now_ms)
+        added, changed, meta_changed = change.added, change.changed, change.meta_changed
+        went_offline, came_online = change.went_offline, change.came_online
+
+        old_servers = self.servers
+        new_servers: dict[int, StreamServer] = {}
+        order: list[int] = []
+        online_map = self._online
+        last_active_map = self._last_active
+        notes = self._notes
+        version = self.version
+        rings = self._rings
+        ring_len = self.recent_len
+        totals = FleetTotals()
+        vc = self._version_counter
+
+        for server in frame.servers or ():
+            sid = server.id
+            if not isinstance(sid, int) or sid in new_servers:
+                continue  # a duplicated id keeps its first record
+            new_servers[sid] = server
+            order.append(sid)
+            note_changed = False
+            if server.public_note is not None and notes.get(sid) != server.public_note:
+                note_changed = sid in notes
+                notes[sid] = server.public_note
+            ts = _timestamp(server.last_active)
+            last_active_map[sid] = ts
+            online = ts is not None and max(0.0, now_s - ts) <= window
+            state = server.state
+            host = server.host
+            old = old_servers.get(sid)
+            if old is None:
+                added.add(sid)
+                vc += 1
+                version[sid] = vc
+            else:
+                dirty = False
+                if old.state != state:
+                    dirty = True
+                if (
+                    note_changed
+                    or old.name != server.name
+                    or old.country_code != server.country_code
+                    or old.display_index != server.display_index
+                    or old.host != host
+                ):
+                    meta_changed.add(sid)
+                    dirty = True
+                was = online_map.get(sid, False)
+                if was != online:
+                    (came_online if online else went_offline).add(sid)
+                    dirty = True
+                if dirty:
+                    changed.add(sid)
+                    vc += 1
+                    version[sid] = vc
+            online_map[sid] = online
+
+            # totals over online servers
+            totals.servers += 1
+            if online:
+                totals.online += 1
+                totals.net_in_speed += _int(state.net_in_speed)
+                totals.net_out_speed += _int(state.net_out_speed)
+                totals.net_in_transfer += _int(state.net_in_transfer)
+                totals.net_out_transfer += _int(state.net_out_transfer)
+
+            # ring buffer of recent values (one sample per distinct frame time)
+            ring = rings.get(sid)
+            if ring is None:
+                ring = rings[sid] = _Ring(ring_len)
+            if ring.last_ts() != now_ms:
+                try:
+                    ring.push((
+                        float(now_ms),
+                        float(state.cpu),
+                        _pct(state.mem_used, host.mem_total),
+                        _pct(state.swap_used, host.swap_total),
+                        _pct(state.disk_used, host.disk_total),
+                        float(state.net_in_speed),
+                        float(state.net_out_speed),
+                    ))
+                except (TypeError, ValueError, OverflowError):
+                    pass
+
+        self._version_counter = vc
+        removed = old_servers.keys() - new_servers.keys()
+        if removed:
+            change.removed.update(removed)
+            for sid in removed:
+                for mapping in (online_map, last_active_map, notes, rings, version, self._parsed_notes):
+                    mapping.pop(sid, None)
+        if order != self.order:
+            change.order_changed = True
+            self.order = order
+            self.position = {sid: i for i, sid in enumerate(order)}
+        self.servers = new_servers
+        self.totals = totals
+        return change
+
+    # ------------------------------------------------------------------ queries
+
+    def __len__(self) -> int:
+        return len(self.servers)
+
+    def __contains__(self, server_id: object) -> bool:
+        return server_id in self.servers
+
+    def get(self, server_id: int) -> StreamServer | None:
+        return self.servers.get(server_id)
+
+    def is_online(self, server_id: int) -> bool:
+        return self._online.get(server_id, False)
+
+    def last_seen_age(self, server_id: int) -> float | None:
+        """Seconds between the frame's ``now`` and the server's ``last_active`` (>= 0)."""
+        ts = self._last_active.get(server_id)
+        if ts is None:
+            return None
+        return max(0.0, self.now_ms / 1000.0 - ts)
+
+    def public_note(self, server_id: int) -> str:
+        """The first ``public_note`` seen for the server ("" when none)."""
+        return self._notes.get(server_id, "")
+
+    def note(self, server_id: int, today: _dt.date | None = None) -> PublicNote | None:
+        """The parsed ``public_note`` (billing, plan), or ``None`` when empty/unparsable."""
+        raw = self._notes.get(server_id, "")
+        if not raw.strip():
+            return None
+        if today is None:
+            today = _dt.datetime.fromtimestamp(self.now_ms / 1000.0, _dt.timezone.utc).date() \
+                if self.now_ms > 0 else _dt.date.today()
+        cached = self._parsed_notes.get(server_id)
+        key = f"{today.isoformat()}\0{raw}"
+        if cached is not None and cached[0] == key:
+            return cached[1]  # type: ignore[return-value]
+        parsed = _parse_note(raw, today)
+        self._parsed_notes[server_id] = (key, parsed)
+        return parsed  # type: ignore[return-value]
+
+    def recent(self, server_id: int) -> Sequence[RecentSample]:
+        """Recent samples of one server, oldest first (at most ``recent_len``)."""
+        ring = self._rings.get(server_id)
+        return ring.samples() if ring is not None else []
+
+    def online_ids(self) -> list[int]:
+        return [sid for sid in self.order if self._online.get(sid, False)]
+
+    def totals_for(self, ids: Iterable[int]) -> FleetTotals:
+        """Totals over the given ids (e.g. the members of one group)."""
+        totals = FleetTotals()
+        servers = self.servers
+        online = self._online
+        for sid in ids:
+            server = servers.get(sid)
+            if server is None:
+                continue
+            totals.servers += 1
+            if online.get(sid, False):
+                state = server.state
+                totals.online += 1
+                totals.net_in_speed += _int(state.net_in_speed)
+                totals.net_out_speed += _int(state.net_out_speed)
+                totals.net_in_transfer += _int(state.net_in_transfer)
+                totals.net_out_transfer += _int(state.net_out_transfer)
+        return totals
+
+    # ------------------------------------------------------------------ groups
+
+    def set_groups(self, groups: Iterable[ServerGroup]) -> bool:
+        """Replace the server groups; ``True`` when they differ from before."""
+        groups = list(groups or ())
+        if groups == self.groups:
+            return False
+        self.groups = groups
+        names: dict[int, list[str]] = {}
+        for group in groups:
+            for sid in group.servers or ():
+                names.setdefault(sid, []).append(group.group.name)
+        self.group_names = names
+        return True
+
+    def group_members(self, group_id: int) -> set[int]:
+        for group in self.groups:
+            if group.group.id == group_id:
+                return set(group.servers or ())
+        return set()
+
+    def visible_groups(self) -> list[ServerGroup]:
+        """Groups holding at least one server the store knows, in the Dashboard's order."""
+        servers = self.servers
+        return [g for g in self.groups if any(sid in servers for sid in g.servers or ())]
+
+
+def _int(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return 0
+
+
+def _parse_note(raw: str, today: _dt.date) -> object | None:
+    try:
+        from nezha_tui.api.public_note import parse_public_note
+    except ImportError:  # pragma: no cover - until the parser lands
+        return None
+    try:
+        return parse_public_note(raw, today)
+    except Exception:  # the parser promises never to raise; be safe anyway
+        return None
