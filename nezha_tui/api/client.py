@@ -1,0 +1,562 @@
+"""REST client of the Nezha Dashboard API v1 (httpx, async).
+
+Auth modes (``Credentials.mode``):
+
+* ``guest``: no header.
+* ``password``: ``POST /api/v1/login`` -> JWT kept in memory only (never on
+  disk, never in logs).  Renewed by logging in again shortly before
+  ``expire``.  Because optional routes silently serve an expired or revoked JWT
+  as a guest, the JWT is re-checked with ``GET /api/v1/profile`` (a login-only
+  route) at most every ``validate_every`` seconds.  A failed login raises
+  :class:`BadCredentials` and is remembered: later calls raise it again without
+  touching the network (the Dashboard's firewall blocks IPs that keep failing).
+* ``token``: an ``nzp_`` access token, or a raw JWT, sent as Bearer.  A raw JWT
+  is renewed with ``POST /api/v1/refresh-token`` and the CSRF double-submit
+  pair (cookie ``nz-csrf`` + header ``X-CSRF-Token``), as the Dashboard's
+  ``csrfMiddleware`` requires for a JWT on an unsafe method.
+
+Base URL normalisation (:func:`normalize_base_url`): surrounding blanks and
+trailing slashes are removed, a path prefix is kept (``https://host/nezha``),
+a pasted ``/api/v1...`` suffix is dropped.  Without a scheme, ``https://`` is
+assumed, except for ``localhost`` and loopback addresses (``http://``): a
+Dashboard on the Internet should be reached over TLS, and a plain-HTTP one that
+redirects to HTTPS works either way.  Redirects are followed within the same
+host (a permanent http -> https upgrade is adopted for later calls and for the
+WebSocket URL); a redirect to another host is refused (it would carry the
+Authorization header elsewhere).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import ipaddress
+import json
+import ssl
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+import httpx
+
+from .. import __version__ as _VERSION
+from .decode import decode_data
+from .errors import (
+    ApiError, BadCredentials, DashboardTooOld, MissingScope, NetworkError, NezhaError,
+    ProtocolError, ProxyError, TokenRejected, Unauthorized, WafBlocked, error_from_text,
+    html_reason, network_error_from,
+)
+from .models import (
+    METRICS, PERIODS, FullServer, LoginResult, MetricSeries, Profile, ServerGroup,
+    ServerServiceSeries, ServiceHistory, ServiceOverview, Setting,
+)
+
+__all__ = ["Credentials", "NezhaClient", "normalize_base_url"]
+
+T = TypeVar("T")
+
+_API = "/api/v1"
+_CSRF_COOKIE = "nz-csrf"
+_JWT_COOKIE = "nz-jwt"
+_MAX_REDIRECTS = 5
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Who the client is.  ``repr`` never shows the password or the token."""
+
+    username: str | None = field(default=None)
+    password: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)  # nzp_... or a JWT
+
+    @property
+    def mode(self) -> str:
+        if self.token:
+            return "token"
+        if self.password:
+            return "password"
+        return "guest"
+
+    @property
+    def is_access_token(self) -> bool:
+        return bool(self.token) and self.token.strip().startswith("nzp_")
+
+    def __repr__(self) -> str:
+        parts = [f"mode={self.mode!r}"]
+        if self.username:
+            parts.append(f"username={self.username!r}")
+        if self.password:
+            parts.append("password=***")
+        if self.token:
+            parts.append("token=nzp_***" if self.is_access_token else "token=***")
+        return f"Credentials({', '.join(parts)})"
+
+    __str__ = __repr__
+
+
+def _is_local(host: str) -> bool:
+    h = host.strip("[]").lower()
+    if h == "localhost" or h.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(h).is_loopback
+    except ValueError:
+        return False
+
+
+def normalize_base_url(url: str) -> str:
+    """``"dash.example.com/nezha/"`` -> ``"https://dash.example.com/nezha"``.
+
+    Raises ValueError for something that cannot be a Dashboard URL.
+    """
+    raw = (url or "").strip()
+    if not raw:
+        raise ValueError("the Dashboard URL is empty")
+    if "://" not in raw:
+        host = raw.split("/", 1)[0].rsplit("@", 1)[-1]
+        if host.startswith("["):
+            hostname = host[1:].split("]", 1)[0]
+        else:
+            hostname = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        raw = ("http://" if _is_local(hostname) else "https://") + raw
+    try:
+        u = httpx.URL(raw)
+    except Exception as exc:  # httpx.InvalidURL and friends
+        raise ValueError(f"not a valid URL: {raw!r} ({exc})") from None
+    scheme = {"ws": "http", "wss": "https"}.get(u.scheme, u.scheme)
+    if scheme not in ("http", "https"):
+        raise ValueError(f"unsupported URL scheme {u.scheme!r} (use http:// or https://)")
+    if not u.host:
+        raise ValueError(f"the URL {raw!r} has no host")
+    path = u.path.rstrip("/")
+    idx = path.find(_API)
+    if idx != -1 and (len(path) == idx + len(_API) or path[idx + len(_API)] == "/"):
+        path = path[:idx].rstrip("/")
+    host = f"[{u.host}]" if ":" in u.host else u.host
+    port = f":{u.port}" if u.port is not None else ""
+    return f"{scheme}://{host}{port}{path}"
+
+
+def _jwt_exp(token: str) -> float | None:
+    """The ``exp`` claim of a JWT (unverified; used only to plan renewal)."""
+    try:
+        payload = token.split(".")[1]
+        payload += "=" * (-len(payload) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+        exp = claims.get("exp")
+        return float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None
+    except (IndexError, ValueError, binascii.Error, AttributeError, TypeError):
+        return None
+
+
+class NezhaClient:
+    """Async REST client; methods return typed models or raise NezhaError."""
+
+    def __init__(self, base_url: str, credentials: Credentials = Credentials(), *,
+                 verify: bool = True, timeout: float = 10.0,
+                 clock: Callable[[], float] = time.time,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 validate_every: float = 60.0) -> None:
+        self.base_url = normalize_base_url(base_url)
+        self.credentials = credentials
+        self.verify = verify
+        self.timeout = timeout
+        self.validate_every = validate_every
+        self._clock = clock
+        self._http = httpx.AsyncClient(
+            verify=verify, timeout=timeout, transport=transport, follow_redirects=False,
+            headers={"User-Agent": f"nezha-tui/{_VERSION}", "Accept": "application/json"},
+        )
+        self._auth_lock = asyncio.Lock()
+        self._jwt: str | None = None
+        self._jwt_expires_at: float | None = None  # our clock
+        self._jwt_lifetime: float = 3600.0
+        self._validated_at: float | None = None  # our clock; last proof the JWT is good
+        self._auth_error: NezhaError | None = None  # remembered login/JWT failure
+        self._csrf: str | None = None
+        if credentials.mode == "token" and not credentials.is_access_token:
+            self._jwt = credentials.token.strip()
+            exp = _jwt_exp(self._jwt)
+            if exp is not None:
+                self._jwt_expires_at = exp
+                self._jwt_lifetime = max(exp - clock(), 60.0)
+
+    # ------------------------------------------------------------------ urls, headers
+
+    @property
+    def ws_url(self) -> str:
+        scheme, rest = self.base_url.split("://", 1)
+        return f"{'wss' if scheme == 'https' else 'ws'}://{rest}{_API}/ws/server"
+
+    @property
+    def host(self) -> str:
+        return httpx.URL(self.base_url).host
+
+    @property
+    def port(self) -> int:
+        u = httpx.URL(self.base_url)
+        return u.port or (443 if u.scheme == "https" else 80)
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """For the WebSocket: None for ws://, else a context honouring ``verify``."""
+        if not self.base_url.startswith("https://"):
+            return None
+        ctx = ssl.create_default_context()
+        if not self.verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
+    def _bearer(self) -> str | None:
+        mode = self.credentials.mode
+        if mode == "token":
+            return self.credentials.token.strip() if self.credentials.is_access_token else self._jwt
+        if mode == "password":
+            return self._jwt
+        return None
+
+    def stream_headers(self) -> dict[str, str]:
+        bearer = self._bearer()
+        return {"Authorization": f"Bearer {bearer}"} if bearer else {}
+
+    @property
+    def auth_failed(self) -> NezhaError | None:
+        """The remembered login / JWT failure, if any."""
+        return self._auth_error
+
+    def forget_auth_failure(self) -> None:
+        """Allow one more login attempt (e.g. after the user fixed the password)."""
+        self._auth_error = None
+
+    def invalidate_jwt(self) -> None:
+        """Drop the JWT (password mode logs in again at the next ensure_auth)."""
+        if self.credentials.mode == "password":
+            self._jwt = None
+            self._jwt_expires_at = None
+        self._validated_at = None
+
+    # ------------------------------------------------------------------ auth
+
+    async def login(self) -> None:
+        """Password mode: log in once.  Other modes: nothing to do."""
+        if self.credentials.mode != "password":
+            return
+        async with self._auth_lock:
+            await self._login_locked()
+
+    async def _login_locked(self) -> None:
+        if self._auth_error is not None:
+            raise self._auth_error
+        body = {"username": self.credentials.username or "", "password": self.credentials.password or ""}
+        resp = await self._send("POST", f"{_API}/login", json_body=body, with_auth=False)
+        try:
+            result = self._decode(resp, LoginResult)
+        except Unauthorized:
+            self._auth_error = BadCredentials()
+            raise self._auth_error from None
+        self._adopt_token(result, resp)
+
+    def _adopt_token(self, result: LoginResult, resp: httpx.Response) -> None:
+        if not result.token:
+            raise ProtocolError("the login answer has no token")
+        now = self._clock()
+        lifetime: float | None = None
+        if result.expire is not None:
+            server_now = None
+            date = resp.headers.get("date")
+            if date:
+                try:
+                    server_now = parsedate_to_datetime(date).timestamp()
+                except (TypeError, ValueError, IndexError):
+                    server_now = None
+            # lifetime relative to the Dashboard's clock: immune to clock skew
+            lifetime = result.expire.timestamp() - (server_now if server_now is not None else now)
+        if lifetime is None:
+            exp = _jwt_exp(result.token)
+            lifetime = exp - now if exp is not None else 3600.0
+        self._jwt = result.token
+        self._jwt_lifetime = max(lifetime, 1.0)
+        self._jwt_expires_at = now + max(lifetime, 0.0)
+        self._validated_at = now
+
+    def _renew_margin(self) -> float:
+        return min(max(60.0, 0.1 * self._jwt_lifetime), self._jwt_lifetime / 2)
+
+    async def ensure_auth(self) -> None:
+        """Make sure the credentials in use are good before a request or a reconnect.
+
+        password: log in when there is no JWT or it expires soon; re-check an
+        existing JWT with ``/profile`` every ``validate_every`` s and log in
+        again (once) when the Dashboard no longer accepts it.
+        raw JWT: refresh it before it expires; raise TokenRejected when it has
+        expired or is refused by ``/profile``.
+        guest / nzp_: nothing to do (a bad nzp_ token fails loudly with 401).
+        """
+        mode = self.credentials.mode
+        if mode == "guest" or (mode == "token" and self.credentials.is_access_token):
+            return
+        async with self._auth_lock:
+            if self._auth_error is not None:
+                raise self._auth_error
+            now = self._clock()
+            if mode == "password":
+                if self._jwt is None or (self._jwt_expires_at is not None
+                                         and self._jwt_expires_at - now <= self._renew_margin()):
+                    await self._login_locked()
+                    return
+                if self._validation_due(now) and not await self._profile_accepts():
+                    self._jwt = None
+                    await self._login_locked()
+                return
+            # a raw JWT given as token
+            if self._jwt_expires_at is not None and now >= self._jwt_expires_at:
+                self._auth_error = TokenRejected("the JWT has expired: log in again")
+                raise self._auth_error
+            if self._jwt_expires_at is not None and self._jwt_expires_at - now <= self._renew_margin():
+                await self._refresh_locked()
+                return
+            if self._validation_due(now) and not await self._profile_accepts():
+                self._auth_error = TokenRejected("the JWT is no longer accepted (expired or revoked): log in again")
+                raise self._auth_error
+
+    def _validation_due(self, now: float) -> bool:
+        return self._validated_at is None or now - self._validated_at >= self.validate_every
+
+    async def _profile_accepts(self) -> bool:
+        resp = await self._send("GET", f"{_API}/profile")
+        try:
+            self._decode(resp, Profile)
+        except (Unauthorized, TokenRejected):
+            return False
+        self._validated_at = self._clock()
+        return True
+
+    async def _refresh_locked(self) -> None:
+        """POST /refresh-token with the Bearer JWT and the CSRF double-submit pair."""
+        if not self._csrf_value():
+            # a safe request on a login route makes the Dashboard seed nz-csrf
+            if not await self._profile_accepts():
+                self._auth_error = TokenRejected("the JWT is no longer accepted (expired or revoked): log in again")
+                raise self._auth_error
+        csrf = self._csrf_value()
+        headers = {"X-CSRF-Token": csrf} if csrf else {}
+        resp = await self._send("POST", f"{_API}/refresh-token", extra_headers=headers)
+        try:
+            result = self._decode(resp, LoginResult)
+        except (Unauthorized, TokenRejected):
+            self._auth_error = TokenRejected("the JWT could not be renewed: log in again")
+            raise self._auth_error from None
+        self._adopt_token(result, resp)
+
+    def _csrf_value(self) -> str | None:
+        for cookie in self._http.cookies.jar:
+            if cookie.name == _CSRF_COOKIE and cookie.value:
+                return cookie.value
+        return self._csrf
+
+    # ------------------------------------------------------------------ transport
+
+    async def _send(self, method: str, path: str, *, params: dict[str, str] | None = None,
+                    json_body: Any = None, with_auth: bool = True,
+                    extra_headers: dict[str, str] | None = None) -> httpx.Response:
+        """One request with redirects (same host only) and transport errors mapped."""
+        headers = dict(extra_headers or {})
+        bearer = self._bearer() if with_auth else None
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
+        if json_body is not None:
+            headers["Content-Type"] = "application/json"
+        content = json.dumps(json_body).encode() if json_body is not None else None
+        url = httpx.URL(self.base_url + path, params=params)
+        for _ in range(_MAX_REDIRECTS + 1):
+            request = self._http.build_request(method, url, headers=headers, content=content)
+            try:
+                resp = await self._http.send(request)
+                await resp.aread()
+            except httpx.TimeoutException as exc:
+                raise self._timeout_error(exc, url) from None
+            except httpx.TransportError as exc:
+                raise network_error_from(exc, url.host, url.port or _default_port(url),
+                                         self.timeout) from None
+            self._remember_cookies(resp)
+            if resp.status_code not in (301, 302, 303, 307, 308) or "location" not in resp.headers:
+                return resp
+            target = url.join(resp.headers["location"])
+            if target.host != url.host:
+                raise ProtocolError(f"the Dashboard redirects to another host ({target.host}): "
+                                    f"use that URL instead")
+            if target.scheme == "http" and url.scheme == "https":
+                raise ProtocolError("the Dashboard redirects from https to http: refusing to downgrade")
+            self._adopt_redirect(url, target, path)
+            if resp.status_code == 303:
+                method, content = "GET", None
+                headers.pop("Content-Type", None)
+            url = target
+        raise ProtocolError(f"too many redirects for {path}")
+
+    def _adopt_redirect(self, old: httpx.URL, new: httpx.URL, path: str) -> None:
+        """A redirect that keeps the API path (a scheme/prefix move) updates the base."""
+        old_base = httpx.URL(self.base_url)
+        if new.path.endswith(path) and old.path.endswith(path):
+            prefix = new.path[: len(new.path) - len(path)].rstrip("/")
+            port = f":{new.port}" if new.port is not None else ""
+            host = f"[{new.host}]" if ":" in new.host else new.host
+            candidate = f"{new.scheme}://{host}{port}{prefix}"
+            if new.host == old_base.host:
+                self.base_url = candidate
+
+    def _remember_cookies(self, resp: httpx.Response) -> None:
+        csrf = resp.cookies.get(_CSRF_COOKIE)
+        if csrf:
+            self._csrf = csrf
+        # the JWT lives in self._jwt only; don't let the cookie jar keep a copy
+        self._http.cookies.delete(_JWT_COOKIE)
+
+    def _timeout_error(self, exc: httpx.TimeoutException, url: httpx.URL) -> NetworkError:
+        where = f"{url.host}:{url.port or _default_port(url)}"
+        if isinstance(exc, httpx.ConnectTimeout):
+            return NetworkError(f"timed out after {self.timeout:g} s connecting to {where}")
+        return NetworkError(f"timed out after {self.timeout:g} s waiting for {where}")
+
+    def _decode(self, resp: httpx.Response, typ: Any, *, history: bool = False) -> Any:
+        """Map the HTTP status and body of an answer to data or a typed error."""
+        status = resp.status_code
+        body = resp.content
+        path = resp.request.url.path
+        is_json = _looks_json(resp)
+        if 200 <= status < 300:
+            if not is_json:
+                page = html_reason(body, 60) if body else "empty body"
+                raise ProtocolError(f"the answer of {path} is not JSON ({page}): is the URL the Dashboard's?")
+            return decode_data(body, typ)
+        text = _error_text(body) if is_json else None
+        if status == 401:
+            raise error_from_text(text or "", 401) if text else TokenRejected()
+        if status == 403:
+            if text is not None:
+                err = error_from_text(text, 403)
+                raise err if not isinstance(err, ApiError) else MissingScope(message=f"forbidden: {text}")
+            raise WafBlocked(html_reason(body) if body else "")
+        if status == 404:
+            if history:
+                raise DashboardTooOld()
+            raise ApiError(f"404 Not Found: {path} (is the URL the Dashboard's?)", 404)
+        if status in (502, 503, 504) or not is_json or text is None:
+            raise ProxyError(status, html_reason(body) if body else "")
+        raise error_from_text(text, status)
+
+    async def _get(self, path: str, typ: type[T] | Any, *, params: dict[str, str] | None = None,
+                   history: bool = False) -> T:
+        await self.ensure_auth()
+        resp = await self._send("GET", path, params=params)
+        try:
+            return self._decode(resp, typ, history=history)
+        except Unauthorized:
+            # the Dashboard no longer accepts our JWT although it has not expired
+            # (revoked session, IP change): log in again once, then retry once
+            if self.credentials.mode != "password" or self._jwt is None:
+                raise
+        self.invalidate_jwt()
+        await self.ensure_auth()
+        resp = await self._send("GET", path, params=params)
+        return self._decode(resp, typ, history=history)
+
+    # ------------------------------------------------------------------ endpoints
+
+    async def setting(self) -> Setting:
+        return await self._get(f"{_API}/setting", Setting)
+
+    async def server_groups(self) -> list[ServerGroup]:
+        return await self._get(f"{_API}/server-group", list[ServerGroup])
+
+    async def servers(self, ids: Iterable[int] | None = None) -> list[FullServer]:
+        params = None
+        if ids is not None:
+            id_list = list(dict.fromkeys(_check_id(i, "server id") for i in ids))
+            if id_list:
+                params = {"id": ",".join(str(i) for i in id_list)}
+        return await self._get(f"{_API}/server", list[FullServer], params=params)
+
+    async def profile(self) -> Profile:
+        return await self._get(f"{_API}/profile", Profile)
+
+    async def server_metrics(self, server_id: int, metric: str, period: str = "1d") -> MetricSeries:
+        sid = _check_id(server_id, "server id")
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
+        _check_period(period)
+        return await self._get(f"{_API}/server/{sid}/metrics", MetricSeries,
+                               params={"metric": metric, "period": period}, history=True)
+
+    async def server_services(self, server_id: int, period: str = "1d") -> list[ServerServiceSeries]:
+        sid = _check_id(server_id, "server id")
+        _check_period(period)
+        return await self._get(f"{_API}/server/{sid}/service", list[ServerServiceSeries],
+                               params={"period": period}, history=True)
+
+    async def services(self) -> ServiceOverview:
+        return await self._get(f"{_API}/service", ServiceOverview)
+
+    async def service_history(self, service_id: int, period: str = "1d") -> ServiceHistory:
+        sid = _check_id(service_id, "service id")
+        _check_period(period)
+        return await self._get(f"{_API}/service/{sid}/history", ServiceHistory,
+                               params={"period": period}, history=True)
+
+    async def service_servers(self) -> list[int]:
+        return await self._get(f"{_API}/service/server", list[int])
+
+    async def aclose(self) -> None:
+        self._jwt = None if self.credentials.mode == "password" else self._jwt
+        await self._http.aclose()
+
+    async def __aenter__(self) -> NezhaClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"NezhaClient({self.base_url!r}, {self.credentials!r})"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _default_port(url: httpx.URL) -> int:
+    return 443 if url.scheme == "https" else 80
+
+
+def _check_id(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"invalid {what}: {value!r}")
+    return value
+
+
+def _check_period(period: str) -> None:
+    if period not in PERIODS:
+        raise ValueError(f"unknown period {period!r}; expected one of {', '.join(PERIODS)}")
+
+
+def _looks_json(resp: httpx.Response) -> bool:
+    ctype = resp.headers.get("content-type", "").lower()
+    if "json" in ctype:
+        return True
+    head = resp.content[:64].lstrip()
+    return head[:1] in (b"{", b"[")
+
+
+def _error_text(body: bytes) -> str | None:
+    """The ``error`` of a JSON error body (None when there is none)."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(doc, dict):
+        err = doc.get("error")
+        if isinstance(err, str) and err:
+            return err
+    return None
