@@ -1,0 +1,166 @@
+"""Helpers shared by the drill-down screens (server detail, services, service history).
+
+No plotext here (plot widgets import it lazily).  The app may provide:
+
+* ``app.now()`` (callable) or ``app.wall`` (a fixed unix time) - the clock
+  used for ages and "next update" times, so screenshots are deterministic;
+* ``app.tz`` - a ``tzinfo`` for local times (``None``: the machine's zone);
+* ``app.history_cache`` - created here on first use.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, tzinfo
+from typing import Any
+
+from nezha_tui.history_cache import HistoryCache
+
+__all__ = [
+    "PERIODS", "PERIOD_NAMES", "app_now", "app_tz", "local_dt", "fmt_local",
+    "history_cache", "history_error_message", "GUEST_MESSAGE", "NO_TSDB_MESSAGE",
+]
+
+PERIODS = ("1d", "7d", "30d")
+PERIOD_NAMES = {"1d": "1 day", "7d": "7 days", "30d": "30 days"}
+NO_TSDB_MESSAGE = "this Dashboard keeps no metric history (its TSDB is off)"
+GUEST_MESSAGE = "log in for 7d and 30d (guests only get 1 day of history)"
+TOO_OLD_MESSAGE = "this Dashboard is older than v2.0 and has no history API"
+
+
+def app_now(app: Any) -> float:
+    """Wall-clock unix seconds as the app sees them (injectable)."""
+    fn = getattr(app, "now", None)
+    if callable(fn):
+        try:
+            return float(fn())
+        except Exception:
+            pass
+    wall = getattr(app, "wall", None)
+    if callable(wall):
+        try:
+            return float(wall())
+        except Exception:
+            pass
+    elif isinstance(wall, (int, float)) and not isinstance(wall, bool):
+        return float(wall)
+    return time.time()
+
+
+def app_tz(app: Any) -> tzinfo | None:
+    tz = getattr(app, "tz", None)
+    return tz if isinstance(tz, tzinfo) else None
+
+
+def local_dt(ts: float, tz: tzinfo | None) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(ts, tz) if tz is not None else datetime.fromtimestamp(ts).astimezone()
+    except (OverflowError, OSError, ValueError, TypeError):
+        return None
+
+
+def fmt_local(value: float | datetime | None, tz: tzinfo | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A unix time or an aware datetime in local time; ``-`` when unknown."""
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.year <= 1:
+            return "-"
+        try:
+            value = value.timestamp()
+        except (OverflowError, OSError, ValueError):
+            return "-"
+    d = local_dt(float(value), tz)
+    return d.strftime(fmt) if d is not None else "-"
+
+
+def history_cache(app: Any) -> HistoryCache:
+    """The app's brief cache of history results (created on first use)."""
+    cache = getattr(app, "history_cache", None)
+    if not isinstance(cache, HistoryCache):
+        cache = HistoryCache(ttl=60.0)
+        try:
+            setattr(app, "history_cache", cache)
+        except Exception:
+            pass
+    return cache
+
+
+def history_error_message(err: BaseException, what: str = "server") -> str:
+    """One line for the screen, in the words of the issue for the known cases."""
+    try:
+        from nezha_tui.api import errors as e
+    except ImportError:  # pragma: no cover - the API layer always ships errors.py
+        return str(getattr(err, "message", "") or err) or "the request failed"
+    if isinstance(err, e.GuestPeriodDenied):
+        return GUEST_MESSAGE
+    if isinstance(err, e.DashboardTooOld):
+        return TOO_OLD_MESSAGE
+    if isinstance(err, e.NotFound):
+        return f"this {what} is gone (deleted, or not visible to this login)"
+    if isinstance(err, e.NezhaError):
+        return err.message
+    return f"unexpected error: {type(err).__name__}"
+
+
+_FALLBACK_COLORS = {
+    "success": "#4EBF71", "warning": "#ffa62b", "error": "#ba3c5b", "primary": "#0178D4",
+    "accent": "#ffa62b", "secondary": "#004578", "foreground-muted": "#808080", "foreground": "#e0e0e0",
+}
+
+
+def theme_style(theme: Any, role: str, *, bold: bool = False, italic: bool = False) -> Any:
+    """A Rich ``Style`` in the colour of theme variable ``role`` (never raises;
+    ``""`` gives the plain style).  Theme values such as ``ansi_green`` are
+    turned into RGB through Textual's colour parser."""
+    from rich.color import Color as RichColor
+    from rich.style import Style
+    from textual.color import Color
+
+    if not role:
+        return Style(bold=bold, italic=italic)
+    raw = ""
+    try:
+        raw = theme.get(role, "") or ""
+    except Exception:
+        raw = ""
+    for candidate in (raw, _FALLBACK_COLORS.get(role, "")):
+        if not candidate:
+            continue
+        try:
+            c = Color.parse(candidate)
+        except Exception:
+            continue
+        return Style(color=RichColor.from_rgb(c.r, c.g, c.b), bold=bold, italic=italic)
+    return Style(bold=bold, italic=italic)
+
+
+PERIOD_KEYS = {"1d": "1", "7d": "7", "30d": "3"}
+
+
+def period_bar(current: str, theme: Any, *, extra: str = "") -> Any:
+    """``period  [1d] 7d 30d`` with the current one highlighted (keys 1 / 7 / 3)."""
+    from rich.text import Text
+
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append("period ", style=theme_style(theme, "foreground-muted"))
+    for p in PERIODS:
+        if p == current:
+            t.append(f"[{p}]", style=theme_style(theme, "accent", bold=True))
+        else:
+            t.append(f" {p} ", style=theme_style(theme, "foreground-muted"))
+        t.append(" ")
+    t.append("(1 / 7 / 3)", style=theme_style(theme, "foreground-muted"))
+    if extra:
+        t.append("   " + extra)
+    return t
+
+
+def period_bindings() -> list[Any]:
+    from textual.binding import Binding
+
+    return [
+        Binding("1", "period('1d')", "1 day", tooltip="History of the last day (30-second points)"),
+        Binding("7", "period('7d')", "7 days", tooltip="History of the last 7 days (30-minute points; needs login)"),
+        Binding("3", "period('30d')", "30 days", tooltip="History of the last 30 days (2-hour points; needs login)"),
+    ]

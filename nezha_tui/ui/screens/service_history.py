@@ -1,0 +1,183 @@
+"""History of one service monitor (``GET /api/v1/service/{id}/history``):
+latency per server as lines, the down points marked, and per server the up
+percent, total up/down and average delay.  ``1`` ``7`` ``3`` switch periods.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from nezha_tui.api.models import ServiceHistory
+from nezha_tui.ui.drilldown import (
+    PERIODS, app_tz, history_cache, history_error_message, period_bar, period_bindings, theme_style,
+)
+from nezha_tui.ui.widgets.day_strip import uptime_level
+from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series
+
+__all__ = ["ServiceHistoryScreen", "history_series"]
+
+
+def history_series(history: ServiceHistory) -> list[Series]:
+    """One latency line per server (down points left out of the line) and one
+    series of marks for every down point (drawn at their delay, 0 if none)."""
+    lines: list[Series] = []
+    down_x: list[float] = []
+    down_y: list[float] = []
+    for srv in history.servers:
+        xs: list[float] = []
+        ys: list[float | None] = []
+        for p in srv.stats.data_points:
+            x = p.ts / 1000.0
+            if p.status == 0:
+                down_x.append(x)
+                down_y.append(max(0.0, p.delay))
+                continue
+            xs.append(x)
+            ys.append(p.delay)
+        lines.append(Series(srv.server_name or f"#{srv.server_id}", xs, ys,
+                            legend_extra=f"avg {srv.stats.avg_delay:.0f} ms"))
+    if down_x:
+        lines.append(Series(f"down ({len(down_x)})", down_x, down_y, color="error", points=True, mark="x"))
+    return lines
+
+
+class ServiceHistoryScreen(Screen[None]):
+    CSS_PATH = "service_history.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back", tooltip="Back to the services"),
+        *period_bindings(),
+        Binding("r", "reload", "Reload", tooltip="Fetch again, bypassing the short cache"),
+    ]
+
+    def __init__(self, service_id: int, *, name: str = "", period: str = "1d") -> None:
+        super().__init__()
+        self.service_id = int(service_id)
+        self.service_name = name
+        self.period = period if period in PERIODS else "1d"
+        self.history: ServiceHistory | None = None
+        self.message: str | None = None
+        self.fetches = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._crumbs(), id="crumbs")
+        yield Static(id="period-bar")
+        yield Plot(id="latency", fmt=AxisFormat("ms"), tz=app_tz(self.app))
+        table: DataTable[Any] = DataTable(id="per-server", cursor_type="row")
+        yield table
+        yield Footer()
+
+    def _crumbs(self) -> str:
+        site = getattr(getattr(self.app, "store", None), "site_name", "") or "Fleet"
+        return f"{site} › Services › {self.service_name or f'monitor #{self.service_id}'}"
+
+    def on_mount(self) -> None:
+        table = self.query_one("#per-server", DataTable)
+        table.add_column("Server", key="server")
+        table.add_column("Up %", key="up_pct")
+        table.add_column("Up", key="up")
+        table.add_column("Down", key="down")
+        table.add_column("Avg delay", key="delay")
+        table.add_column("Down points", key="downs")
+        self._load()
+
+    # ------------------------------------------------------------------ data
+
+    def _key(self) -> tuple[Any, ...]:
+        return ("service_history", getattr(self.app.client, "base_url", ""), self.service_id, self.period)
+
+    def _load(self, *, force: bool = False) -> None:
+        self._update_bar()
+        cached = None if force else history_cache(self.app).get(self._key())
+        if cached is not None:
+            self._show(cached)
+            return
+        plot = self.query_one("#latency", Plot)
+        plot.show_message(f"loading {self.period}...")
+        plot.loading = True
+        self._fetch(self.period)
+
+    @work(exclusive=True, group="service-history")
+    async def _fetch(self, period: str) -> None:
+        plot = self.query_one("#latency", Plot)
+        try:
+            result = await self.app.client.service_history(self.service_id, period)  # type: ignore[attr-defined]
+        except Exception as err:
+            if period != self.period:
+                return  # the user moved on
+            plot.loading = False
+            self.history = None
+            self.message = history_error_message(err, "service")
+            plot.show_message(self.message)
+            self.query_one("#per-server", DataTable).clear()
+            self._update_bar()
+            return
+        finally:
+            self.fetches += 1
+        if not isinstance(result, ServiceHistory):
+            result = ServiceHistory()
+        history_cache(self.app).put(("service_history", getattr(self.app.client, "base_url", ""),
+                                     self.service_id, period), result)
+        if period != self.period:
+            return  # a result for a period the user has left: cached, not shown
+        plot.loading = False
+        self._show(result)
+
+    def _show(self, history: ServiceHistory) -> None:
+        self.history = history
+        self.message = None
+        if history.service_name and not self.service_name:
+            self.service_name = history.service_name
+            self.query_one("#crumbs", Static).update(self._crumbs())
+        plot = self.query_one("#latency", Plot)
+        plot.loading = False
+        series = history_series(history)
+        if not history.servers:
+            plot.show_message("no checks of this monitor in this period")
+        else:
+            plot.plot(series, empty="no checks of this monitor in this period")
+        theme = self.app.theme_variables
+        table = self.query_one("#per-server", DataTable)
+        table.clear()
+        for srv in history.servers:
+            st = srv.stats
+            downs = sum(1 for p in st.data_points if p.status == 0)
+            total = st.total_up + st.total_down
+            up_pct = st.up_percent if total else None
+            table.add_row(
+                srv.server_name or f"#{srv.server_id}",
+                Text(f"{up_pct:.2f}%" if up_pct is not None else "no data",
+                     style=theme_style(theme, uptime_level(up_pct) or "foreground-muted")),
+                str(st.total_up),
+                Text(str(st.total_down), style=theme_style(theme, "error" if st.total_down else "")),
+                f"{st.avg_delay:.1f} ms",
+                Text(str(downs), style=theme_style(theme, "error" if downs else "")),
+                key=str(srv.server_id),
+            )
+        self._update_bar()
+
+    def _update_bar(self) -> None:
+        extra = ""
+        if self.history is not None and self.message is None:
+            extra = f"{len(self.history.servers)} servers"
+        self.query_one("#period-bar", Static).update(period_bar(self.period, self.app.theme_variables, extra=extra))
+
+    # ------------------------------------------------------------------ actions
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_period(self, period: str) -> None:
+        if period not in PERIODS:
+            return
+        self.period = period
+        self._load()
+
+    def action_reload(self) -> None:
+        self._load(force=True)

@@ -1,0 +1,303 @@
+"""The services overview (``s`` from the grid): one row per service monitor
+of ``GET /api/v1/service`` and one row per (rule, server) of the cycle-transfer
+quotas.  Refreshed every 15 s; ``enter`` opens a monitor's history.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from nezha_tui.api.models import CycleTransferStats, ServiceItem, ServiceOverview
+from nezha_tui.format import fmt_bytes, fmt_duration
+from nezha_tui.ui.drilldown import app_now, app_tz, fmt_local, history_error_message, theme_style
+from nezha_tui.ui.widgets.day_strip import day_strip_text, uptime_level
+
+__all__ = ["ServicesScreen", "service_status", "average_delay", "delay_level", "quota_rows"]
+
+REFRESH_SECONDS = 15.0
+
+
+def service_status(item: ServiceItem) -> tuple[str, str]:
+    """(label, theme role) of the "now" column, from the ``current_*`` counters."""
+    up, down = max(0, item.current_up), max(0, item.current_down)
+    if up == 0 and down == 0:
+        return "no data", ""
+    if down == 0:
+        return "▲ up", "success"
+    if up == 0:
+        return "▼ down", "error"
+    return f"◆ {up}/{up + down} up", "warning"
+
+
+def average_delay(item: ServiceItem) -> float | None:
+    """Average delay over the 30 days, each day weighted by its successful checks."""
+    delays = list(item.delay or [])[-30:]
+    ups = list(item.up or [])[-len(delays):] if delays else []
+    ups = [0] * (len(delays) - len(ups)) + ups
+    total = weight = 0.0
+    plain: list[float] = []
+    for d, u in zip(delays, ups):
+        try:
+            d = float(d)
+        except (TypeError, ValueError):
+            continue
+        if not (d > 0 and d < 1e9):
+            continue
+        plain.append(d)
+        if u and u > 0:
+            total += d * u
+            weight += u
+    if weight:
+        return total / weight
+    if plain:
+        return sum(plain) / len(plain)
+    return None
+
+
+def delay_level(ms: float | None, good: float = 100.0, fair: float = 300.0) -> str:
+    if ms is None:
+        return ""
+    if ms < good:
+        return "success"
+    if ms < fair:
+        return "warning"
+    return "error"
+
+
+def _styled(text: str, role: str, theme: dict[str, str]) -> Text:
+    return Text(text, style=theme_style(theme, role or "foreground-muted"))
+
+
+def _bar(used: int, total: int, width: int, theme: dict[str, str]) -> Text:
+    if total <= 0:
+        return Text(f"{fmt_bytes(used)} (no limit)")
+    frac = max(0.0, min(1.0, used / total))
+    filled = int(round(frac * width))
+    role = "error" if frac >= 0.9 else "warning" if frac >= 0.7 else "success"
+    t = Text(no_wrap=True)
+    t.append("█" * filled, style=theme_style(theme, role))
+    t.append("░" * (width - filled), style=theme_style(theme, "foreground-muted"))
+    t.append(f" {fmt_bytes(used)} / {fmt_bytes(total)} ({used / total * 100:.0f}%)")
+    return t
+
+
+def quota_rows(stats: dict[int, CycleTransferStats]) -> list[tuple[int, int, CycleTransferStats]]:
+    """(rule id, server id, stats) for every server of every rule, in id order."""
+    rows = []
+    for rule_id in sorted(stats):
+        st = stats[rule_id]
+        ids = set(st.transfer) | set(st.server_name) | set(st.next_update)
+        for sid in sorted(ids):
+            rows.append((rule_id, sid, st))
+    return rows
+
+
+class ServicesScreen(Screen[None]):
+    """Service monitors and traffic quotas of the Dashboard."""
+
+    CSS_PATH = "services.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back", tooltip="Back to the fleet"),
+        Binding("enter", "open_selected", "History", tooltip="Open the selected monitor's history"),
+        Binding("r", "refresh", "Refresh", tooltip="Fetch the services now (also every 15 s)"),
+        Binding("tab", "focus_next", "Next table", show=False, tooltip="Move between the monitors and the quotas"),
+    ]
+
+    def __init__(self, *, refresh_seconds: float = REFRESH_SECONDS, name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.refresh_seconds = refresh_seconds
+        self.overview: ServiceOverview | None = None
+        self.error: str | None = None
+        self.fetches = 0
+        self._fetching = False
+        self._fetched_at: float | None = None
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._crumbs(), id="crumbs")
+        yield Static("loading services...", id="services-status")
+        with Vertical(id="services-body"):
+            table: DataTable[Any] = DataTable(id="services", cursor_type="row", zebra_stripes=True)
+            yield table
+            yield Static("Cycle transfer quotas", id="quotas-title", classes="section-title")
+            quotas: DataTable[Any] = DataTable(id="quotas", cursor_type="row")
+            yield quotas
+        yield Footer()
+
+    def _crumbs(self) -> str:
+        site = ""
+        try:
+            site = getattr(self.app.store, "site_name", "") or ""
+        except Exception:
+            site = ""
+        return f"{site or 'Fleet'} › Services"
+
+    def on_mount(self) -> None:
+        table = self.query_one("#services", DataTable)
+        table.add_column("Monitor", key="name")
+        table.add_column("Now", key="now")
+        table.add_column("30 days (today right)", key="days")
+        table.add_column("Uptime 30d", key="uptime")
+        table.add_column("Avg delay", key="delay")
+        table.loading = True
+        quotas = self.query_one("#quotas", DataTable)
+        quotas.add_column("Rule", key="rule")
+        quotas.add_column("Server", key="server")
+        quotas.add_column("Used / max", key="used")
+        quotas.add_column("Cycle", key="cycle")
+        quotas.add_column("Next update", key="next")
+        self.query_one("#quotas-title").display = False
+        quotas.display = False
+        self.query_one("#crumbs", Static).update(self._crumbs())
+        self.fetch()
+        self.set_interval(self.refresh_seconds, self._tick)
+        table.focus()
+
+    # ------------------------------------------------------------------ data
+
+    def _tick(self) -> None:
+        if self.is_current and not self._fetching:
+            self.fetch()
+
+    @work(exclusive=True, group="services")
+    async def fetch(self) -> None:
+        self._fetching = True
+        try:
+            overview = await self.app.client.services()  # type: ignore[attr-defined]
+        except Exception as err:  # NezhaError is the normal case; never show a traceback
+            self.error = history_error_message(err, "service")
+            self._show_status()
+            return
+        finally:
+            self._fetching = False
+            self.fetches += 1
+            self.query_one("#services", DataTable).loading = False
+        self.error = None
+        self.overview = overview if isinstance(overview, ServiceOverview) else ServiceOverview()
+        self._fetched_at = app_now(self.app)
+        self._fill()
+        self._show_status()
+
+    def _show_status(self) -> None:
+        status = self.query_one("#services-status", Static)
+        tz = app_tz(self.app)
+        parts: list[str] = []
+        if self.overview is not None:
+            parts.append(f"{len(self.overview.services)} monitors")
+            if self._fetched_at is not None:
+                parts.append(f"updated {fmt_local(self._fetched_at, tz, '%H:%M:%S')}")
+            parts.append(f"every {self.refresh_seconds:g} s")
+        if self.error:
+            status.update(Text(f"⚠ {self.error}" + ("  (showing the last data)" if self.overview else ""),
+                               style=theme_style(self.app.theme_variables, "error")))
+            status.add_class("error")
+        else:
+            status.update(" · ".join(parts) if parts else "")
+            status.remove_class("error")
+
+    def _fill(self) -> None:
+        assert self.overview is not None
+        theme = self.app.theme_variables
+        table = self.query_one("#services", DataTable)
+        selected = self._selected_key(table)
+        table.clear()
+        services = self.overview.services
+        for sid in sorted(services):
+            item = services[sid]
+            label, role = service_status(item)
+            total = item.total_up + item.total_down
+            uptime = item.uptime_percent if total else None
+            avg = average_delay(item)
+            table.add_row(
+                Text(item.service_name or f"#{sid}", no_wrap=True, overflow="ellipsis"),
+                _styled(label, role, theme),
+                day_strip_text(item.up, item.down, theme),
+                _styled(f"{uptime:.2f}%" if uptime is not None else "no data", uptime_level(uptime), theme),
+                _styled(f"{avg:.0f} ms" if avg is not None else "-", delay_level(avg), theme),
+                key=str(sid),
+            )
+        if not services:
+            table.add_row(Text("no service monitors on this Dashboard", style="italic"), "", "", "", "",
+                          key="__empty__")
+        if selected is not None and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected))
+        self._fill_quotas()
+
+    def _fill_quotas(self) -> None:
+        assert self.overview is not None
+        theme = self.app.theme_variables
+        tz = app_tz(self.app)
+        now = app_now(self.app)
+        quotas = self.query_one("#quotas", DataTable)
+        rows = quota_rows(self.overview.cycle_transfer_stats)
+        quotas.display = bool(rows)
+        self.query_one("#quotas-title").display = bool(rows)
+        quotas.clear()
+        for rule_id, sid, st in rows:
+            used = max(0, int(st.transfer.get(sid, 0) or 0))
+            nxt = st.next_update.get(sid)
+            nxt_text = "-"
+            if nxt is not None and nxt.year > 1:
+                nxt_text = fmt_local(nxt, tz, "%m-%d %H:%M")
+                try:
+                    delta = nxt.timestamp() - now
+                    nxt_text += f" (in {fmt_duration(delta)})" if delta >= 0 else " (due)"
+                except (OverflowError, OSError, ValueError):
+                    pass
+            quotas.add_row(
+                st.name or f"rule {rule_id}",
+                st.server_name.get(sid, "") or f"#{sid}",
+                _bar(used, max(0, int(st.max or 0)), 12, theme),
+                f"{fmt_local(st.from_, tz, '%Y-%m-%d')} → {fmt_local(st.to, tz, '%Y-%m-%d')}",
+                nxt_text,
+                key=f"{rule_id}:{sid}",
+            )
+
+    @staticmethod
+    def _selected_key(table: DataTable[Any]) -> str | None:
+        if table.row_count == 0:
+            return None
+        try:
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+
+    # ------------------------------------------------------------------ actions
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_refresh(self) -> None:
+        self.query_one("#services-status", Static).update("refreshing...")
+        self.fetch()
+
+    def action_open_selected(self) -> None:
+        table = self.query_one("#services", DataTable)
+        key = self._selected_key(table)
+        self._open(key)
+
+    @on(DataTable.RowSelected, "#services")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self._open(event.row_key.value)
+
+    def _open(self, key: str | None) -> None:
+        if key is None or not key.isdigit():
+            return
+        sid = int(key)
+        name = ""
+        if self.overview is not None and sid in self.overview.services:
+            name = self.overview.services[sid].service_name
+        from nezha_tui.ui.screens.service_history import ServiceHistoryScreen
+
+        self.app.push_screen(ServiceHistoryScreen(sid, name=name))

@@ -1,0 +1,282 @@
+"""Services overview and service history screens, in a small host app with a fake client."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+from textual.app import App
+from textual.signal import Signal
+from textual.widgets import DataTable, Static
+
+from nezha_tui.api import errors as e
+from nezha_tui.api import models as m
+from nezha_tui.store import FleetStore
+from nezha_tui.ui.drilldown import GUEST_MESSAGE, TOO_OLD_MESSAGE
+from nezha_tui.ui.screens.service_history import ServiceHistoryScreen, history_series
+from nezha_tui.ui.screens.services import ServicesScreen, average_delay, quota_rows, service_status
+from nezha_tui.ui.widgets.day_strip import NO_DATA, day_strip_text, day_uptimes, uptime_level
+from nezha_tui.ui.widgets.plot import Plot
+from tests.ui_fakes import FakeClient
+
+UTC = dt.timezone.utc
+T0 = 1_795_000_000
+
+
+def overview() -> m.ServiceOverview:
+    up = [0] * 10 + [100] * 20
+    down = [0] * 10 + [0] * 18 + [3, 10]
+    return m.ServiceOverview(
+        services={
+            2: m.ServiceItem(service_name="api https", current_up=5, current_down=0, total_up=2000,
+                             total_down=13, delay=[0.0] * 10 + [40.0] * 20, up=up, down=down),
+            7: m.ServiceItem(service_name="db tcp", current_up=0, current_down=4, total_up=10, total_down=90,
+                             delay=[350.0] * 30, up=[1] * 30, down=[3] * 30),
+            11: m.ServiceItem(service_name="quiet"),
+        },
+        cycle_transfer_stats={
+            1: m.CycleTransferStats(
+                name="monthly 1T", from_=dt.datetime(2026, 11, 1, tzinfo=UTC), to=dt.datetime(2026, 12, 1, tzinfo=UTC),
+                max=1 << 40, server_name={3: "tokyo", 4: "paris"}, transfer={3: 1 << 39, 4: 1 << 30},
+                next_update={3: dt.datetime.fromtimestamp(T0 + 3600, UTC)}),
+        },
+    )
+
+
+def history(period: str = "1d") -> m.ServiceHistory:
+    base = T0 * 1000 - 86400_000
+    pts_a = [m.ServiceHistoryPoint(ts=base + i * 30_000, delay=20.0 + (i % 7), status=1) for i in range(2880)]
+    pts_a[100] = m.ServiceHistoryPoint(ts=pts_a[100].ts, delay=0.0, status=0)
+    pts_a[2000] = m.ServiceHistoryPoint(ts=pts_a[2000].ts, delay=480.5, status=1)  # spike
+    pts_b = [m.ServiceHistoryPoint(ts=base + i * 30_000, delay=80.0, status=1) for i in range(0, 2880, 2)]
+    return m.ServiceHistory(service_id=2, service_name=f"api https {period}", servers=[
+        m.ServiceHistoryServer(server_id=3, server_name="tokyo", stats=m.ServiceHistoryStats(
+            avg_delay=23.5, up_percent=99.96, total_up=2879, total_down=1, data_points=pts_a)),
+        m.ServiceHistoryServer(server_id=4, server_name="paris", stats=m.ServiceHistoryStats(
+            avg_delay=80.0, up_percent=100.0, total_up=1440, total_down=0, data_points=pts_b)),
+    ])
+
+
+class Host(App[None]):
+    """Stands in for NezhaApp: client, store, setting, the two signals, a fixed clock and zone."""
+
+    def __init__(self, client: Any, screen_factory: Any) -> None:
+        super().__init__()
+        self.client = client
+        self.store = FleetStore()
+        self.store.site_name = "Test Fleet"
+        self.setting = m.Setting(tsdb_enabled=True)
+        self.fleet_changed: Signal[Any] = Signal(self, "fleet_changed")
+        self.stream_status_changed: Signal[Any] = Signal(self, "stream_status_changed")
+        self.tz = UTC
+        self.wall = float(T0)
+        self._factory = screen_factory
+
+    def on_mount(self) -> None:
+        self.push_screen(self._factory())
+
+
+async def settle(pilot: Any, app: App[Any]) -> None:
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+# --------------------------------------------------------------------------- pure parts
+
+
+def test_day_strip_aligns_on_today_and_marks_no_data() -> None:
+    days = day_uptimes([5, 5], [0, 5])
+    assert len(days) == 30 and days[:28] == [None] * 28
+    assert days[28] == 100.0 and days[29] == 50.0
+    assert len(day_uptimes(list(range(40)), [0] * 40)) == 30
+    text = day_strip_text([0] * 29 + [1], [0] * 30)
+    assert text.plain == NO_DATA * 29 + "█"
+    assert uptime_level(99.0) == "success" and uptime_level(95.0) == "warning"
+    assert uptime_level(94.9) == "error" and uptime_level(None) == ""
+    assert day_uptimes(None, ["x", -1]) == [None] * 30
+
+
+def test_service_row_helpers() -> None:
+    ov = overview()
+    assert service_status(ov.services[2]) == ("▲ up", "success")
+    assert service_status(ov.services[7]) == ("▼ down", "error")
+    assert service_status(ov.services[11])[0] == "no data"
+    assert service_status(m.ServiceItem(current_up=3, current_down=1))[1] == "warning"
+    assert average_delay(ov.services[2]) == 40.0
+    assert average_delay(ov.services[11]) is None
+    rows = quota_rows(ov.cycle_transfer_stats)
+    assert [(r, s) for r, s, _ in rows] == [(1, 3), (1, 4)]
+
+
+def test_history_series_marks_down_points() -> None:
+    series = history_series(history())
+    assert [s.label for s in series] == ["tokyo", "paris", "down (1)"]
+    assert series[2].points and len(series[2].xs) == 1
+    assert len(series[0].xs) == 2879  # the down point is not part of the line
+
+
+# --------------------------------------------------------------------------- services screen
+
+
+async def test_services_rows_quotas_and_navigation() -> None:
+    client = FakeClient(services=overview(), service_history=lambda sid, period: history(period))
+    app = Host(client, ServicesScreen)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, ServicesScreen)
+        table = screen.query_one("#services", DataTable)
+        assert table.row_count == 3
+        row = [str(c) for c in table.get_row("2")]
+        assert row[0] == "api https" and row[1] == "▲ up" and row[3] == "99.35%" and row[4] == "40 ms"
+        assert row[2] == NO_DATA * 10 + "█" * 20
+        assert [str(c) for c in table.get_row("7")][1] == "▼ down"
+        quotas = screen.query_one("#quotas", DataTable)
+        assert quotas.display and quotas.row_count == 2
+        q = [str(c) for c in quotas.get_row("1:3")]
+        assert q[1] == "tokyo" and "512.0 GiB / 1.0 TiB (50%)" in q[2]
+        assert q[3] == "2026-11-01 → 2026-12-01" and "(in 1h 00m)" in q[4]
+        assert "3 monitors" in str(screen.query_one("#services-status", Static).render())
+        assert "Test Fleet › Services" in str(screen.query_one("#crumbs", Static).render())
+
+        # enter opens the history of the highlighted monitor; escape comes back
+        table.focus()
+        table.move_cursor(row=table.get_row_index("2"))
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, ServiceHistoryScreen) and app.screen.service_id == 2
+        assert ("service_history", (2, "1d")) in client.calls
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+
+
+async def test_services_refresh_and_error_message() -> None:
+    client = FakeClient(services=overview())
+    client.errors["services"] = e.NetworkError("connection refused (fake.invalid:80)")
+    app = Host(client, ServicesScreen)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, ServicesScreen)
+        status = str(screen.query_one("#services-status", Static).render())
+        assert "connection refused" in status
+        assert screen.query_one("#services", DataTable).row_count == 0
+        del client.errors["services"]
+        screen._tick()  # what the 15 s timer does
+        await settle(pilot, app)
+        assert screen.query_one("#services", DataTable).row_count == 3
+        client.errors["services"] = e.ProxyError(502)
+        await pilot.press("r")
+        await settle(pilot, app)
+        status = str(screen.query_one("#services-status", Static).render())
+        assert "502" in status and "showing the last data" in status
+        assert screen.query_one("#services", DataTable).row_count == 3
+        assert client.count("services") == 3
+
+
+async def test_services_empty_dashboard() -> None:
+    app = Host(FakeClient(services=m.ServiceOverview()), ServicesScreen)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        table = app.screen.query_one("#services", DataTable)
+        assert table.row_count == 1 and "no service monitors" in str(table.get_row("__empty__")[0])
+        assert not app.screen.query_one("#quotas", DataTable).display
+        await pilot.press("enter")  # on the placeholder row: nothing happens
+        await pilot.pause()
+        assert isinstance(app.screen, ServicesScreen)
+
+
+# --------------------------------------------------------------------------- service history screen
+
+
+async def test_service_history_plot_periods_and_cache() -> None:
+    client = FakeClient(service_history=lambda sid, period: history(period))
+    app = Host(client, lambda: ServiceHistoryScreen(2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, ServiceHistoryScreen)
+        plot = screen.query_one("#latency", Plot)
+        assert plot.message is None and plot.last is not None
+        # the plotted maximum is the series maximum (the spike survived downsampling)
+        assert max(b.hi for b in plot.last.buckets[0]) == 480.5
+        assert plot.last.columns < 2879
+        assert len(plot.last.buckets[2]) == 1  # one down mark
+        table = screen.query_one("#per-server", DataTable)
+        assert [str(c) for c in table.get_row("3")][:4] == ["tokyo", "99.96%", "2879", "1"]
+        assert "api https 1d" in str(screen.query_one("#crumbs", Static).render())
+
+        await pilot.press("7")
+        await settle(pilot, app)
+        assert screen.period == "7d" and ("service_history", (2, "7d")) in client.calls
+        assert "[7d]" in str(screen.query_one("#period-bar", Static).render())
+        await pilot.press("1")
+        await settle(pilot, app)
+        assert client.count("service_history") == 2  # 1d came from the cache
+        assert plot.message is None
+        await pilot.press("r")
+        await settle(pilot, app)
+        assert client.count("service_history") == 3
+
+
+async def test_service_history_messages() -> None:
+    client = FakeClient(service_history=lambda sid, period: history(period))
+    app = Host(client, lambda: ServiceHistoryScreen(2, name="api"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        plot = screen.query_one("#latency", Plot)
+        client.errors["service_history"] = e.GuestPeriodDenied()
+        await pilot.press("3")
+        await settle(pilot, app)
+        assert plot.message == GUEST_MESSAGE
+        client.errors["service_history"] = e.DashboardTooOld()
+        await pilot.press("r")
+        await settle(pilot, app)
+        assert plot.message == TOO_OLD_MESSAGE
+        client.errors["service_history"] = e.NotFound("service not found")
+        await pilot.press("r")
+        await settle(pilot, app)
+        assert "gone" in (plot.message or "")
+        del client.errors["service_history"]
+        client.answers["service_history"] = m.ServiceHistory(service_id=2, service_name="api")
+        await pilot.press("r")
+        await settle(pilot, app)
+        assert plot.message == "no checks of this monitor in this period"
+
+
+class SlowClient(FakeClient):
+    """``service_history`` for 7d waits until released: the user moves on meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self.started = asyncio.Event()
+
+    async def service_history(self, service_id: int, period: str = "1d") -> m.ServiceHistory:
+        self.calls.append(("service_history", (service_id, period)))
+        if period == "7d":
+            self.started.set()
+            await self.release.wait()
+        return history(period)
+
+
+async def test_service_history_result_of_a_left_period_is_not_shown() -> None:
+    client = SlowClient()
+    app = Host(client, lambda: ServiceHistoryScreen(2))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        plot = screen.query_one("#latency", Plot)
+        await pilot.press("7")
+        await client.started.wait()
+        assert plot.loading
+        await pilot.press("1")  # cached: instant, and the 7d fetch is cancelled
+        await pilot.pause()
+        assert screen.period == "1d" and not plot.loading
+        client.release.set()
+        await settle(pilot, app)
+        assert screen.history is not None and screen.history.service_name == "api https 1d"
