@@ -1,0 +1,369 @@
+"""The live fleet stream ``/api/v1/ws/server`` with reconnect and liveness.
+
+One WebSocket at a time.  The Dashboard never reads from the socket (no pongs
+to our pings, no close handshake), so keepalive pings are off and liveness is
+judged by frames: no decodable frame for ``3 x interval`` -> STALE, the socket
+is dropped and a new one opened.  Reconnects back off exponentially with
+jitter (1 s, 2 s, 4 s ... capped at 30 s), reset by a good frame.
+
+States (``StreamState``):
+
+* CONNECTING: a connection attempt is in progress (``attempt`` counts the
+  attempts since the last good frame);
+* LIVE: frames are arriving;
+* STALE: no frame for 3 x interval, or the connection was lost while we still
+  show data (followed by RECONNECTING);
+* RECONNECTING: waiting for the next attempt (``next_retry_at``);
+* AUTH_FAILED: the Dashboard refused our credentials; no more attempts;
+* STOPPED: :meth:`FleetStream.stop` was called.
+
+``public_note`` is sent only in the first frame of a connection: the stream
+caches it per server id and fills it into every later frame, so ``on_frame``
+always sees it.  Clock, sleep and random source are injectable: tests check
+the backoff sequence without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from .decode import DecodeReport, decode_frame
+from .errors import (
+    BadCredentials, MissingScope, NetworkError, NezhaError, ProtocolError, ProxyError,
+    TokenRejected, Unauthorized, WafBlocked, error_from_text, html_reason, network_error_from, trim,
+)
+from .models import StreamFrame
+
+__all__ = ["StreamState", "StreamStatus", "FleetStream"]
+
+log = logging.getLogger(__name__)
+
+BACKOFF_START = 1.0
+BACKOFF_FACTOR = 2.0
+BACKOFF_CAP = 30.0
+MAX_FRAME = 64 * 1024 * 1024  # a 10,000-server frame is ~7 MB
+
+_AUTH_ERRORS = (BadCredentials, TokenRejected, Unauthorized, MissingScope)
+
+
+class StreamState(enum.Enum):
+    CONNECTING = "connecting"
+    LIVE = "live"
+    STALE = "stale"
+    RECONNECTING = "reconnecting"
+    AUTH_FAILED = "auth failed"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class StreamStatus:
+    state: StreamState
+    attempt: int = 0
+    last_frame_at: float | None = None  # clock() time of the last good frame
+    next_retry_at: float | None = None  # clock() time of the next attempt
+    message: str = ""  # one human line
+
+
+class _Stopped(Exception):
+    pass
+
+
+class _AuthFailed(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class _Retry(Exception):
+    """A failed attempt or a lost connection; ``at_cap`` skips ahead to the longest wait."""
+
+    def __init__(self, message: str, at_cap: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.at_cap = at_cap
+
+
+class FleetStream:
+    """Keeps one live stream open and hands decoded frames to ``on_frame``."""
+
+    def __init__(self, client: Any, *, on_frame: Callable[[StreamFrame, DecodeReport], None],
+                 on_status: Callable[[StreamStatus], None], interval: float = 2.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 rng: Callable[[], float] = random.random,
+                 open_timeout: float = 10.0,
+                 connect: Callable[..., Any] = ws_connect) -> None:
+        self.client = client
+        self.on_frame = on_frame
+        self.on_status = on_status
+        self.interval = interval
+        self.open_timeout = open_timeout
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng
+        self._connect = connect
+        self.public_notes: dict[int, str] = {}
+        self.status = StreamStatus(StreamState.CONNECTING)
+        self._stop = asyncio.Event()
+        self._failures = 0  # consecutive failures since the last good frame
+        self._attempt = 0
+        self._last_frame_at: float | None = None
+        self._ws: Any = None
+        self._auth_retry_used = False
+        self.connections = 0  # connections opened so far (for tests and diagnostics)
+
+    # ------------------------------------------------------------------ public
+
+    def stop(self) -> None:
+        """Stop: close the socket now and make :meth:`run` return."""
+        self._stop.set()
+        ws = self._ws
+        if ws is not None:
+            _abort(ws)
+
+    def backoff_delay(self, failures: int) -> float:
+        """Delay before the next attempt after ``failures`` consecutive failures (>= 1).
+
+        ``base x 2^(failures-1)`` capped at 30 s, times a jitter factor in
+        [0.75, 1.25) from ``rng`` (still capped); ``rng() == 0.5`` gives the
+        exact sequence 1, 2, 4, 8, 16, 30, 30 ...
+        """
+        base = min(BACKOFF_CAP, BACKOFF_START * BACKOFF_FACTOR ** max(failures - 1, 0))
+        return min(BACKOFF_CAP, base * (0.75 + 0.5 * self._rng()))
+
+    async def run(self) -> None:
+        """Connect, read, reconnect until :meth:`stop` (or AUTH_FAILED)."""
+        try:
+            while not self._stop.is_set():
+                self._attempt += 1
+                self._emit(StreamState.CONNECTING,
+                           "connecting" if self.connections == 0 and self._attempt == 1
+                           else f"reconnecting (attempt {self._attempt})")
+                try:
+                    await self._one_connection()
+                    message, at_cap = "connection closed", False
+                except _Retry as exc:
+                    message, at_cap = exc.message, exc.at_cap
+                except _AuthFailed as exc:
+                    self._emit(StreamState.AUTH_FAILED, exc.message)
+                    return
+                if self._stop.is_set():
+                    break
+                if self._last_frame_at is not None and self.status.state is not StreamState.STALE:
+                    self._emit(StreamState.STALE, f"{message}; showing the last data")
+                self._failures = max(self._failures + 1, 1)
+                delay = BACKOFF_CAP if at_cap else self.backoff_delay(self._failures)
+                retry_at = self._clock() + delay
+                self._emit(StreamState.RECONNECTING, f"{message}; retrying in {delay:.0f} s",
+                           next_retry_at=retry_at)
+                await self._until_stopped(self._sleep(delay))
+        except _Stopped:
+            pass
+        finally:
+            ws, self._ws = self._ws, None
+            if ws is not None:
+                _abort(ws)
+        if self.status.state is not StreamState.AUTH_FAILED:
+            self._emit(StreamState.STOPPED, "stopped")
+
+    # ------------------------------------------------------------------ one connection
+
+    async def _one_connection(self) -> None:
+        await self._ensure_auth()
+        try:
+            kwargs: dict[str, Any] = dict(
+                additional_headers=self.client.stream_headers(),
+                ping_interval=None,  # the Dashboard never answers pings
+                max_size=MAX_FRAME,
+                open_timeout=self.open_timeout,
+                close_timeout=1.0,
+                compression=None,  # the Dashboard does not negotiate it
+            )
+            ssl_ctx = _ssl_for(self.client)
+            if ssl_ctx is not None:
+                kwargs["ssl"] = ssl_ctx
+            ws = await self._until_stopped(self._connect(self.client.ws_url, **kwargs))
+        except (_Stopped, _Retry, _AuthFailed):
+            raise
+        except InvalidStatus as exc:
+            self._handshake_refused(exc)
+        except InvalidHandshake as exc:
+            raise _Retry(f"handshake failed: {trim(str(exc), 80)}") from None
+        except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
+            raise _Retry(network_error_from(exc, self.client.host, self.client.port,
+                                            self.open_timeout).message) from None
+        self._ws = ws
+        self.connections += 1
+        first = True
+        try:
+            if self._stop.is_set():
+                raise _Stopped
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 3 * self.interval
+            while True:
+                try:
+                    remaining = max(deadline - loop.time(), 0.0)
+                    async with asyncio.timeout(remaining):
+                        raw = await self._until_stopped(ws.recv())
+                except TimeoutError:
+                    if self._stop.is_set():
+                        raise _Stopped from None
+                    silent = 3 * self.interval
+                    if self._last_frame_at is not None:
+                        self._emit(StreamState.STALE, f"no data for {silent:g} s; reconnecting")
+                    raise _Retry(f"no data for {silent:g} s") from None
+                except ConnectionClosed as exc:
+                    if self._stop.is_set():
+                        raise _Stopped from None
+                    raise _Retry(_closed_message(exc)) from None
+                try:
+                    frame, report = decode_frame(raw)
+                except ProtocolError as exc:
+                    self._emit(self.status.state, f"malformed frame ignored: {exc.message}")
+                    continue
+                self._apply_notes(frame, first)
+                first = False
+                deadline = loop.time() + 3 * self.interval
+                self._last_frame_at = self._clock()
+                self._failures = 0
+                self._attempt = 0
+                self._auth_retry_used = False
+                message = "live" if report.clean else (
+                    f"live; repaired {report.bad_fields} field(s), dropped {report.dropped_servers} server(s)")
+                self._emit(StreamState.LIVE, message)
+                try:
+                    self.on_frame(frame, report)
+                except Exception:  # a consumer bug must not kill the stream
+                    log.exception("on_frame failed")
+        finally:
+            self._ws = None
+            _abort(ws)
+
+    async def _ensure_auth(self) -> None:
+        try:
+            await self._until_stopped(self.client.ensure_auth())
+        except (_Stopped, asyncio.CancelledError):
+            raise
+        except _AUTH_ERRORS as exc:
+            raise _AuthFailed(exc.message) from None
+        except WafBlocked as exc:
+            raise _Retry(exc.message, at_cap=True) from None
+        except NezhaError as exc:
+            raise _Retry(exc.message) from None
+
+    def _handshake_refused(self, exc: InvalidStatus) -> None:
+        resp = exc.response
+        status = resp.status_code
+        body = bytes(resp.body or b"")
+        text = _json_error(body)
+        if status in (200, 401) or (status == 403 and text is not None):
+            err = error_from_text(text or "", status) if text else (
+                TokenRejected() if status == 401 else Unauthorized())
+            mode = getattr(getattr(self.client, "credentials", None), "mode", "guest")
+            if mode == "password" and not self._auth_retry_used and not isinstance(err, MissingScope):
+                # the JWT may have died with the session (IP change, revoke): log in again once
+                self._auth_retry_used = True
+                invalidate = getattr(self.client, "invalidate_jwt", None)
+                if invalidate is not None:
+                    invalidate()
+                raise _Retry(f"{err.message}; logging in again")
+            raise _AuthFailed(err.message)
+        if status == 403:
+            raise _Retry(WafBlocked(html_reason(body) if body else "").message, at_cap=True)
+        if status >= 500 or text is None:
+            raise _Retry(ProxyError(status, html_reason(body) if body else "").message)
+        raise _Retry(error_from_text(text, status).message)
+
+    def _apply_notes(self, frame: StreamFrame, first: bool) -> None:
+        notes = self.public_notes
+        for s in frame.servers:
+            if s.public_note is not None:
+                notes[s.id] = s.public_note
+            elif first:
+                notes[s.id] = ""  # omitempty: no key in the first frame = empty note
+            else:
+                cached = notes.get(s.id)
+                if cached is not None:
+                    s.public_note = cached
+
+    # ------------------------------------------------------------------ helpers
+
+    async def _until_stopped(self, aw: Awaitable[Any]) -> Any:
+        """Await ``aw`` unless stop() comes first (then cancel it, raise _Stopped)."""
+        if self._stop.is_set():
+            if asyncio.iscoroutine(aw):
+                aw.close()
+            raise _Stopped
+        task = asyncio.ensure_future(aw)
+        stopper = asyncio.ensure_future(self._stop.wait())
+        try:
+            done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            task.cancel()
+            stopper.cancel()
+            raise
+        if task in done:
+            stopper.cancel()
+            return task.result()
+        task.cancel()
+        try:
+            result = await task
+        except (asyncio.CancelledError, Exception):
+            pass
+        else:  # connect() finished just as we stopped: don't leak the socket
+            if hasattr(result, "transport"):
+                _abort(result)
+        raise _Stopped
+
+    def _emit(self, state: StreamState, message: str, *, next_retry_at: float | None = None) -> None:
+        attempt = 0 if state is StreamState.LIVE else self._attempt
+        status = StreamStatus(state, attempt, self._last_frame_at, next_retry_at, trim(message))
+        if status == self.status:
+            return
+        self.status = status
+        try:
+            self.on_status(status)
+        except Exception:
+            log.exception("on_status failed")
+
+
+def _abort(ws: Any) -> None:
+    """Drop the socket at once (the Dashboard never answers a close frame)."""
+    transport = getattr(ws, "transport", None)
+    if transport is not None:
+        transport.abort()
+
+
+def _ssl_for(client: Any) -> Any:
+    get = getattr(client, "ssl_context", None)
+    return get() if get is not None else None
+
+
+def _json_error(body: bytes) -> str | None:
+    import json
+
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(doc, dict):
+        err = doc.get("error")
+        return err if isinstance(err, str) else ""
+    return None
+
+
+def _closed_message(exc: ConnectionClosed) -> str:
+    if exc.rcvd is None:
+        return "connection lost"
+    reason = f": {exc.rcvd.reason}" if exc.rcvd.reason else ""
+    return f"connection closed by the Dashboard (code {exc.rcvd.code}{reason})"
