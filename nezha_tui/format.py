@@ -79,3 +79,28 @@ def country_flag(code: str) -> str:
     if len(code) != 2 or not code.isascii() or not code.isalpha():
         return ""
     return "".join(chr(0x1F1E6 + ord(c) - ord("A")) for c in code)
+
+
+def level(percent: float, warn: float = 70.0, crit: float = 90.0) -> str:
+    """``'ok'``, ``'warn'`` (above 70 %) or ``'crit'`` (above 90 %) for colouring a percentage."""
+    value = _finite(percent)
+    if value > crit:
+        return "crit"
+    if value > warn:
+        return "warn"
+    return "ok"
+
+
+def fmt_temp(celsius: float) -> str:
+    """``'45°C'`` (whole degrees)."""
+    return f"{_finite(celsius):.0f}°C"
+
+
+def fmt_count(value: float) -> str:
+    """A count that never grows wider than 5 cells: ``'1234'``, ``'12.3k'``, ``'4.5M'``."""
+    v = int(max(0.0, _finite(value)))
+    if v < 10_000:
+        return str(v)
+    if v < 1_000_000:
+        return f"{v / 1000:.1f}k" if v < 100_000 else f"{v // 1000}k"
+    return f"{v / 1_000_000:.1f}M" if v < 100_000_000 else f"{v // 1_000_000}M"

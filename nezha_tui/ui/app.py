@@ -1,0 +1,450 @@
+"""The Textual application: one stream, one store, screens that read it.
+
+Data flows one way.  The stream task (a :class:`~nezha_tui.api.stream.FleetStream`,
+or whatever ``stream_factory`` builds) never touches widgets: its
+``on_frame`` goes to :meth:`NezhaApp._on_frame`, which applies the frame to
+the store and publishes the resulting :class:`~nezha_tui.store.FleetChange`
+on :attr:`NezhaApp.fleet_changed`; ``on_status`` is published on
+:attr:`NezhaApp.stream_status_changed`.  Screens subscribe to both.
+
+Site settings and server groups come from the REST client in workers (groups
+again every minute); their errors become notifications, never a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+from textual.signal import Signal
+
+from nezha_tui.store import FleetChange, FleetStore
+from nezha_tui.ui.commands import bindings_for, palette_commands
+
+__all__ = ["NezhaApp", "FramePerf", "FrameSample"]
+
+log = logging.getLogger("nezha_tui.ui")
+
+
+def _error_message(exc: BaseException) -> str:
+    """One human line for an exception, without secrets (NezhaError carries one)."""
+    message = getattr(exc, "message", None)
+    if isinstance(message, str) and message:
+        return message
+    return f"{type(exc).__name__}: {exc}"[:200] if str(exc) else type(exc).__name__
+
+
+@dataclass(slots=True)
+class FrameSample:
+    """Timings of one frame (seconds, ``time.perf_counter``)."""
+
+    started: float
+    applied: float
+    """After ``store.apply``."""
+    handled: float
+    """After every subscriber (views, widgets) followed the change and asked for a repaint."""
+    painted: float | None = None
+    """When the screen was next refreshed (``None`` until then)."""
+    servers: int = 0
+    changed: int = 0
+
+    @property
+    def to_handled_ms(self) -> float:
+        return (self.handled - self.started) * 1000.0
+
+    @property
+    def to_screen_ms(self) -> float | None:
+        return None if self.painted is None else (self.painted - self.started) * 1000.0
+
+
+@dataclass
+class FramePerf:
+    """Per-frame timings for the bench: ``samples`` and listeners called when a frame is on screen."""
+
+    keep: int = 1000
+    samples: deque[FrameSample] = field(default_factory=deque)
+    listeners: list[Callable[[FrameSample], None]] = field(default_factory=list)
+    frames: int = 0
+
+    def __post_init__(self) -> None:
+        self.samples = deque(maxlen=self.keep)
+
+    def add_listener(self, callback: Callable[[FrameSample], None]) -> None:
+        """``callback(sample)`` runs after each frame reached the screen."""
+        self.listeners.append(callback)
+
+    def record(self, sample: FrameSample) -> None:
+        self.frames += 1
+        self.samples.append(sample)
+
+    def painted(self, sample: FrameSample) -> None:
+        sample.painted = time.perf_counter()
+        for callback in list(self.listeners):
+            try:
+                callback(sample)
+            except Exception:  # a bench hook must not break the app
+                log.exception("perf listener failed")
+
+    def screen_ms(self) -> list[float]:
+        return [s.to_screen_ms for s in self.samples if s.to_screen_ms is not None]
+
+
+class NezhaApp(App[None]):
+    """nezha-tui's app.  ``wall`` (seconds) turns on wall-screen mode."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "nezha-tui"
+    BINDINGS = bindings_for("app")
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        wall: float | None = None,
+        online_window: float = 30.0,
+        bells: bool = False,
+        stream_factory: Callable[..., Any] | None = None,
+        title: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = datetime.now,
+        groups_interval: float = 60.0,
+        stream_options: dict[str, Any] | None = None,
+        start_timers: bool = True,
+        wall_retry: float = 300.0,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.wall = float(wall) if wall else None
+        self.bells = bells
+        self.store = FleetStore(online_window=online_window)
+        self.setting: Any = None
+        self.stream: Any = None
+        self.stream_status: Any = None
+        self.stream_factory = stream_factory
+        self.stream_options = dict(stream_options or {})
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.groups_interval = groups_interval
+        self.start_timers = start_timers
+        self.wall_retry = wall_retry
+        self.perf = FramePerf()
+        self.paused = False
+        self.held_frames = 0
+        self._held: Any = None
+        self.last_frame_at: float | None = None
+        self._was_live = False
+        self._reported: dict[str, str] = {}
+        self._wall_foreign_ticks = 0
+        self.wall_services_page: Screen | None = None
+        if title:
+            self.title = title
+        self.fleet_changed: Signal[FleetChange] = Signal(self, "fleet_changed")
+        self.stream_status_changed: Signal[Any] = Signal(self, "stream_status_changed")
+        self.state_changed: Signal[str] = Signal(self, "state_changed")
+        """Published with a word ("pause", "bell", "setting", "groups") when app state changes."""
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def get_default_screen(self) -> Screen:
+        from nezha_tui.ui.screens.fleet import FleetScreen
+
+        return FleetScreen()
+
+    def on_mount(self) -> None:
+        self.run_worker(self._stream_main(), name="stream", group="stream", exit_on_error=False)
+        self.run_worker(self._load_setting(), name="setting", group="setting", exit_on_error=False)
+        self.refresh_groups()
+        if self.start_timers:
+            self.set_interval(max(5.0, self.groups_interval), self.refresh_groups, name="groups")
+            self.set_interval(1.0, self._tick, name="tick")
+            if self.wall:
+                self.set_interval(self.wall, self.wall_tick, name="wall")
+
+    async def on_unmount(self) -> None:
+        self._stop_stream()
+
+    def _stop_stream(self) -> None:
+        stream = self.stream
+        if stream is not None:
+            try:
+                stream.stop()
+            except Exception:
+                log.exception("stopping the stream failed")
+
+    def _make_stream(self) -> Any:
+        factory = self.stream_factory
+        if factory is None:
+            from nezha_tui.api.stream import FleetStream
+
+            factory = FleetStream
+        return factory(self.client, on_frame=self._on_frame, on_status=self._on_status, **self.stream_options)
+
+    async def _stream_main(self) -> None:
+        """Run the stream; in wall mode, forever (a stopped stream is started again later)."""
+        while True:
+            try:
+                self.stream = self._make_stream()
+                await self.stream.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("stream failed")
+                self.report_error("stream", f"Live stream stopped: {_error_message(exc)}")
+            if not self.wall:
+                return
+            await asyncio.sleep(self.wall_retry)
+
+    # ------------------------------------------------------------------ stream callbacks
+
+    def _on_frame(self, frame: Any, report: Any = None) -> None:
+        started = time.perf_counter()
+        self.last_frame_at = self.clock()
+        if report is not None and (getattr(report, "dropped_servers", 0) or getattr(report, "bad_fields", 0)):
+            log.warning("frame decode report: %s", report)
+        if self.paused:
+            self._held = frame
+            self.held_frames += 1
+            return
+        try:
+            change = self.store.apply(frame)
+        except Exception as exc:  # a bad frame must never take the app down
+            log.exception("applying a frame failed")
+            self.report_error("frame", f"A frame could not be read: {_error_message(exc)}")
+            return
+        applied = time.perf_counter()
+        self.fleet_changed.publish(change)
+        handled = time.perf_counter()
+        self._alert(change)
+        sample = FrameSample(started, applied, handled, servers=len(self.store), changed=len(change.changed))
+        self.perf.record(sample)
+        self.call_after_refresh(self.perf.painted, sample)
+
+    def _on_status(self, status: Any) -> None:
+        previous = self.stream_status
+        self.stream_status = status
+        name = getattr(getattr(status, "state", None), "name", "")
+        prev = getattr(getattr(previous, "state", None), "name", "")
+        if name == "LIVE":
+            if self._was_live and prev and prev != "LIVE":
+                self._toast("Connection restored", "information")
+            self._was_live = True
+        elif name in ("STALE", "RECONNECTING") and prev == "LIVE":
+            message = getattr(status, "message", "") or "no frames"
+            self._toast(f"Connection lost: {message}", "warning")
+        elif name == "AUTH_FAILED" and prev != "AUTH_FAILED":
+            message = getattr(status, "message", "") or "the Dashboard refused the credentials"
+            self._toast(f"Authentication failed: {message}", "error", timeout=30)
+        self.stream_status_changed.publish(status)
+
+    # ------------------------------------------------------------------ alerts
+
+    def _toast(self, message: str, severity: str = "information", timeout: float | None = None) -> None:
+        kwargs: dict[str, Any] = {"severity": severity}
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        self.notify(message, **kwargs)
+        if self.bells:
+            self.bell()
+
+    def _names(self, ids: Iterable[int], limit: int = 3) -> str:
+        names = []
+        ids = list(ids)
+        position = self.store.position
+        ids.sort(key=lambda sid: position.get(sid, 0))
+        for sid in ids[:limit]:
+            server = self.store.servers.get(sid)
+            names.append(server.name if server is not None and server.name else f"#{sid}")
+        text = ", ".join(names)
+        if len(ids) > limit:
+            text += f" and {len(ids) - limit} more"
+        return text
+
+    def _alert(self, change: FleetChange) -> None:
+        if change.first:
+            return
+        if change.went_offline:
+            n = len(change.went_offline)
+            verb = "is offline" if n == 1 else f"servers went offline"
+            text = f"{self._names(change.went_offline)} {verb}" if n == 1 else f"{n} {verb}: {self._names(change.went_offline)}"
+            self._toast(text, "warning")
+        if change.came_online:
+            n = len(change.came_online)
+            text = (f"{self._names(change.came_online)} is back online" if n == 1
+                    else f"{n} servers are back online: {self._names(change.came_online)}")
+            self._toast(text, "information")
+
+    def report_error(self, key: str, message: str, severity: str = "error") -> None:
+        """Notify once per distinct message for ``key`` (a minute timer must not toast every minute)."""
+        if self._reported.get(key) == message:
+            return
+        self._reported[key] = message
+        self.notify(message, severity=severity, timeout=10)
+
+    # ------------------------------------------------------------------ REST data
+
+    async def _load_setting(self) -> None:
+        try:
+            setting = await self.client.setting()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.info("setting failed: %s", _error_message(exc))
+            self.report_error("setting", f"Site settings: {_error_message(exc)}", "warning")
+            return
+        self.setting = setting
+        config = getattr(setting, "config", None)
+        self.store.site_name = getattr(config, "site_name", "") or ""
+        if self.store.site_name:
+            self.sub_title = self.store.site_name
+        self._reported.pop("setting", None)
+        self.state_changed.publish("setting")
+
+    def refresh_groups(self) -> None:
+        self.run_worker(self._load_groups(), name="groups", group="groups", exclusive=True,
+                        exit_on_error=False)
+        if self.setting is None and self.store.frames:
+            self.run_worker(self._load_setting(), name="setting", group="setting", exclusive=True,
+                            exit_on_error=False)
+
+    async def _load_groups(self) -> None:
+        try:
+            groups = await self.client.server_groups()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.info("groups failed: %s", _error_message(exc))
+            self.report_error("groups", f"Server groups: {_error_message(exc)}", "warning")
+            return
+        self._reported.pop("groups", None)
+        if self.store.set_groups(groups or []):
+            self.fleet_changed.publish(FleetChange(now_ms=self.store.now_ms))
+            self.state_changed.publish("groups")
+
+    # ------------------------------------------------------------------ clocks
+
+    def frame_age(self) -> float | None:
+        """Seconds since the last frame arrived (app clock), or ``None`` before the first."""
+        if self.last_frame_at is None:
+            status_at = getattr(self.stream_status, "last_frame_at", None)
+            if not isinstance(status_at, (int, float)):
+                return None
+            return max(0.0, self.clock() - status_at)
+        return max(0.0, self.clock() - self.last_frame_at)
+
+    def _tick(self) -> None:
+        self.state_changed.publish("tick")
+
+    # ------------------------------------------------------------------ actions
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        if not self.paused:
+            held, self._held = self._held, None
+            self.held_frames = 0
+            if held is not None:
+                self._on_frame(held)
+        self.notify("Paused: the stream goes on, the picture is frozen" if self.paused else "Resumed",
+                    timeout=3)
+        self.state_changed.publish("pause")
+
+    def action_toggle_bells(self) -> None:
+        self.bells = not self.bells
+        self.notify("Bell on alerts: on" if self.bells else "Bell on alerts: off", timeout=3)
+        self.state_changed.publish("bell")
+
+    def action_open_server(self, server_id: int) -> None:
+        try:
+            from nezha_tui.ui.screens.server_detail import ServerDetailScreen
+
+            screen = ServerDetailScreen(server_id)
+        except Exception as exc:
+            log.info("server detail unavailable: %s", exc)
+            self.notify("Server details are not available in this build", severity="warning", timeout=4)
+            return
+        self.push_screen(screen)
+
+    def action_open_services(self) -> None:
+        screen = self._services_screen()
+        if screen is None:
+            self.notify("The services overview is not available in this build", severity="warning", timeout=4)
+            return
+        self.push_screen(screen)
+
+    def _services_screen(self) -> Screen | None:
+        try:
+            from nezha_tui.ui.screens.services import ServicesScreen
+
+            return ServicesScreen()
+        except Exception as exc:
+            log.info("services screen unavailable: %s", exc)
+            return None
+
+    def action_help(self) -> None:
+        from nezha_tui.ui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen.active_bindings))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from nezha_tui.ui.screens.fleet import FleetScreen
+
+        scope = "fleet" if isinstance(screen, FleetScreen) else "app"
+        for command in palette_commands(scope):
+            if command.scope == "app" and command.action.startswith("app."):
+                continue
+            action = command.action
+
+            def run(action: str = action, screen: Screen = screen) -> None:
+                self.call_later(screen.run_action, action)
+
+            yield SystemCommand(command.title, command.help, run)
+        yield from super().get_system_commands(screen)
+
+    # ------------------------------------------------------------------ wall mode
+
+    def services_page_available(self) -> bool:
+        try:
+            return importlib.util.find_spec("nezha_tui.ui.screens.services") is not None
+        except (ImportError, ValueError):
+            return False
+
+    def wall_tick(self) -> None:
+        """Advance the wall screen by one page (called every ``wall`` seconds)."""
+        from nezha_tui.ui.screens.fleet import FleetScreen
+
+        try:
+            top = self.screen
+            if self.wall_services_page is not None and top is self.wall_services_page:
+                self.wall_services_page = None
+                self.pop_screen()
+                base = self.screen
+                if isinstance(base, FleetScreen):
+                    base.wall_first_page()
+                return
+            if not isinstance(top, FleetScreen):
+                # somebody opened another screen on the wall; give it a minute, then come back
+                self._wall_foreign_ticks += 1
+                if self._wall_foreign_ticks * (self.wall or 15) >= 60:
+                    self._wall_foreign_ticks = 0
+                    while len(self.screen_stack) > 1 and not isinstance(self.screen, FleetScreen):
+                        self.pop_screen()
+                return
+            self._wall_foreign_ticks = 0
+            wrapped = top.wall_next_page()
+            if wrapped and self.services_page_available():
+                page = self._services_screen()
+                if page is not None:
+                    self.wall_services_page = page
+                    self.push_screen(page)
+        except Exception:
+            log.exception("wall tick failed")

@@ -1,0 +1,87 @@
+"""The ``?`` screen: every key, generated from the bindings that are active.
+
+The caller passes ``Screen.active_bindings`` of the screen the user was on,
+so the list is the bindings themselves (after any keymap), not a copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import ActiveBinding, Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from nezha_tui.ui.commands import help_for_action
+
+__all__ = ["HelpScreen", "help_rows"]
+
+_NAMES = {
+    "slash": "/", "question_mark": "?", "left_square_bracket": "[", "right_square_bracket": "]",
+    "escape": "esc", "enter": "enter", "pageup": "pgup", "pagedown": "pgdn",
+}
+
+
+def _key_label(app, key: str, binding: Binding) -> str:
+    if binding.key_display:
+        return binding.key_display
+    if key in _NAMES:
+        return _NAMES[key]
+    try:
+        return app.get_key_display(binding)
+    except Exception:
+        return key
+
+
+def help_rows(app, bindings: Mapping[str, ActiveBinding]) -> list[tuple[str, str]]:
+    """``(keys, description)`` rows, one per action, keys of the same action joined."""
+    by_action: dict[str, tuple[list[str], str]] = {}
+    for key, active in bindings.items():
+        binding = active.binding
+        if binding.system:
+            continue
+        label = _key_label(app, key, binding)
+        text = binding.tooltip or help_for_action(binding.action) or binding.description or binding.action
+        keys, _ = by_action.setdefault(binding.action, ([], text))
+        if label not in keys:
+            keys.append(label)
+    return [(" ".join(keys), text) for keys, text in by_action.values()]
+
+
+class HelpScreen(ModalScreen[None]):
+    """A scrollable list of keys; any of esc, q, ? closes it."""
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 80; max-width: 100%; height: auto; max-height: 90%;
+        border: round $primary; background: $surface; padding: 0 1;
+    }
+    HelpScreen #help-title { text-style: bold; color: $accent; }
+    """
+
+    BINDINGS = [
+        Binding("escape,q,question_mark", "dismiss_help", "Close", id="nezha.help_close"),
+    ]
+
+    def __init__(self, bindings: Mapping[str, ActiveBinding]) -> None:
+        super().__init__()
+        self._bindings = dict(bindings)
+
+    def compose(self) -> ComposeResult:
+        rows = help_rows(self.app, self._bindings)
+        width = max((len(k) for k, _ in rows), default=4) + 2
+        body = Text()
+        for keys, text in rows:
+            body.append(keys.ljust(width), style="bold")
+            body.append(text + "\n")
+        body.append("\nctrl+p opens the command palette with the same actions.", style="italic")
+        with VerticalScroll():
+            yield Static("Keys", id="help-title")
+            yield Static(body, id="help-body")
+
+    def action_dismiss_help(self) -> None:
+        self.dismiss(None)

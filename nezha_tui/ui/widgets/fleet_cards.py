@@ -1,0 +1,315 @@
+"""The cards view of the fleet, virtualized on the Line API.
+
+Cards have a fixed size and are laid out in as many columns as fit; only the
+card rows crossing the viewport are formatted, each card cached under
+``(id, version, width, cursor, size, theme)``.  ``large=True`` (wall mode)
+gives taller, wider cards with more lines.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.strip import Strip
+
+from nezha_tui.fleet_view import FleetView
+from nezha_tui.format import (
+    fmt_bytes, fmt_duration, fmt_load, fmt_percent, fmt_speed, fmt_temp, level, percent_of,
+)
+from nezha_tui.ui.widgets.fleet_table import FleetGrid, busiest_gpu, fit, hottest
+
+__all__ = ["FleetCards", "billing_text"]
+
+
+def billing_text(note: object) -> str:
+    """``'5EUR/month · 23d left'``, ``'free · never expires'`` ... or ``''``."""
+    billing = getattr(note, "billing", None)
+    if billing is None:
+        return ""
+    parts: list[str] = []
+    price = getattr(billing, "price_label", "") or ""
+    cycle = getattr(billing, "cycle", "") or ""
+    if price:
+        parts.append(f"{price}/{cycle}" if cycle and price not in ("free", "pay as you go") else price)
+    if getattr(billing, "never_expires", False):
+        parts.append("never expires")
+    else:
+        days = getattr(billing, "days_left", None)
+        if isinstance(days, int):
+            parts.append(f"{days}d left" if days >= 0 else f"expired {-days}d ago")
+    renewal = getattr(billing, "next_renewal", None)
+    if renewal is not None and getattr(billing, "auto_renewal", False):
+        try:
+            parts.append(f"renews {renewal.isoformat()}")
+        except Exception:
+            pass
+    return " · ".join(parts)
+
+
+class FleetCards(FleetGrid):
+    """Cards in a grid; arrows move in two dimensions."""
+
+    COMPONENT_CLASSES = {
+        "fleet-cards--border", "fleet-cards--cursor", "fleet-cards--title", "fleet-cards--offline",
+        "fleet-cards--ok", "fleet-cards--warn", "fleet-cards--crit", "fleet-cards--empty",
+        "fleet-cards--up", "fleet-cards--down", "fleet-cards--muted",
+    }
+
+    DEFAULT_CSS = """
+    FleetCards { scrollbar-size-vertical: 1; overflow-x: hidden; }
+    FleetCards > .fleet-cards--border { color: $panel-lighten-2; }
+    FleetCards > .fleet-cards--cursor { color: $accent; text-style: bold; }
+    FleetCards:focus > .fleet-cards--cursor { color: $accent; text-style: bold; }
+    FleetCards > .fleet-cards--title { text-style: bold; }
+    FleetCards > .fleet-cards--offline { color: $text-disabled; }
+    FleetCards > .fleet-cards--ok { color: $success; }
+    FleetCards > .fleet-cards--warn { color: $warning; }
+    FleetCards > .fleet-cards--crit { color: $error; }
+    FleetCards > .fleet-cards--empty { color: $panel-lighten-1; }
+    FleetCards > .fleet-cards--up { color: $success; }
+    FleetCards > .fleet-cards--down { color: $error; text-style: bold; }
+    FleetCards > .fleet-cards--muted { color: $text-muted; }
+    """
+
+    BINDINGS = [
+        Binding("left,h", "cursor_h(-1)", "Left", show=False),
+        Binding("right,l", "cursor_h(1)", "Right", show=False),
+    ]
+
+    def __init__(self, view: FleetView, *, large: bool = False, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(view, id=id, classes=classes)
+        self.large = large
+
+    # -- geometry
+    @property
+    def card_height(self) -> int:
+        return 11 if self.large else 8
+
+    @property
+    def min_width(self) -> int:
+        return 46 if self.large else 34
+
+    @property
+    def max_width(self) -> int:
+        return 72 if self.large else 56
+
+    GAP = 1
+
+    def grid(self) -> tuple[int, int]:
+        """(columns, card width) for the current width."""
+        width = max(1, self.scrollable_content_region.width)
+        cols = max(1, (width + self.GAP) // (self.min_width + self.GAP))
+        card_w = min(self.max_width, (width - self.GAP * (cols - 1)) // cols)
+        return cols, max(10, card_w)
+
+    @property
+    def rows_per_page(self) -> int:
+        return max(1, self.scrollable_content_region.height // self.card_height)
+
+    def _update_virtual_size(self) -> None:
+        cols, _ = self.grid()
+        rows = math.ceil(len(self.view.ids) / cols)
+        self.virtual_size = Size(0, rows * self.card_height)
+
+    def visible_ids(self) -> list[int]:
+        cols, _ = self.grid()
+        h = self.card_height
+        top = int(self.scroll_offset.y) // h
+        bottom = (int(self.scroll_offset.y) + self.scrollable_content_region.height - 1) // h
+        return self.view.ids[top * cols:(bottom + 1) * cols]
+
+    def _scroll_to_cursor(self) -> None:
+        cols, _ = self.grid()
+        h = self.card_height
+        row = self.cursor // cols
+        top = int(self.scroll_offset.y)
+        height = self.scrollable_content_region.height
+        if row * h < top:
+            self.scroll_to(y=row * h, animate=False, immediate=True)
+        elif (row + 1) * h > top + height:
+            self.scroll_to(y=max(0, (row + 1) * h - height), animate=False, immediate=True)
+
+    # -- moves
+    def action_cursor(self, delta: int) -> None:
+        cols, _ = self.grid()
+        target = self.cursor + delta * cols
+        if 0 <= target < len(self.view.ids):
+            self._move_to(target)
+
+    def action_cursor_h(self, delta: int) -> None:
+        self._move_to(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        cols, _ = self.grid()
+        self._move_to(self.cursor + direction * cols * self.rows_per_page)
+
+    # -- wall paging
+    def page_count(self) -> int:
+        cols, _ = self.grid()
+        rows = math.ceil(len(self.view.ids) / cols)
+        return max(1, math.ceil(rows / self.rows_per_page))
+
+    def current_page(self) -> int:
+        return int(self.scroll_offset.y) // (self.rows_per_page * self.card_height)
+
+    def next_page(self) -> bool:
+        """Show the next page; ``True`` when it wrapped around to the first."""
+        page = self.current_page() + 1
+        wrapped = page >= self.page_count()
+        if wrapped:
+            page = 0
+        self.scroll_to(y=page * self.rows_per_page * self.card_height, animate=False, immediate=True)
+        self.refresh()
+        return wrapped
+
+    # -- rendering
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        cols, card_w = self.grid()
+        h = self.card_height
+        absolute = int(self.scroll_offset.y) + y
+        row, line = divmod(absolute, h)
+        ids = self.view.ids
+        base = self.rich_style
+        strips: list[Strip] = []
+        for col in range(cols):
+            index = row * cols + col
+            if col:
+                strips.append(Strip.blank(self.GAP, base))
+            if index >= len(ids):
+                strips.append(Strip.blank(card_w, base))
+                continue
+            strips.append(self._card(ids[index], card_w, index == self.cursor)[line])
+        return Strip.join(strips).adjust_cell_length(width, base)
+
+    def _card(self, sid: int, width: int, cursor: bool) -> list[Strip]:
+        key = (sid, self.store.version.get(sid, 0), width, cursor, self.large, self._style_gen,
+               self.store.now_ms // 86_400_000)
+        lines = self._cache.get(key)
+        if lines is None:
+            lines = self._build_card(sid, width, cursor)
+            self._cache[key] = lines
+        return lines  # type: ignore[return-value]
+
+    def _build_card(self, sid: int, width: int, cursor: bool) -> list[Strip]:
+        self.rows_rendered += 1
+        base = self.rich_style
+        st = self._style
+        border = base + (st("fleet-cards--cursor") if cursor else st("fleet-cards--border"))
+        server = self.store.servers.get(sid)
+        h = self.card_height
+        inner = width - 4
+        if server is None or inner < 6:
+            return [Strip.blank(width, base)] * h
+        online = self.store.is_online(sid)
+        dim = None if online else st("fleet-cards--offline")
+
+        def styled(kind: str | None) -> Style:
+            style = base
+            if kind:
+                style = style + st(f"fleet-cards--{kind}")
+            if dim is not None and kind not in ("down",):
+                style = style + dim
+            return style
+
+        def row(*parts: tuple[str, str | None]) -> Strip:
+            segs = [Segment("│ ", border)]
+            used = 0
+            for text, kind in parts:
+                text = fit(text, min(cell_len(text), inner - used), False)
+                used += cell_len(text)
+                segs.append(Segment(text, styled(kind)))
+            segs.append(Segment(" " * (inner - used), base))
+            segs.append(Segment(" │", border))
+            return Strip(segs, width)
+
+        def spread(left: str, right: str, kind_l: str | None = None, kind_r: str | None = None) -> Strip:
+            space = inner - cell_len(left) - cell_len(right)
+            if space < 1:
+                return row((left, kind_l))
+            return row((left, kind_l), (" " * space, None), (right, kind_r))
+
+        def bar(label: str, pct: float, show: bool = True) -> Strip:
+            if not show:
+                return row((label.ljust(5), "muted"), ("-", "muted"))
+            bar_w = max(1, inner - 5 - 7)
+            filled = int(round(max(0.0, min(100.0, pct)) / 100.0 * bar_w))
+            kind = level(pct)
+            return row((label.ljust(5), "muted"), ("█" * filled, kind), ("░" * (bar_w - filled), "empty"),
+                       (fmt_percent(pct).rjust(7), kind))
+
+        s, hst = server.state, server.host
+        # top border with status and name
+        mark, mark_kind = ("●", "up") if online else ("○", "down")
+        cc = (server.country_code or "").upper()[:2]
+        name_room = max(1, width - 4 - 2 - (len(cc) + 3 if cc else 0))
+        name = fit(server.name or f"#{sid}", min(cell_len(server.name or f'#{sid}'), name_room), False)
+        top = [Segment("╭ ", border), Segment(mark, styled(mark_kind)), Segment(" "),
+               Segment(name, styled("title"))]
+        used = 2 + 1 + 1 + cell_len(name)
+        tail = f" {cc} ╮" if cc else " ╮"
+        fill = max(0, width - used - cell_len(tail) - 1)
+        top.append(Segment(" " + "─" * fill, border))
+        top.append(Segment(tail, border))
+        lines = [Strip(top, width).adjust_cell_length(width, base)]
+
+        platform = " · ".join(p for p in (hst.platform, hst.arch, hst.virtualization) if p) or "unknown platform"
+        if not online:
+            age = self.store.last_seen_age(sid)
+            platform = ("offline, never reported" if age is None else f"offline, last seen {fmt_duration(age)} ago")
+            lines.append(row((platform, "down")))
+        else:
+            lines.append(row((platform, "muted")))
+        lines.append(bar("CPU", s.cpu))
+        lines.append(bar("MEM", percent_of(s.mem_used, hst.mem_total), bool(hst.mem_total)))
+        if self.large:
+            lines.append(bar("SWAP", percent_of(s.swap_used, hst.swap_total), bool(hst.swap_total)))
+        lines.append(bar("DISK", percent_of(s.disk_used, hst.disk_total), bool(hst.disk_total)))
+        lines.append(spread(f"↓ {fmt_speed(s.net_in_speed)}", f"↑ {fmt_speed(s.net_out_speed)}"))
+        if self.large:
+            lines.append(spread(f"Σ↓ {fmt_bytes(s.net_in_transfer)}", f"Σ↑ {fmt_bytes(s.net_out_transfer)}",
+                                "muted", "muted"))
+            extras = [f"load {fmt_load(s.load_1)}"]
+            t = hottest(server)
+            if t is not None:
+                extras.append(fmt_temp(t))
+            g = busiest_gpu(server)
+            if g is not None:
+                extras.append(f"GPU {fmt_percent(g)}")
+            lines.append(row(("  ".join(extras), "muted")))
+        billing = ""
+        try:
+            billing = billing_text(self.store.note(sid))
+        except Exception:
+            billing = ""
+        if billing:
+            lines.append(spread(f"up {fmt_duration(s.uptime)}", billing, "muted",
+                                "warn" if "expired" in billing else None))
+        else:
+            lines.append(spread(f"up {fmt_duration(s.uptime)}", f"load {fmt_load(s.load_1)}", "muted", "muted"))
+        lines.append(Strip([Segment("╰" + "─" * (width - 2) + "╯", border)], width))
+        while len(lines) < h:
+            lines.insert(-1, row(("", None)))
+        return lines[:h]
+
+    # -- mouse
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        cols, card_w = self.grid()
+        col = offset.x // (card_w + self.GAP)
+        if col >= cols:
+            return
+        row = (int(self.scroll_offset.y) + offset.y) // self.card_height
+        index = row * cols + col
+        if 0 <= index < len(self.view.ids):
+            self._move_to(index)
+            self.open_highlighted()

@@ -1,0 +1,448 @@
+"""The fleet table: one line per server on Textual's Line API.
+
+``render_line(y)`` formats only the rows on screen; each formatted row is
+cached under ``(id, version, width, cursor, theme)`` so a frame that changes
+ten visible servers formats ten rows, whatever the size of the fleet.
+Columns have fixed widths and a priority: as the terminal narrows, the
+least important columns are dropped, never squeezed, so values changing
+width never move the layout.
+
+:class:`FleetGrid` is the shared base of the table and the cards: selection
+kept by server id, cursor moves, per-frame refresh of what is visible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from nezha_tui.api.models import StreamServer
+from nezha_tui.fleet_view import FleetView
+from nezha_tui.format import (
+    fmt_bytes, fmt_count, fmt_duration, fmt_load, fmt_percent, fmt_speed, fmt_temp, level, percent_of,
+)
+from nezha_tui.store import FleetChange, FleetStore
+
+__all__ = ["FleetGrid", "FleetTable", "Column", "COLUMNS", "layout_columns", "server_values"]
+
+
+# --------------------------------------------------------------------------- values
+
+
+def hottest(server: StreamServer) -> float | None:
+    temps = [t.temperature for t in server.state.temperatures or () if isinstance(t.temperature, (int, float))]
+    return max(temps) if temps else None
+
+
+def busiest_gpu(server: StreamServer) -> float | None:
+    gpus = [g for g in server.state.gpu or () if isinstance(g, (int, float))]
+    return max(gpus) if gpus else None
+
+
+def server_values(server: StreamServer) -> dict[str, float]:
+    """Percentages derived from a server's host totals."""
+    s, h = server.state, server.host
+    return {
+        "cpu": s.cpu,
+        "mem": percent_of(s.mem_used, h.mem_total),
+        "swap": percent_of(s.swap_used, h.swap_total),
+        "disk": percent_of(s.disk_used, h.disk_total),
+    }
+
+
+Cell = tuple[str, str | None]  # text, component suffix ("ok", "warn", "crit", "up", "down", "muted") or None
+
+
+def _pct_cell(value: float) -> Cell:
+    return fmt_percent(value), level(value)
+
+
+def _cell_status(s: StreamServer, online: bool) -> Cell:
+    return ("●", "up") if online else ("○", "down")
+
+
+def _cell_country(s: StreamServer, online: bool) -> Cell:
+    return (s.country_code or "").upper()[:2], "muted"
+
+
+def _cell_name(s: StreamServer, online: bool) -> Cell:
+    return s.name or f"#{s.id}", None
+
+
+def _cell_cpu(s: StreamServer, online: bool) -> Cell:
+    return _pct_cell(s.state.cpu)
+
+
+def _cell_mem(s: StreamServer, online: bool) -> Cell:
+    return _pct_cell(percent_of(s.state.mem_used, s.host.mem_total))
+
+
+def _cell_swap(s: StreamServer, online: bool) -> Cell:
+    if not s.host.swap_total:
+        return "-", "muted"
+    return _pct_cell(percent_of(s.state.swap_used, s.host.swap_total))
+
+
+def _cell_disk(s: StreamServer, online: bool) -> Cell:
+    return _pct_cell(percent_of(s.state.disk_used, s.host.disk_total))
+
+
+def _cell_temp(s: StreamServer, online: bool) -> Cell:
+    t = hottest(s)
+    if t is None:
+        return "-", "muted"
+    return fmt_temp(t), level(t, 70, 85)
+
+
+def _cell_gpu(s: StreamServer, online: bool) -> Cell:
+    g = busiest_gpu(s)
+    return ("-", "muted") if g is None else _pct_cell(g)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    width: int
+    priority: int
+    """0 is never dropped; higher numbers are dropped first."""
+    cell: Callable[[StreamServer, bool], Cell]
+    right: bool = True
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("status", "", 1, 0, _cell_status, right=False),
+    Column("country", "CC", 2, 4, _cell_country, right=False),
+    Column("name", "NAME", 14, 0, _cell_name, right=False),
+    Column("cpu", "CPU", 6, 0, _cell_cpu),
+    Column("mem", "MEM", 6, 1, _cell_mem),
+    Column("swap", "SWAP", 6, 9, _cell_swap),
+    Column("disk", "DISK", 6, 2, _cell_disk),
+    Column("net_in", "IN/s", 12, 3, lambda s, o: (fmt_speed(s.state.net_in_speed), None)),
+    Column("net_out", "OUT/s", 12, 3, lambda s, o: (fmt_speed(s.state.net_out_speed), None)),
+    Column("tx_in", "RX", 10, 7, lambda s, o: (fmt_bytes(s.state.net_in_transfer), "muted")),
+    Column("tx_out", "TX", 10, 7, lambda s, o: (fmt_bytes(s.state.net_out_transfer), "muted")),
+    Column("load", "LOAD", 6, 6, lambda s, o: (fmt_load(s.state.load_1), None)),
+    Column("uptime", "UPTIME", 8, 5, lambda s, o: (fmt_duration(s.state.uptime), "muted")),
+    Column("conn", "TCP/UDP", 11, 8,
+           lambda s, o: (f"{fmt_count(s.state.tcp_conn_count)}/{fmt_count(s.state.udp_conn_count)}", "muted")),
+    Column("procs", "PROC", 5, 10, lambda s, o: (fmt_count(s.state.process_count), "muted")),
+    Column("temp", "TEMP", 5, 8, _cell_temp),
+    Column("gpu", "GPU", 6, 9, _cell_gpu),
+)
+NAME_MAX = 32
+GAP = 1
+
+
+def layout_columns(width: int) -> list[tuple[Column, int]]:
+    """The columns that fit in ``width`` cells, in display order, with their widths."""
+    chosen: set[str] = set()
+    used = 0
+    for col in sorted(COLUMNS, key=lambda c: c.priority):
+        need = col.width + (GAP if chosen else 0)
+        if used + need <= width or col.priority == 0:
+            chosen.add(col.key)
+            used += need
+    spare = max(0, width - used)
+    out: list[tuple[Column, int]] = []
+    for col in COLUMNS:
+        if col.key in chosen:
+            w = col.width
+            if col.key == "name":
+                w = min(NAME_MAX, col.width + spare)
+            out.append((col, w))
+    return out
+
+
+def fit(text: str, width: int, right: bool) -> str:
+    """``text`` padded or cut to exactly ``width`` cells (an ellipsis marks a cut)."""
+    if width <= 0:
+        return ""
+    n = cell_len(text)
+    if n > width:
+        return set_cell_size(text, width - 1) + "…" if width > 1 else "…"
+    pad = " " * (width - n)
+    return pad + text if right else text + pad
+
+
+# --------------------------------------------------------------------------- shared base
+
+
+class FleetGrid(ScrollView, can_focus=True):
+    """Selection by server id and per-frame refresh, shared by the table and the cards."""
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "edge(-1)", "First", show=False),
+        Binding("end,G", "edge(1)", "Last", show=False),
+    ]
+
+    class Open(Message):
+        """The user asked to open a server (enter or click)."""
+
+        def __init__(self, server_id: int) -> None:
+            super().__init__()
+            self.server_id = server_id
+
+    def __init__(self, view: FleetView, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.view = view
+        self.store: FleetStore = view.store
+        self.selected_id: int | None = None
+        self.cursor = 0
+        self._cache: LRUCache[tuple, object] = LRUCache(1024)
+        self._style_gen = 0
+        self.rows_rendered = 0
+        """Rows (or cards) formatted since mount: proves that only visible ones are."""
+
+    # -- subclass interface
+    def visible_ids(self) -> list[int]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _update_virtual_size(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _scroll_to_cursor(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- selection
+    @property
+    def highlighted_id(self) -> int | None:
+        ids = self.view.ids
+        if not ids:
+            return None
+        return ids[min(self.cursor, len(ids) - 1)]
+
+    def select(self, server_id: int | None) -> None:
+        """Put the cursor on ``server_id`` (if shown) and remember it."""
+        self.selected_id = server_id
+        index = self.view.index_of(server_id)
+        if index is not None:
+            self.cursor = index
+        self._scroll_to_cursor()
+        self.refresh()
+
+    def sync(self) -> None:
+        """The view's rows changed: find the selected server again, keep it in sight."""
+        ids = self.view.ids
+        index = self.view.index_of(self.selected_id)
+        if index is not None:
+            self.cursor = index
+        else:
+            self.cursor = max(0, min(self.cursor, len(ids) - 1))
+            if self.selected_id is None and ids:
+                self.selected_id = ids[self.cursor]
+        self._update_virtual_size()
+        self._scroll_to_cursor()
+        self.refresh()
+
+    def frame_update(self, change: FleetChange, reordered: bool) -> None:
+        """Called once per frame after the view followed it."""
+        if reordered or change.membership_changed:
+            self.sync()
+            return
+        changed = change.changed
+        if not changed:
+            return
+        for sid in self.visible_ids():
+            if sid in changed:
+                self.refresh()
+                return
+
+    def _move_to(self, index: int) -> None:
+        ids = self.view.ids
+        if not ids:
+            return
+        self.cursor = max(0, min(index, len(ids) - 1))
+        self.selected_id = ids[self.cursor]
+        self._scroll_to_cursor()
+        self.refresh()
+
+    def action_cursor(self, delta: int) -> None:
+        self._move_to(self.cursor + delta)
+
+    def action_edge(self, direction: int) -> None:
+        self._move_to(0 if direction < 0 else len(self.view.ids) - 1)
+
+    def open_highlighted(self) -> None:
+        sid = self.highlighted_id
+        if sid is not None:
+            self.selected_id = sid
+            self.post_message(self.Open(sid))
+
+    # -- styles
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._style_gen += 1
+        self._cache.clear()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._update_virtual_size()
+        self._scroll_to_cursor()
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True, default=Style())
+
+
+class FleetTable(FleetGrid):
+    """The table view of the fleet."""
+
+    COMPONENT_CLASSES = {
+        "fleet-table--header", "fleet-table--cursor", "fleet-table--offline",
+        "fleet-table--ok", "fleet-table--warn", "fleet-table--crit",
+        "fleet-table--up", "fleet-table--down", "fleet-table--muted", "fleet-table--sorted",
+    }
+
+    DEFAULT_CSS = """
+    FleetTable { scrollbar-size-vertical: 1; overflow-x: hidden; }
+    FleetTable > .fleet-table--header { text-style: bold; color: $text-muted; background: $panel; }
+    FleetTable > .fleet-table--sorted { text-style: bold underline; color: $accent; }
+    FleetTable > .fleet-table--cursor { background: $block-cursor-blurred-background; }
+    FleetTable:focus > .fleet-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
+    FleetTable > .fleet-table--offline { color: $text-disabled; }
+    FleetTable > .fleet-table--ok { }
+    FleetTable > .fleet-table--warn { color: $warning; }
+    FleetTable > .fleet-table--crit { color: $error; text-style: bold; }
+    FleetTable > .fleet-table--up { color: $success; }
+    FleetTable > .fleet-table--down { color: $error; }
+    FleetTable > .fleet-table--muted { color: $text-muted; }
+    """
+
+    def __init__(self, view: FleetView, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(view, id=id, classes=classes)
+        self._layout: list[tuple[Column, int]] = []
+        self._layout_width = -1
+
+    # -- geometry
+    @property
+    def _content_width(self) -> int:
+        return self.scrollable_content_region.width
+
+    @property
+    def _rows_on_screen(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def columns(self) -> list[tuple[Column, int]]:
+        width = self._content_width
+        if width != self._layout_width:
+            self._layout = layout_columns(width)
+            self._layout_width = width
+        return self._layout
+
+    def _update_virtual_size(self) -> None:
+        self.virtual_size = Size(0, len(self.view.ids) + 1)
+
+    def visible_ids(self) -> list[int]:
+        top = int(self.scroll_offset.y)
+        return self.view.ids[top:top + self._rows_on_screen]
+
+    def _scroll_to_cursor(self) -> None:
+        top = int(self.scroll_offset.y)
+        rows = self._rows_on_screen
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + rows:
+            self.scroll_to(y=self.cursor - rows + 1, animate=False, immediate=True)
+
+    def action_page(self, direction: int) -> None:
+        self._move_to(self.cursor + direction * self._rows_on_screen)
+
+    # -- rendering
+    def render_line(self, y: int) -> Strip:
+        width = self._content_width
+        if y == 0:
+            return self._header(width)
+        row = int(self.scroll_offset.y) + y - 1
+        ids = self.view.ids
+        if row < 0 or row >= len(ids):
+            return Strip.blank(width, self.rich_style)
+        sid = ids[row]
+        cursor = row == self.cursor
+        focused = self.has_focus
+        key = (sid, self.store.version.get(sid, 0), width, cursor and (1 + focused), self._style_gen)
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = self._row(sid, width, cursor)
+            self._cache[key] = strip
+        return strip  # type: ignore[return-value]
+
+    def _header(self, width: int) -> Strip:
+        key = ("header", width, self.view.sort_key.id, self.view.reverse, self._style_gen)
+        strip = self._cache.get(key)
+        if strip is None:
+            base = self._style("fleet-table--header")
+            sorted_style = base + self._style("fleet-table--sorted")
+            segments: list[Segment] = []
+            arrow = "▲" if self.view.reverse != (not self.view.sort_key.descending) else "▼"
+            sort_col = self.view.sort_key.column
+            for i, (col, w) in enumerate(self.columns()):
+                if i:
+                    segments.append(Segment(" " * GAP, base))
+                title = col.title
+                if col.key == sort_col:
+                    title = f"{title}{arrow}" if col.right or True else title
+                    segments.append(Segment(fit(title, w, col.right), sorted_style))
+                else:
+                    segments.append(Segment(fit(title, w, col.right), base))
+            strip = Strip(segments).adjust_cell_length(width, base)
+            self._cache[key] = strip
+        return strip  # type: ignore[return-value]
+
+    def _row(self, sid: int, width: int, cursor: bool) -> Strip:
+        self.rows_rendered += 1
+        server = self.store.servers.get(sid)
+        base = self.rich_style
+        if cursor:
+            base = base + self._style("fleet-table--cursor")
+        if server is None:
+            return Strip.blank(width, base)
+        online = self.store.is_online(sid)
+        offline_style = None if online else self._style("fleet-table--offline")
+        segments: list[Segment] = []
+        gap = Segment(" " * GAP, base)
+        for i, (col, w) in enumerate(self.columns()):
+            if i:
+                segments.append(gap)
+            try:
+                text, kind = col.cell(server, online)
+            except Exception:
+                text, kind = "?", "muted"
+            style = base
+            if kind and (online or col.key == "status"):
+                style = style + self._style(f"fleet-table--{kind}")
+            if offline_style is not None and col.key != "status":
+                style = style + offline_style
+            if cursor:
+                style = style + self._style("fleet-table--cursor")
+            segments.append(Segment(fit(text, w, col.right), style))
+        return Strip(segments).adjust_cell_length(width, base)
+
+    # -- mouse
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:
+            return
+        row = int(self.scroll_offset.y) + offset.y - 1
+        if 0 <= row < len(self.view.ids):
+            self._move_to(row)
+            self.open_highlighted()
+
+    def refresh_row_region(self, row: int) -> None:
+        y = row - int(self.scroll_offset.y) + 1
+        self.refresh(Region(0, y, self.size.width, 1))

@@ -1,0 +1,206 @@
+"""The header line of the fleet screen and the stale-stream banner.
+
+Both read the app's state when they render (store, view, stream status,
+clocks), so a refresh is all they need; neither holds data of its own.
+The header drops its least important parts as the terminal narrows.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import TYPE_CHECKING, Any
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.widget import Widget
+
+from nezha_tui.format import fmt_bytes, fmt_duration, fmt_speed
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nezha_tui.fleet_view import FleetView
+
+__all__ = ["FleetSummary", "StaleBanner", "state_name", "connection_label", "stale_text"]
+
+
+def state_name(status: Any) -> str:
+    """``'LIVE'``, ``'STALE'`` ... for a StreamStatus (or ``'CONNECTING'`` for none)."""
+    if status is None:
+        return "CONNECTING"
+    state = getattr(status, "state", None)
+    name = getattr(state, "name", None) or str(state or "CONNECTING")
+    return name.upper()
+
+
+_LABELS = {
+    "CONNECTING": "connecting…", "LIVE": "live", "STALE": "stale", "RECONNECTING": "reconnecting",
+    "AUTH_FAILED": "auth failed", "STOPPED": "stopped",
+}
+
+
+def connection_label(status: Any) -> str:
+    name = state_name(status)
+    label = _LABELS.get(name, name.lower())
+    attempt = getattr(status, "attempt", 0) or 0
+    if name == "RECONNECTING" and attempt:
+        label += f" #{attempt}"
+    return label
+
+
+def stale_text(status: Any, frame_age: float | None, now: float) -> str:
+    """``'stale: last frame 14 s ago, reconnecting, attempt 3, next in 8 s'``."""
+    name = state_name(status)
+    parts: list[str] = []
+    head = "auth failed" if name == "AUTH_FAILED" else ("stopped" if name == "STOPPED" else "stale")
+    if frame_age is None:
+        parts.append(f"{head}: no frame yet")
+    else:
+        parts.append(f"{head}: last frame {int(max(0, frame_age))} s ago")
+    if name == "RECONNECTING":
+        parts.append("reconnecting")
+    elif name == "CONNECTING":
+        parts.append("connecting")
+    attempt = getattr(status, "attempt", 0) or 0
+    if attempt and name in ("RECONNECTING", "CONNECTING", "STALE"):
+        parts.append(f"attempt {attempt}")
+    next_retry = getattr(status, "next_retry_at", None)
+    if isinstance(next_retry, (int, float)) and next_retry > now:
+        parts.append(f"next in {int(next_retry - now + 0.999)} s")
+    message = getattr(status, "message", "") or ""
+    text = ", ".join(parts)
+    if message:
+        text += f" ({message})"
+    return text
+
+
+def _theme_colors(app: Any) -> dict[str, str]:
+    fallback = {"success": "green", "error": "red", "warning": "yellow", "accent": "cyan"}
+    try:
+        variables = app.theme_variables
+    except Exception:
+        return fallback
+    return {k: (variables.get(k) or v) for k, v in fallback.items()}
+
+
+class FleetSummary(Widget):
+    """One line: site, counts, speeds, transfer, viewers, connection, frame age."""
+
+    DEFAULT_CSS = """
+    FleetSummary { height: 1; background: $panel; color: $text; padding: 0 1; }
+    """
+
+    def __init__(self, view: FleetView, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.view = view
+
+    def parts(self) -> list[tuple[int, Text]]:
+        """``(priority, text)`` pieces in display order; lower priority numbers are kept longest."""
+        app: Any = self.app
+        store = self.view.store
+        view = self.view
+        status = getattr(app, "stream_status", None)
+        name = state_name(status)
+        out: list[tuple[int, Text]] = []
+        theme = _theme_colors(app)
+        green, red, yellow, accent = theme["success"], theme["error"], theme["warning"], theme["accent"]
+
+        site = store.site_name or "Nezha"
+        out.append((0, Text(site, style="bold")))
+        if view.group_id is not None:
+            out.append((1, Text(f"[{view.group_label}]", style=f"bold {accent}")))
+        totals = view.totals()
+        counts = Text()
+        counts.append(f"{totals.servers} servers ")
+        counts.append("●", style=green)
+        counts.append(f" {totals.online} ")
+        counts.append("○", style=red if totals.offline else "")
+        counts.append(f" {totals.offline}")
+        out.append((1, counts))
+        if view.filtering:
+            out.append((2, Text(f"filter {len(view.ids)} of {view.group_total}", style="italic")))
+        out.append((3, Text(f"↓{fmt_speed(totals.net_in_speed)} ↑{fmt_speed(totals.net_out_speed)}")))
+        out.append((6, Text(f"Σ↓{fmt_bytes(totals.net_in_transfer)} Σ↑{fmt_bytes(totals.net_out_transfer)}")))
+        out.append((7, Text(f"{store.viewers} viewer{'s' if store.viewers != 1 else ''}")))
+        key = view.sort_key
+        if key.id != "default" or view.reverse:
+            arrow = "▲" if view.reverse != (not key.descending) else "▼"
+            out.append((5, Text(f"sort {key.label}{arrow}")))
+        flags = []
+        if getattr(app, "paused", False):
+            held = getattr(app, "held_frames", 0)
+            flags.append("PAUSED" + (f" (+{held})" if held else ""))
+        if getattr(app, "bells", False):
+            flags.append("bell")
+        if flags:
+            out.append((1, Text(" ".join(flags), style="bold reverse")))
+        conn = Text()
+        style = {"LIVE": green, "STALE": yellow, "RECONNECTING": yellow, "AUTH_FAILED": red,
+                 "STOPPED": red}.get(name, "")
+        conn.append("● " if name == "LIVE" else "◌ ", style=style)
+        conn.append(connection_label(status))
+        age = app.frame_age() if hasattr(app, "frame_age") else None
+        if age is not None:
+            conn.append(f" {fmt_duration(age)} ago")
+        out.append((0, conn))
+        if getattr(app, "wall", None):
+            clock = getattr(app, "wall_clock", None)
+            now = clock() if callable(clock) else _dt.datetime.now()
+            out.append((0, Text(now.strftime("%H:%M:%S"), style="bold")))
+        return out
+
+    def render(self) -> Text:
+        width = max(1, self.content_size.width)
+        try:
+            parts = self.parts()
+        except Exception:  # never let a header take the app down
+            return Text("nezha-tui")
+        sep = " │ "
+        keep = list(parts)
+        while len(keep) > 1:
+            total = sum(cell_len(t.plain) for _, t in keep) + cell_len(sep) * (len(keep) - 1)
+            if total <= width:
+                break
+            worst = max(range(len(keep)), key=lambda i: (keep[i][0], i))
+            if keep[worst][0] == 0 and all(p == 0 for p, _ in keep):
+                break
+            keep.pop(worst)
+        line = Text(no_wrap=True, overflow="ellipsis")
+        for i, (_, t) in enumerate(keep):
+            if i:
+                line.append(sep, style="dim")
+            line.append_text(t)
+        return line
+
+
+class StaleBanner(Widget):
+    """"stale: last frame 14 s ago, reconnecting, attempt 3, next in 8 s"."""
+
+    DEFAULT_CSS = """
+    StaleBanner { height: 1; background: $warning; color: $text; text-style: bold; padding: 0 1; display: none; }
+    StaleBanner.-error { background: $error; }
+    StaleBanner.-shown { display: block; }
+    """
+
+    def render(self) -> Text:
+        app: Any = self.app
+        status = getattr(app, "stream_status", None)
+        age = app.frame_age() if hasattr(app, "frame_age") else None
+        now = app.clock() if hasattr(app, "clock") else 0.0
+        try:
+            return Text(stale_text(status, age, now), no_wrap=True, overflow="ellipsis")
+        except Exception:
+            return Text("stale")
+
+    def update_state(self) -> bool:
+        """Show or hide for the current stream status; ``True`` when shown."""
+        app: Any = self.app
+        status = getattr(app, "stream_status", None)
+        name = state_name(status)
+        had_frame = bool(getattr(getattr(app, "store", None), "frames", 0))
+        attempt = getattr(status, "attempt", 0) or 0
+        shown = name in ("STALE", "RECONNECTING", "AUTH_FAILED", "STOPPED") or (
+            name == "CONNECTING" and (had_frame or attempt > 0))
+        self.set_class(shown, "-shown")
+        self.set_class(name == "AUTH_FAILED", "-error")
+        if shown:
+            self.refresh()
+        return shown
