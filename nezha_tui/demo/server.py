@@ -1,0 +1,637 @@
+"""The simulated Nezha Dashboard: HTTP + WebSocket on one port (uvicorn, raw ASGI).
+
+``DemoServer(options).start()`` binds 127.0.0.1 (port 0 = any free port) and
+serves the read API of Dashboard v1 with the real envelope, status codes,
+auth modes and quirks (see /work/shared/nezha-api-v1.md and views.py); the
+live stream ``/api/v1/ws/server`` sends its first frame at once (as
+``ws.go``'s loop does), then one every ``frame_interval`` seconds, with a
+server ping after every 4th frame.  Values come from ``options.clock()``,
+called exactly once per frame and once per REST request, so a test can step
+time explicitly.
+
+Faithfulness notes (what the real Dashboard does vs the demo):
+
+- The Dashboard never reads its socket, so it never answers a client's ping.
+  The demo runs uvicorn's sans-I/O websockets protocol with pong replies
+  discarded, so pings go unanswered here too.  Gap: a client's *close frame*
+  is still answered by the protocol layer (the Dashboard ignores it until its
+  next write fails) - set ``DemoOptions.answer_close=False`` is not offered;
+  clients close quickly against the demo and slowly against the real thing.
+- Without the sans-I/O protocol (older uvicorn) pings are answered and the
+  demo's own pings are not sent; everything else works.
+- Login sessions are not bound to the client IP (every demo client is local).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import parse_qs
+
+from . import views
+from .auth import AuthBook
+from .faults import DemoFaults
+from .fleet import Fleet, build_fleet
+from .frames import FrameEncoder
+from .gojson import GoMap, dumps, go_str, rfc3339
+from .signals import Signals
+from .views import ApiFailure, Viewer
+
+__all__ = ["DemoOptions", "DemoServer", "DemoState", "NGINX_502", "waf_page"]
+
+
+@dataclass
+class DemoOptions:
+    servers: int = 24
+    seed: int = 1
+    clock: Callable[[], float] = time.time
+    frame_interval: float = 2.0
+    force_auth: bool = False
+    tsdb: bool = True
+    jwt_lifetime: float = 3600.0  # seconds (the Dashboard's jwt_timeout is in hours)
+    tz_offset: int = 8 * 3600  # the Dashboard's zone: +08:00
+    site_name: str = "Nezha Demo"
+    version: str = "v2.3.1"  # Dashboard version shown to admins
+    ping_every: int = 4  # server ping after every Nth frame (ws.go)
+    # faults at start (also switchable at runtime via DemoServer.faults)
+    proxy_502: bool = False
+    waf_reason: str | None = None
+    stall: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+NGINX_502 = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.24.0</center>\r\n</body>\r\n</html>\r\n"
+)
+
+_WAF_TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+
+<head>
+    <meta charset="UTF-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1.0">
+    <title>Blocked</title>
+</head>
+
+<body>
+    <main>
+        <div class="emoji">&#129313;</div>
+        <h1>Blocked</h1>
+        <p>{error}</p>
+        <p class="secondary">nezha WAF</p>
+    </main>
+</body>
+
+</html>"""
+
+
+def waf_page(reason: str) -> str:
+    return _WAF_TEMPLATE.replace("{error}", reason, 1)
+
+
+_JSON = [(b"content-type", b"application/json; charset=utf-8")]
+_HTML = [(b"content-type", b"text/html; charset=utf-8")]
+_TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
+
+
+class _Reply(Exception):
+    """Stop handling and answer this (status, headers, body)."""
+
+    def __init__(self, status: int, headers: list, body: str) -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+
+def _err(message: str, status: int = 200) -> _Reply:
+    return _Reply(status, _JSON, '{"error":' + go_str(message) + "}")
+
+
+def _ok(data: Any) -> str:
+    """The success envelope; Go's ``omitempty`` drops ``data`` when it is nil or an empty slice/map."""
+    if data is None or (isinstance(data, (list, tuple, GoMap)) and not data):
+        return '{"success":true}'
+    return '{"success":true,"data":' + dumps(data) + "}"
+
+
+class DemoState:
+    """Everything the handlers read: options, fleet, signals, encoder, auth, faults."""
+
+    def __init__(self, options: DemoOptions) -> None:
+        self.options = options
+        self.t0 = float(options.clock())
+        self.tz = options.tz_offset
+        self.fleet: Fleet = build_fleet(options.seed, options.servers, self.t0)
+        self.signals = Signals(options.seed)
+        self.encoder = FrameEncoder(self.fleet, self.signals, self.tz)
+        self.auth = AuthBook(options.seed, self.t0, options.jwt_lifetime)
+        self.faults = DemoFaults(force_auth=options.force_auth, tsdb=options.tsdb)
+        self.faults.proxy_502 = options.proxy_502
+        self.faults.waf_reason = options.waf_reason
+        self.faults.stall = options.stall
+        self.day_cache: dict = {}
+        self.online = 0  # open stream connections (viewers)
+
+
+class _Conn:
+    """The parts of an ASGI scope the handlers need."""
+
+    def __init__(self, scope: dict) -> None:
+        self.scope = scope
+        self.path: str = scope.get("path", "")
+        self.method: str = scope.get("method", "GET")
+        hs: dict[str, str] = {}
+        for k, v in scope.get("headers", []):
+            key = k.decode("latin-1").lower()
+            if key not in hs:
+                hs[key] = v.decode("latin-1")
+        self.headers = hs
+        self.query = {k: v[0] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1"),
+                                                   keep_blank_values=True).items()}
+        self.cookies: dict[str, str] = {}
+        for part in hs.get("cookie", "").split(";"):
+            name, eq, val = part.strip().partition("=")
+            if eq and name and name not in self.cookies:
+                self.cookies[name] = val.strip().strip('"')
+        client = scope.get("client") or ("127.0.0.1", 0)
+        self.client_ip = client[0]
+
+
+class DemoServer:
+    """The simulated Dashboard. ``await start()``, use ``url``, ``await stop()``; restartable."""
+
+    def __init__(self, options: DemoOptions | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.options = options or DemoOptions()
+        self.host = host
+        self.port = port
+        self.state = DemoState(self.options)
+        self.faults: DemoFaults = self.state.faults
+        self.faults._drop_hook = self._drop_threadsafe
+        self._uv: Any = None
+        self._task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._streams: dict[int, dict] = {}
+        self._ids = itertools.count(1)
+        self._visible_cache: dict[tuple, list] = {}
+
+    # ------------------------------------------------------------------ credentials
+
+    @property
+    def username(self) -> str:
+        return self.state.auth.users[1].username
+
+    @property
+    def password(self) -> str:
+        return self.state.auth.users[1].password
+
+    @property
+    def token(self) -> str:
+        """A full-scope ``nzp_`` token."""
+        return self.state.auth.full_token
+
+    @property
+    def tokens(self) -> dict[str, str]:
+        a = self.state.auth
+        return {"full": a.full_token, "expired": a.expired_token, "noscope": a.noscope_token,
+                "limited": a.limited_token}
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/api/v1/ws/server"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        import uvicorn
+
+        from ._wsproto import protocol_class
+
+        if self._task is not None:
+            raise RuntimeError("demo server already running")
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        config = uvicorn.Config(
+            self._asgi, host=self.host, port=self.port, log_level="error", access_log=False,
+            lifespan="off", interface="asgi3", proxy_headers=False, ws=protocol_class(), ws_ping_interval=None, ws_ping_timeout=None,
+            ws_max_size=1 << 20, timeout_graceful_shutdown=2, server_header=False, date_header=True,
+        )
+        server = _QuietServer(config)
+        self._uv = server
+        self._task = asyncio.create_task(server.serve())
+        while not server.started:
+            if self._task.done():
+                exc = self._task.exception()
+                self._task = None
+                raise OSError(f"demo server failed to start on {self.host}:{self.port}") from exc
+            await asyncio.sleep(0.002)
+        sock = server.servers[0].sockets[0]
+        self.port = sock.getsockname()[1]  # keep the port: start() again reuses it
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        assert self._stopping is not None
+        self._stopping.set()
+        self._uv.should_exit = True
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), 5)
+        except (asyncio.TimeoutError, Exception):
+            self._uv.force_exit = True
+            self._task.cancel()
+            try:
+                await self._task
+            except BaseException:
+                pass
+        self._task = None
+        self._uv = None
+        self._streams.clear()
+        self.state.online = 0
+
+    async def __aenter__(self) -> "DemoServer":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def _drop_threadsafe(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._drop_all()
+        else:
+            loop.call_soon_threadsafe(self._drop_all)
+
+    def _drop_all(self) -> None:
+        for ext in list(self._streams.values()):
+            abort = ext.get("abort")
+            if abort is not None:
+                abort()
+
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep; True when the server is stopping."""
+        assert self._stopping is not None
+        if self._stopping.is_set():
+            return True
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    # ------------------------------------------------------------------ ASGI
+
+    async def _asgi(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+
+    async def _http(self, scope: dict, receive: Callable, send: Callable) -> None:
+        conn = _Conn(scope)
+        extra_headers: list = []
+        try:
+            body = b""
+            if conn.method in ("POST", "PUT", "PATCH"):
+                more = True
+                while more:
+                    msg = await receive()
+                    body += msg.get("body", b"")
+                    more = msg.get("more_body", False)
+                    if len(body) > 1 << 20:
+                        raise _Reply(413, _TEXT, "Request Entity Too Large")
+            self._front_faults()
+            status, text = self._route(conn, body, extra_headers)
+            headers = _JSON
+        except _Reply as r:
+            status, headers, text = r.status, r.headers, r.body
+        payload = text.encode("utf-8")
+        await send({"type": "http.response.start", "status": status,
+                    "headers": headers + extra_headers + [(b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})
+
+    def _front_faults(self) -> None:
+        f = self.faults
+        if f.proxy_502:
+            raise _Reply(502, _HTML, NGINX_502)
+        if f.waf_reason is not None:
+            raise _Reply(403, _HTML, waf_page(f.waf_reason))
+
+    # ------------------------------------------------------------------ auth
+
+    def _bearer(self, conn: _Conn) -> str:
+        return conn.headers.get("authorization", "").strip()
+
+    def _pat(self, conn: _Conn, now: float):
+        raw = self._bearer(conn)
+        if not raw.startswith("Bearer "):
+            return None
+        plain = raw[len("Bearer "):].strip()
+        if not plain.startswith("nzp_"):
+            return None
+        tok = self.state.auth.tokens.get(plain)
+        if tok is None:
+            raise _err("ApiErrorUnauthorized: invalid api token", 401)
+        if tok.expires_at is not None and now > tok.expires_at:
+            raise _err("ApiErrorUnauthorized: api token expired", 401)
+        return tok
+
+    def _jwt_lookup(self, conn: _Conn) -> str:
+        raw = self._bearer(conn)
+        if raw:
+            parts = raw.split(" ", 1)
+            if len(parts) == 2 and parts[0] == "Bearer":
+                return parts[1]
+        tok = conn.query.get("token", "")
+        if tok:
+            return tok
+        return conn.cookies.get("nz-jwt", "")
+
+    def _strict_jwt(self, conn: _Conn, now: float) -> tuple[Viewer, dict]:
+        token = self._jwt_lookup(conn)
+        claims = self.state.auth.jwt_claims(token) if token else None
+        if claims is None:
+            raise _err("ApiErrorUnauthorized")
+        exp = claims.get("exp")
+        if not isinstance(exp, (int, float)) or exp < int(now):
+            raise _err("ApiErrorUnauthorized")
+        user = self.state.auth.session_user(claims, now)
+        if user is None:
+            raise _err("ApiErrorUnauthorized")
+        return Viewer(user=user), claims
+
+    def _fallback_jwt(self, conn: _Conn, now: float) -> Viewer:
+        token = self._jwt_lookup(conn)
+        claims = self.state.auth.jwt_claims(token) if token else None
+        if claims is None:
+            return views.GUEST
+        exp = claims.get("exp")
+        if not isinstance(exp, (int, float)) or exp < int(now):
+            return views.GUEST  # the quirk: an expired JWT is served as a guest
+        user = self.state.auth.session_user(claims, now)
+        if user is None:
+            raise _Reply(403, _HTML, waf_page("you were blocked by nezha WAF"))
+        return Viewer(user=user)
+
+    def _optional(self, conn: _Conn, now: float, scope: str) -> Viewer:
+        tok = self._pat(conn, now)
+        if tok is not None:
+            if not tok.has_scope(scope):
+                raise _err("ApiErrorForbidden: api token lacks scope " + scope, 403)
+            return Viewer(user=self.state.auth.users[tok.user_id], token=tok)
+        if self.faults.force_auth:
+            return self._strict_jwt(conn, now)[0]
+        return self._fallback_jwt(conn, now)
+
+    def _login_only(self, conn: _Conn, now: float, scope: str | None, extra: list) -> tuple[Viewer, dict]:
+        tok = self._pat(conn, now)
+        if tok is not None:
+            if scope is None:
+                raise _err("ApiErrorForbidden: this endpoint is not accessible by api token", 403)
+            if not tok.has_scope(scope):
+                raise _err("ApiErrorForbidden: api token lacks scope " + scope, 403)
+            return Viewer(user=self.state.auth.users[tok.user_id], token=tok), {}
+        viewer, claims = self._strict_jwt(conn, now)
+        if conn.method in ("GET", "HEAD", "OPTIONS"):
+            if not conn.cookies.get("nz-csrf"):
+                extra.append(self._csrf_cookie())
+        else:
+            header = conn.headers.get("x-csrf-token", "")
+            cookie = conn.cookies.get("nz-csrf", "")
+            if not cookie or not header or header != cookie or not self.state.auth.valid_csrf(cookie):
+                raise _err("ApiErrorForbidden: missing or invalid CSRF token", 403)
+        return viewer, claims
+
+    def _csrf_cookie(self) -> tuple[bytes, bytes]:
+        return (b"set-cookie", f"nz-csrf={self.state.auth.issue_csrf()}; Path=/; SameSite=Strict".encode())
+
+    def _jwt_cookie(self, token: str, max_age: int) -> tuple[bytes, bytes]:
+        return (b"set-cookie", f"nz-jwt={token}; Path=/; Max-Age={max_age}; SameSite=Lax".encode())
+
+    # ------------------------------------------------------------------ routes
+
+    def _route(self, conn: _Conn, body: bytes, extra: list) -> tuple[int, str]:
+        path, method = conn.path, conn.method
+        st = self.state
+        if not path.startswith("/api"):
+            page = "<!DOCTYPE html><html><head><title>%s</title></head><body>Nezha demo</body></html>"
+            code = 200 if path == "/" or path.startswith("/server/") or path == "/dashboard/" else 404
+            raise _Reply(code, _HTML, page % st.options.site_name)
+        p = path[len("/api/v1"):] if path.startswith("/api/v1/") else None
+        parts = p.strip("/").split("/") if p else []
+        now = float(st.options.clock())
+        try:
+            if method == "POST" and p == "/login":
+                return 200, self._login(conn, body, now, extra)
+            if method == "POST" and p == "/refresh-token":
+                viewer, claims = self._login_only(conn, now, None, extra)
+                token, exp = st.auth.refresh_jwt(claims, now)
+                extra.append(self._jwt_cookie(token, int(exp - now)))
+                extra.append(self._csrf_cookie())
+                return 200, _ok({"token": token, "expire": rfc3339(exp, st.tz)})
+            if method != "GET":
+                raise _err("404 Not Found", 404)
+            if p == "/setting":
+                return 200, _ok(views.setting(st, self._fallback_jwt(conn, now)))
+            if p == "/ws/server":
+                self._optional_or_unauth(conn, now, "nezha:inventory:read")
+                raise _Reply(400, _TEXT + [(b"sec-websocket-version", b"13")], "Bad Request\n")
+            if p == "/server-group":
+                v = self._optional_or_unauth(conn, now, "nezha:inventory:read")
+                return 200, _ok(views.server_groups(st, v))
+            if p == "/service":
+                v = self._optional_or_unauth(conn, now, "nezha:service:read")
+                return 200, _ok(views.services_overview(st, v, now))
+            if p == "/service/server":
+                v = self._optional_or_unauth(conn, now, "nezha:service:read")
+                return 200, _ok(views.service_servers(st, v))
+            if len(parts) == 3 and parts[0] == "service" and parts[2] == "history":
+                v = self._optional_or_unauth(conn, now, "nezha:service:read")
+                return 200, _ok(views.service_history(st, v, parts[1], conn.query.get("period", "1d"), now))
+            if len(parts) == 3 and parts[0] == "server" and parts[2] == "service":
+                v = self._optional_or_unauth(conn, now, "nezha:service:read")
+                return 200, _ok(views.server_services(st, v, parts[1], conn.query.get("period", "1d"), now))
+            if len(parts) == 3 and parts[0] == "server" and parts[2] == "metrics":
+                v = self._optional_or_unauth(conn, now, "nezha:server:read")
+                return 200, _ok(views.metrics(st, v, parts[1], conn.query.get("metric", ""),
+                                              conn.query.get("period", "1d"), now))
+            if p == "/server":
+                v, _ = self._login_only(conn, now, "nezha:inventory:read", extra)
+                return 200, _ok(views.servers_full(st, v, conn.query.get("id"), now))
+            if p == "/profile":
+                v, _ = self._login_only(conn, now, None, extra)
+                return 200, _ok(views.profile(st, v, conn.client_ip))
+        except ApiFailure as e:
+            raise _err(e.message, e.status)
+        raise _err("404 Not Found", 404)
+
+    def _optional_or_unauth(self, conn: _Conn, now: float, scope: str) -> Viewer:
+        return self._optional(conn, now, scope)
+
+    def _login(self, conn: _Conn, body: bytes, now: float, extra: list) -> str:
+        ctype = conn.headers.get("content-type", "")
+        username = password = None
+        try:
+            if "application/x-www-form-urlencoded" in ctype:
+                form = parse_qs(body.decode("utf-8"))
+                username, password = form.get("username", [""])[0], form.get("password", [""])[0]
+            else:
+                doc = json.loads(body or b"null")
+                if isinstance(doc, dict):
+                    username, password = doc.get("username"), doc.get("password")
+        except (ValueError, UnicodeDecodeError):
+            pass
+        if not isinstance(username, str) or not isinstance(password, str):
+            raise _err("ApiErrorUnauthorized")
+        user = self.state.auth.check_password(username, password)
+        if user is None:
+            raise _err("ApiErrorUnauthorized")
+        token, exp = self.state.auth.issue_jwt(user, now)
+        extra.append(self._jwt_cookie(token, int(exp - now)))
+        extra.append(self._csrf_cookie())
+        return _ok({"token": token, "expire": rfc3339(exp, self.state.tz)})
+
+    # ------------------------------------------------------------------ the stream
+
+    def _visible(self, viewer: Viewer) -> tuple[list, list[bool]]:
+        key = viewer.key
+        hit = self._visible_cache.get(key)
+        if hit is None:
+            servers = views.visible_servers(self.state, viewer)
+            hit = (servers, [views.full_host_for(viewer, s) for s in servers])
+            self._visible_cache[key] = hit
+        return hit
+
+    async def _websocket(self, scope: dict, receive: Callable, send: Callable) -> None:
+        conn = _Conn(scope)
+        msg = await receive()
+        if msg.get("type") != "websocket.connect":
+            return
+
+        async def deny(status: int, headers: list, text: str) -> None:
+            body = text.encode("utf-8")
+            await send({"type": "websocket.http.response.start", "status": status,
+                        "headers": headers + [(b"content-length", str(len(body)).encode())]})
+            await send({"type": "websocket.http.response.body", "body": body})
+
+        now = float(self.state.options.clock())
+        try:
+            self._front_faults()
+            if conn.path != "/api/v1/ws/server":
+                raise _err("404 Not Found", 404)
+            viewer = self._optional(conn, now, "nezha:inventory:read")
+            if not _same_origin(conn):
+                raise _Reply(403, _TEXT, "Forbidden\n")
+        except _Reply as r:
+            try:
+                await deny(r.status, r.headers, r.body)
+            except (OSError, RuntimeError):
+                pass
+            return
+        await send({"type": "websocket.accept"})
+        await self._stream(scope, send, viewer)
+
+    async def _stream(self, scope: dict, send: Callable, viewer: Viewer) -> None:
+        st = self.state
+        opts = st.options
+        ext = scope.get("extensions", {}).get("nezha.demo", {})
+        cid = next(self._ids)
+        self._streams[cid] = ext
+        st.online += 1
+        sent = 0
+        note_sent = False
+        try:
+            while True:
+                if self.faults.stall:
+                    if await self._pause(0.02):
+                        return
+                    continue
+                servers, full = self._visible(viewer)
+                t = float(opts.clock())
+                kind = self.faults.take_malformed()
+                if kind is None:
+                    text = st.encoder.frame(t, st.online, servers, with_note=not note_sent,
+                                            full_host=_FullHost(servers, full))
+                    note_sent = True
+                else:
+                    text = self._malformed(kind, t, servers, full)
+                await send({"type": "websocket.send", "text": text})
+                sent += 1
+                if opts.ping_every and sent % opts.ping_every == 0 and ext.get("ping"):
+                    ext["ping"]()
+                if await self._pause(opts.frame_interval):
+                    return
+        except (OSError, RuntimeError):
+            return  # the client went away: the Dashboard notices on its next write
+        finally:
+            self._streams.pop(cid, None)
+            st.online -= 1
+
+    def _malformed(self, kind: str, t: float, servers: list, full: list[bool]) -> str:
+        st = self.state
+        text = st.encoder.frame(t, st.online, servers, with_note=False, full_host=_FullHost(servers, full))
+        if kind == "invalid_json":
+            return text[: max(1, len(text) // 2)]
+        doc = json.loads(text)
+        if doc.get("servers"):
+            s0 = doc["servers"][0]
+            s0["last_active"] = 1700000000
+            s0.setdefault("state", {})["cpu"] = "busy"
+            s0.setdefault("host", {})["mem_total"] = "8 GiB"
+        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+
+class _FullHost:
+    """full_host(server) lookup for FrameEncoder.frame, by position."""
+
+    __slots__ = ("_m",)
+
+    def __init__(self, servers: list, full: list[bool]) -> None:
+        self._m = {s.id: f for s, f in zip(servers, full)}
+
+    def __call__(self, s) -> bool:
+        return self._m[s.id]
+
+
+def _same_origin(conn: _Conn) -> bool:
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(origin).netloc
+    except ValueError:
+        return False
+    return host.lower() == conn.headers.get("host", "").lower()
+
+
+def _quiet_server_class():
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        """uvicorn.Server without signal capture: the demo runs inside other programs."""
+
+        def capture_signals(self):  # type: ignore[override]
+            import contextlib
+
+            return contextlib.nullcontext()
+
+    return QuietServer
+
+
+def _QuietServer(config):  # noqa: N802 - a factory that looks like a class
+    return _quiet_server_class()(config)
