@@ -635,3 +635,10 @@ def _quiet_server_class():
 
 def _QuietServer(config):  # noqa: N802 - a factory that looks like a class
     return _quiet_server_class()(config)
+
+
+def start_demo_in_thread(options: DemoOptions | None = None, host: str = "127.0.0.1", port: int = 0):
+    """See :func:`nezha_tui.demo.thread.start_demo_in_thread` (re-exported here for convenience)."""
+    from .thread import start_demo_in_thread as _start
+
+    return _start(options, host=host, port=port)

@@ -1,0 +1,76 @@
+"""``nezha-tui demo-server``: run the simulated Dashboard until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Sequence, TextIO
+
+__all__ = ["run_demo_server", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nezha-tui demo-server",
+                                description="Serve a simulated Nezha Dashboard (API v1) on this machine.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    p.add_argument("--port", type=int, default=8008, help="port (8008; 0 = any free port)")
+    p.add_argument("--servers", type=int, default=24, metavar="N", help="servers in the fleet (24, up to 10000)")
+    p.add_argument("--seed", type=int, default=1, metavar="S", help="seed of the simulation (1)")
+    p.add_argument("--interval", type=float, default=2.0, metavar="SEC", help="seconds between stream frames (2)")
+    p.add_argument("--force-auth", action="store_true", help="guests get ApiErrorUnauthorized (force_auth)")
+    p.add_argument("--no-tsdb", action="store_true", help="no TSDB: empty metric history, SQL service history")
+    p.add_argument("--jwt-lifetime", type=float, default=3600.0, metavar="SEC", help="JWT lifetime (3600)")
+    p.add_argument("--fault-502", action="store_true", help="answer every route with an nginx 502 page")
+    p.add_argument("--fault-waf", metavar="REASON", help="answer every route with the WAF 403 page")
+    p.add_argument("--fault-stall", action="store_true", help="streams connect but never send a frame")
+    return p
+
+
+def run_demo_server(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    """Parse ``argv``, serve until Ctrl-C; returns the exit code (0 clean, 2 usage, 1 cannot bind)."""
+    out = out or sys.stdout
+    try:
+        args = build_parser().parse_args(list(argv or []))
+    except SystemExit as e:
+        return int(e.code or 0)
+    if not 0 <= args.servers <= 10000:
+        print("nezha-tui demo-server: --servers must be between 0 and 10000", file=sys.stderr)
+        return 2
+    if not 0.05 <= args.interval <= 3600:
+        print("nezha-tui demo-server: --interval must be between 0.05 and 3600 seconds", file=sys.stderr)
+        return 2
+
+    from .server import DemoOptions, DemoServer
+
+    opts = DemoOptions(servers=args.servers, seed=args.seed, frame_interval=args.interval,
+                       force_auth=args.force_auth, tsdb=not args.no_tsdb, jwt_lifetime=args.jwt_lifetime,
+                       proxy_502=args.fault_502, waf_reason=args.fault_waf, stall=args.fault_stall)
+
+    async def serve() -> int:
+        server = DemoServer(opts, host=args.host, port=args.port)
+        try:
+            await server.start()
+        except OSError as e:
+            print(f"nezha-tui demo-server: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
+            return 1
+        t = server.tokens
+        print(f"Nezha demo Dashboard at {server.url}  ({args.servers} servers, seed {args.seed})", file=out)
+        print(f"  stream:   {server.ws_url}", file=out)
+        print(f"  admin:    username {server.username!r}  password {server.password!r}", file=out)
+        print(f"  token:    {t['full']}  (nezha:*)", file=out)
+        print(f"  tests:    expired {t['expired']}  no-scope {t['noscope']}  servers 1-3 {t['limited']}",
+              file=out)
+        print("  (demo credentials, valid only for this simulated Dashboard)  Ctrl-C to stop", file=out)
+        out.flush()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await server.stop()
+        return 0  # pragma: no cover - the wait ends by cancellation
+
+    try:
+        return asyncio.run(serve())
+    except KeyboardInterrupt:
+        print("stopped", file=out)
+        return 0
