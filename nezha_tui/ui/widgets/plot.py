@@ -183,7 +183,7 @@ def nice_ticks(lo: float, hi: float, count: int) -> tuple[float, float, list[flo
 
 
 _TIME_STEPS = (
-    60, 300, 600, 900, 1800, 3600, 2 * 3600, 3 * 3600, 4 * 3600, 6 * 3600, 12 * 3600,
+    10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 2 * 3600, 3 * 3600, 4 * 3600, 6 * 3600, 12 * 3600,
     86400, 2 * 86400, 3 * 86400, 7 * 86400, 14 * 86400,
 )
 
@@ -207,6 +207,8 @@ def time_ticks(x0: float, x1: float, max_ticks: int, tz: tzinfo | None = None) -
         if span / s <= max_ticks - 1 or s == _TIME_STEPS[-1]:
             step = s
             break
+    if step < 60:
+        fmt = "%H:%M:%S"
 
     def local(ts: float) -> datetime:
         return datetime.fromtimestamp(ts, tz) if tz is not None else datetime.fromtimestamp(ts).astimezone()

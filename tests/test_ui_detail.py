@@ -1,0 +1,339 @@
+"""Server detail screen: facts, live panel, metric history, monitors, every message case."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from typing import Any
+
+from textual.screen import Screen
+from textual.widgets import DataTable, OptionList, Static, TabbedContent
+
+from nezha_tui.api import errors as e
+from nezha_tui.api import models as m
+from nezha_tui.store import FleetChange
+from nezha_tui.ui.drilldown import GUEST_MESSAGE, NO_TSDB_MESSAGE, TOO_OLD_MESSAGE
+from nezha_tui.ui.screens.server_detail import (
+    METRIC_VIEWS, VIEWS_BY_KEY, ServerDetailScreen, estimate_loss, metric_series, note_text,
+)
+from nezha_tui.ui.widgets.plot import Plot
+from tests import ui_fakes as uf
+from tests.test_ui_services import T0, Host, settle
+
+MEM_TOTAL = 8 << 30
+NOTE = json.dumps({
+    "billingDataMod": {"startDate": "2026-01-01T00:00:00Z", "endDate": "2026-12-01T00:00:00Z",
+                       "autoRenewal": "1", "cycle": "Month", "amount": "5EUR"},
+    "planDataMod": {"bandwidth": "1Gbps", "trafficVol": "1TB", "IPv4": "1", "IPv6": "0",
+                    "networkRoute": "CN2 GIA", "extra": "NVMe,ddos"},
+})
+
+
+def metric_answer(sid: int, metric: str, period: str) -> m.MetricSeries:
+    n, step = (2880, 30) if period == "1d" else (336, 1800)
+    base = T0 - n * step
+    scale = (MEM_TOTAL / 100) if metric in ("memory", "swap") else 1.0
+    values = [(30 + 20 * math.sin(i / 97)) * scale for i in range(n)]
+    values[n // 3] = 97.5 * scale  # a spike
+    if metric == "swap":
+        values = [v / 8 for v in values]
+    return m.MetricSeries(server_id=sid, metric=metric,
+                          data_points=[m.MetricPoint(ts=(base + i * step) * 1000, value=v) for i, v in enumerate(values)])
+
+
+def services_answer(sid: int, period: str) -> list[m.ServerServiceSeries]:
+    base = (T0 - 86400) * 1000
+    ts_gap = [base + i * 30_000 for i in range(2880) if not 1000 <= i < 1100]
+    ts_full = [base + i * 30_000 for i in range(2880)]
+    return [
+        m.ServerServiceSeries(monitor_id=1, server_id=sid, monitor_name="api", created_at=ts_gap,
+                              avg_delay=[20.0 + i % 5 for i in range(len(ts_gap))]),
+        m.ServerServiceSeries(monitor_id=2, server_id=sid, monitor_name="db", display_index=5,
+                              created_at=ts_full, avg_delay=[40.0] * 2879 + [310.0]),
+    ]
+
+
+def make_app(client: Any = None, **screen_kw: Any) -> Host:
+    client = client or uf.FakeClient(server_metrics=metric_answer, server_services=services_answer)
+    app = Host(client, lambda: ServerDetailScreen(1, **screen_kw))
+    for step in range(30):
+        now = T0 - 60 + 2 * step
+        app.store.apply(uf.frame([
+            uf.server_json(1, "tokyo-1", now=now, cpu=10.0 + step, temps=[45, 51.5], gpu=[12.0],
+                           public_note=NOTE),
+            uf.server_json(2, "paris-2", now=now, public_note="plain <b>[bold]text[/bold]</b>"),
+        ], now=now))
+    return app
+
+
+def detail(app: Host) -> ServerDetailScreen:
+    assert isinstance(app.screen, ServerDetailScreen)
+    return app.screen
+
+
+# --------------------------------------------------------------------------- pure parts
+
+
+def test_estimate_loss_from_gaps() -> None:
+    ts = [i * 30_000 for i in range(100) if i not in (10, 11, 50)]
+    loss, missing, present = estimate_loss(ts)
+    assert (missing, present) == (3, 97) and loss == 3.0
+    assert estimate_loss([1, 2]) == (None, 0, 2)
+    assert estimate_loss([5, 5, 5])[0] is None
+    assert estimate_loss(list(range(0, 300, 30)))[0] == 0.0
+
+
+def test_views_cover_all_17_metrics() -> None:
+    covered = {metric for v in METRIC_VIEWS for metric in v.metrics}
+    assert covered == set(m.METRICS)
+    assert VIEWS_BY_KEY["memory+swap"].metrics == ("memory", "swap")
+    assert VIEWS_BY_KEY["net_speed"].metrics == ("net_in_speed", "net_out_speed")
+    assert VIEWS_BY_KEY["conns"].metrics == ("tcp_conn", "udp_conn")
+
+
+def test_metric_series_percent_of_host_totals_and_bytes_fallback() -> None:
+    host = m.Host(mem_total=MEM_TOTAL)
+    res = metric_answer(1, "memory", "1d")
+    series, fmt, stats = metric_series(VIEWS_BY_KEY["memory"], [res], host)
+    assert fmt.kind == "percent" and max(series[0].ys) == 97.5
+    assert series[0].legend_extra == "of 8.0 GiB"
+    assert "max 97.5% (7.8 GiB)" in stats[0].text
+    series, fmt, _ = metric_series(VIEWS_BY_KEY["memory"], [res], m.Host())  # total unknown
+    assert fmt.kind == "bytes" and max(series[0].ys) == 97.5 * MEM_TOTAL / 100
+
+
+def test_note_text_raw_is_plain_text() -> None:
+    t = note_text(None, "plain <b>[bold]text[/bold]</b>", {})
+    assert t is not None and "[bold]text[/bold]" in t.plain
+    assert note_text(None, "   ", {}) is None
+
+
+# --------------------------------------------------------------------------- overview
+
+
+async def test_overview_facts_note_live_and_realtime_plot() -> None:
+    app = make_app()
+    async with app.run_test(size=(130, 44)) as pilot:
+        await settle(pilot, app)
+        screen = detail(app)
+        facts = str(screen.query_one("#facts", Static).render())
+        for part in ("tokyo-1", "DE", "● online", "last seen", "debian 12", "AMD EPYC 7B13", "x86_64 · kvm",
+                     "8.0 GiB", "100.0 GiB", "2.0 GiB", "(up 3d 1h)", "1.12.0"):
+            assert part in facts, part
+        note = str(screen.query_one("#note", Static).render())
+        assert "2026-12-01 (13 days left)" in note and "5EUR / month" in note and "renews automatically" in note
+        assert "1Gbps" in note and "IPv4 ✓" in note and "IPv6 ✗" in note and "NVMe" in note
+        live = str(screen.query_one("#live", Static).render())
+        for part in ("39.0%", "4.0 GiB / 8.0 GiB", "coretemp_0  45.0°C", "coretemp_1  51.5°C", "12.0%",
+                     "TCP 12", "UDP 3", "140", "0.50  0.50  0.50"):
+            assert part in live, part
+        rt = screen.query_one("#rt-pct", Plot)
+        assert rt.last is not None and max(b.hi for b in rt.last.buckets[0]) == 39.0
+        assert "tokyo-1 › detail" in str(screen.query_one("#crumbs", Static).render())
+        assert app.client.count("server_metrics") == 0  # history is fetched only when shown
+
+        # a new frame updates the live panel through the fleet_changed signal
+        change = app.store.apply(uf.frame([uf.server_json(1, "tokyo-1", now=T0 + 2, cpu=77.0)], now=T0 + 2))
+        app.fleet_changed.publish(change)
+        await pilot.pause()
+        assert "77.0%" in str(screen.query_one("#live", Static).render())
+        assert rt.last is not None and max(b.hi for b in rt.last.buckets[0]) == 77.0
+
+        # the server vanishes from the stream
+        change = app.store.apply(uf.frame([uf.server_json(2, "paris-2", now=T0 + 4)], now=T0 + 4))
+        assert 1 in change.removed
+        app.fleet_changed.publish(change)
+        await pilot.pause()
+        assert screen.gone
+        assert "gone from the Dashboard" in str(screen.query_one("#crumbs", Static).render())
+
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ServerDetailScreen)
+
+
+async def test_raw_note_shown_as_text() -> None:
+    client = uf.FakeClient(server_metrics=metric_answer, server_services=services_answer)
+    app = Host(client, lambda: ServerDetailScreen(2))
+    app.store.apply(uf.frame([uf.server_json(2, "paris-2", public_note="plain [b]x[/b]")]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        assert "plain [b]x[/b]" in str(detail(app).query_one("#note", Static).render())
+
+
+async def test_unknown_server_says_so() -> None:
+    client = uf.FakeClient(server_metrics=metric_answer)
+    app = Host(client, lambda: ServerDetailScreen(99))
+    app.store.apply(uf.frame([uf.server_json(2, "paris-2")]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        assert "gone" in str(detail(app).query_one("#facts", Static).render())
+
+
+# --------------------------------------------------------------------------- metric history
+
+
+async def test_history_metric_choice_periods_and_cache() -> None:
+    app = make_app()
+    async with app.run_test(size=(130, 44)) as pilot:
+        await settle(pilot, app)
+        screen = detail(app)
+        await pilot.press("h")
+        await settle(pilot, app)
+        assert screen.query_one("#tabs", TabbedContent).active == "history"
+        assert app.client.calls[-1] == ("server_metrics", (1, "cpu", "1d"))
+        plot = screen.query_one("#metric-plot", Plot)
+        assert plot.message is None and plot.last is not None
+        assert max(b.hi for b in plot.last.buckets[0]) == 97.5  # plotted max == series max
+        assert plot.last.columns < 2880
+        assert "max 97.5%" in screen.metric_stats[0].text
+
+        # several metrics at once where units agree: memory + swap as percent of the host totals
+        screen.select_metric("memory+swap")
+        await settle(pilot, app)
+        assert ("server_metrics", (1, "memory", "1d")) in app.client.calls
+        assert ("server_metrics", (1, "swap", "1d")) in app.client.calls
+        assert [s.label for s in plot.series] == ["memory", "swap"]
+        assert max(b.hi for b in plot.last.buckets[0]) == 97.5
+        assert abs(max(b.hi for b in plot.last.buckets[1]) - 97.5 * 4 / 8) < 1e-9  # swap total is 2 GiB
+        assert "of 8.0 GiB" in plot.last.text.plain
+
+        # arrow keys in the list choose the next view
+        options = screen.query_one("#metrics", OptionList)
+        assert options.has_focus
+        await pilot.press("down")
+        await settle(pilot, app)
+        assert screen.view_key == "disk" and ("server_metrics", (1, "disk", "1d")) in app.client.calls
+
+        await pilot.press("7")
+        await settle(pilot, app)
+        assert ("server_metrics", (1, "disk", "7d")) in app.client.calls
+        assert "[7d]" in str(screen.query_one("#history-bar", Static).render())
+        calls = app.client.count("server_metrics")
+        await pilot.press("1")
+        await settle(pilot, app)
+        assert app.client.count("server_metrics") == calls  # back to 1d: from the cache
+        assert plot.message is None
+        await pilot.press("r")
+        await settle(pilot, app)
+        assert app.client.count("server_metrics") == calls + 1
+
+
+async def test_history_tsdb_off() -> None:
+    app = make_app()
+    app.setting = m.Setting(tsdb_enabled=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("h")
+        await settle(pilot, app)
+        screen = detail(app)
+        assert screen.query_one("#metric-plot", Plot).message == NO_TSDB_MESSAGE
+        assert app.client.count("server_metrics") == 0
+        # service monitors still come from the SQL database
+        await pilot.press("m")
+        await settle(pilot, app)
+        assert screen.query_one("#monitor-plot", Plot).message is None
+
+
+async def test_history_empty_when_setting_unknown() -> None:
+    client = uf.FakeClient(server_metrics=m.MetricSeries(), server_services=[])
+    app = make_app(client)
+    app.setting = None
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("h")
+        await settle(pilot, app)
+        assert "TSDB off?" in (detail(app).query_one("#metric-plot", Plot).message or "")
+
+
+async def test_history_error_messages() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        screen = detail(app)
+        plot = screen.query_one("#metric-plot", Plot)
+        app.client.errors["server_metrics"] = e.GuestPeriodDenied()
+        await pilot.press("7")  # from the overview: jumps to the history tab
+        await settle(pilot, app)
+        assert screen.query_one("#tabs", TabbedContent).active == "history"
+        assert plot.message == GUEST_MESSAGE
+        app.client.errors["server_metrics"] = e.DashboardTooOld()
+        await pilot.press("r")
+        await settle(pilot, app)
+        assert plot.message == TOO_OLD_MESSAGE
+        app.client.errors["server_metrics"] = e.NotFound("server not found")
+        await pilot.press("r")
+        await settle(pilot, app)
+        assert plot.message is not None and "gone" in plot.message
+        app.client.errors["server_metrics"] = e.NetworkError("timed out after 10 s")
+        await pilot.press("r")
+        await settle(pilot, app)
+        assert plot.message == "timed out after 10 s"
+        del app.client.errors["server_metrics"]
+        await pilot.press("r")
+        await settle(pilot, app)
+        assert plot.message is None
+
+
+class SlowMetrics(uf.FakeClient):
+    def __init__(self) -> None:
+        super().__init__(server_services=services_answer)
+        self.release = asyncio.Event()
+        self.started = asyncio.Event()
+
+    async def server_metrics(self, server_id: int, metric: str, period: str = "1d") -> m.MetricSeries:
+        self.calls.append(("server_metrics", (server_id, metric, period)))
+        if metric == "cpu":
+            self.started.set()
+            await self.release.wait()
+        return metric_answer(server_id, metric, period)
+
+
+async def test_history_fetch_the_user_left_is_not_shown() -> None:
+    client = SlowMetrics()
+    app = make_app(client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        screen = detail(app)
+        await pilot.press("h")
+        await client.started.wait()
+        plot = screen.query_one("#metric-plot", Plot)
+        assert plot.loading
+        screen.select_metric("disk")
+        await pilot.pause()
+        client.release.set()
+        await settle(pilot, app)
+        assert screen.view_key == "disk" and [s.label for s in plot.series] == ["disk"]
+        assert not plot.loading
+
+
+# --------------------------------------------------------------------------- monitors
+
+
+async def test_monitors_lines_and_loss_estimate() -> None:
+    app = make_app()
+    async with app.run_test(size=(130, 44)) as pilot:
+        await settle(pilot, app)
+        screen = detail(app)
+        await pilot.press("m")
+        await settle(pilot, app)
+        plot = screen.query_one("#monitor-plot", Plot)
+        assert [s.label for s in plot.series] == ["db", "api"]  # display_index first
+        assert max(b.hi for b in plot.last.buckets[0]) == 310.0
+        table = screen.query_one("#monitor-table", DataTable)
+        api = [str(c) for c in table.get_row("1")]
+        assert api[0] == "api" and "100 of 2880 points missing" in api[3] and api[3].startswith("≈ 3.5%")
+        assert "Loss (estimated from gaps)" in str(table.columns[table.ordered_columns[3].key].label)
+        app.client.errors["server_services"] = e.GuestPeriodDenied()
+        await pilot.press("3")
+        await settle(pilot, app)
+        assert plot.message == GUEST_MESSAGE and table.row_count == 0
+        del app.client.errors["server_services"]
+        app.client.answers["server_services"] = []
+        await pilot.press("1")
+        await settle(pilot, app)
+        assert plot.message is None  # 1d came back from the cache
+        await pilot.press("r")
+        await settle(pilot, app)
+        assert plot.message == "no service monitors cover this server"
