@@ -1,0 +1,534 @@
+"""FleetStream against a tiny local websockets server (127.0.0.1, port 0)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect as ws_connect
+from websockets.asyncio.server import serve
+from websockets.datastructures import Headers
+from websockets.http11 import Response
+
+from nezha_tui.api.client import Credentials, NezhaClient
+from nezha_tui.api.errors import BadCredentials, WafBlocked
+from nezha_tui.api.stream import FleetStream, StreamState, StreamStatus
+
+FIX = Path(__file__).parent / "fixtures"
+FIRST = (FIX / "frame_first.json").read_text()
+LATER = (FIX / "frame_later.json").read_text()
+
+
+class Recorder:
+    """Fake clock + sleep + the callbacks; wakes waiters when something happens."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+        self.sleeps: list[float] = []
+        self.frames: list = []
+        self.statuses: list[StreamStatus] = []
+        self.changed = asyncio.Event()
+        self.on_sleep = None  # optional async hook(n_sleeps)
+
+    def clock(self) -> float:
+        return self.t
+
+    async def sleep(self, d: float) -> None:
+        self.sleeps.append(d)
+        self.t += d
+        if self.on_sleep is not None:
+            await self.on_sleep(len(self.sleeps))
+        await asyncio.sleep(0)
+        self.changed.set()
+
+    def on_frame(self, frame, report) -> None:
+        self.frames.append((frame, report))
+        self.changed.set()
+
+    def on_status(self, status: StreamStatus) -> None:
+        self.statuses.append(status)
+        self.changed.set()
+
+    def states(self) -> list[StreamState]:
+        return [s.state for s in self.statuses]
+
+    async def until(self, pred, timeout: float = 5.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not pred():
+                self.changed.clear()
+                await self.changed.wait()
+
+
+class TrackingConnect:
+    """Wraps websockets' connect: checks that at most one socket is ever open."""
+
+    def __init__(self) -> None:
+        self.opened: list = []
+        self.kwargs: list[dict] = []
+
+    async def __call__(self, uri, **kw):
+        self.kwargs.append(kw)
+        ws = await ws_connect(uri, **kw)
+        assert all(old.transport.is_closing() for old in self.opened), "two sockets open at once"
+        self.opened.append(ws)
+        return ws
+
+
+class Dash:
+    """A scripted stream endpoint: ``behaviours[i]`` serves connection i."""
+
+    def __init__(self, *behaviours, process_request=None) -> None:
+        self.behaviours = list(behaviours)
+        self.process_request = process_request
+        self.count = 0
+        self.headers: list[Headers] = []
+        self.server = None
+        self.port = 0
+
+    async def handler(self, ws) -> None:
+        i = self.count
+        self.count += 1
+        self.headers.append(ws.request.headers)
+        beh = self.behaviours[min(i, len(self.behaviours) - 1)]
+        await beh(ws)
+
+    async def start(self, port: int = 0) -> None:
+        self.server = await serve(self.handler, "127.0.0.1", port, process_request=self.process_request,
+                                  ping_interval=None)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        self.server.close()
+        await self.server.wait_closed()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def send_then_hold(*docs):
+    async def beh(ws):
+        for d in docs:
+            await ws.send(d)
+        await ws.wait_closed()
+    return beh
+
+
+def make_stream(client, rec: Recorder, **kw) -> FleetStream:
+    kw.setdefault("interval", 2.0)
+    return FleetStream(client, on_frame=rec.on_frame, on_status=rec.on_status, clock=rec.clock,
+                       sleep=rec.sleep, rng=lambda: 0.5, **kw)
+
+
+async def finish(stream: FleetStream, task: asyncio.Task) -> None:
+    stream.stop()
+    async with asyncio.timeout(3):
+        await task
+    assert stream.status.state in (StreamState.STOPPED, StreamState.AUTH_FAILED)
+
+
+# --------------------------------------------------------------------------- frames, notes
+
+
+async def test_live_frames_and_public_note_cache():
+    dash = Dash(send_then_hold(FIRST, LATER))
+    await dash.start()
+    rec = Recorder()
+    client = NezhaClient(dash.url)
+    stream = make_stream(client, rec)
+    task = asyncio.create_task(stream.run())
+    await rec.until(lambda: len(rec.frames) == 2)
+    first, later = rec.frames[0][0], rec.frames[1][0]
+    assert first.servers[0].public_note.startswith('{"billingDataMod"')
+    notes = {s.id: s.public_note for s in later.servers}
+    assert notes[3] == first.servers[0].public_note  # filled from the cache
+    assert notes[8] == "not json: renew at the shop"
+    assert notes[1] == "" and notes[7] == ""  # absent in the first frame = empty note
+    assert notes[9] == ""  # appeared later with its own (empty) note
+    assert stream.public_notes[3].startswith('{"billingDataMod"')
+    assert rec.states()[:2] == [StreamState.CONNECTING, StreamState.LIVE]
+    live = rec.statuses[1]
+    assert live.attempt == 0 and live.last_frame_at == rec.t and live.next_retry_at is None
+    assert dash.headers[0].get("Authorization") is None  # guest
+    await finish(stream, task)
+    assert rec.states()[-1] is StreamState.STOPPED
+    await client.aclose()
+    await dash.stop()
+
+
+async def test_on_frame_exception_does_not_kill_the_stream():
+    dash = Dash(send_then_hold(FIRST, LATER))
+    await dash.start()
+    rec = Recorder()
+    calls = []
+
+    def bad_on_frame(frame, report):
+        calls.append(frame)
+        rec.changed.set()
+        raise RuntimeError("consumer bug")
+
+    client = NezhaClient(dash.url)
+    stream = FleetStream(client, on_frame=bad_on_frame, on_status=rec.on_status, sleep=rec.sleep)
+    task = asyncio.create_task(stream.run())
+    await rec.until(lambda: len(calls) == 2)
+    assert stream.connections == 1
+    await finish(stream, task)
+    await client.aclose()
+    await dash.stop()
+
+
+async def test_malformed_frames_are_reported_not_delivered():
+    dash = Dash(send_then_hold("garbage{", "[1,2]", FIRST))
+    await dash.start()
+    rec = Recorder()
+    client = NezhaClient(dash.url)
+    stream = make_stream(client, rec)
+    task = asyncio.create_task(stream.run())
+    await rec.until(lambda: len(rec.frames) == 1)
+    msgs = [s.message for s in rec.statuses]
+    assert any(m.startswith("malformed frame ignored: stream frame is not JSON") for m in msgs)
+    assert any("not a JSON object" in m for m in msgs)
+    assert stream.connections == 1 and rec.sleeps == []  # the connection was kept
+    assert rec.frames[0][0].servers[0].id == 3
+    await finish(stream, task)
+    await client.aclose()
+    await dash.stop()
+
+
+async def test_frame_with_bad_fields_is_delivered_with_report():
+    bad = json.dumps({"now": 1, "servers": [{"id": 1, "state": {"cpu": "x"}}, {"name": "no id"}]})
+    dash = Dash(send_then_hold(bad))
+    await dash.start()
+    rec = Recorder()
+    client = NezhaClient(dash.url)
+    stream = make_stream(client, rec)
+    task = asyncio.create_task(stream.run())
+    await rec.until(lambda: len(rec.frames) == 1)
+    frame, report = rec.frames[0]
+    assert [s.id for s in frame.servers] == [1] and report.bad_fields == 1 and report.dropped_servers == 1
+    assert "repaired 1 field(s), dropped 1 server(s)" in stream.status.message
+    await finish(stream, task)
+    await client.aclose()
+    await dash.stop()
+
+
+# --------------------------------------------------------------------------- losing the connection
+
+
+async def test_drop_without_close_frame_reconnects_with_backoff():
+    async def drop(ws):
+        await ws.send(FIRST)
+        await asyncio.sleep(0.01)
+        ws.transport.abort()  # no close frame, like a proxy cutting the TCP connection
+
+    second_note = FIRST.replace("not json: renew at the shop", "renewed")
+    dash = Dash(drop, send_then_hold(second_note, LATER))
+    await dash.start()
+    rec = Recorder()
+    tracker = TrackingConnect()
+    client = NezhaClient(dash.url)
+    stream = make_stream(client, rec, connect=tracker)
+    task = asyncio.create_task(stream.run())
+    await rec.until(lambda: len(rec.frames) == 3)
+    assert rec.sleeps == [1.0]
+    states = rec.states()
+    i = states.index(StreamState.STALE)
+    assert states[i - 1:i + 4] == [StreamState.LIVE, StreamState.STALE, StreamState.RECONNECTING,
+                                   StreamState.CONNECTING, StreamState.LIVE]
+    stale, waiting, connecting = rec.statuses[i], rec.statuses[i + 1], rec.statuses[i + 2]
+    assert "connection lost" in stale.message and stale.last_frame_at is not None
+    assert waiting.next_retry_at == pytest.approx(stale.last_frame_at + 1.0)
+    # attempt = connection attempts since the last good frame
+    assert waiting.message == "connection lost; retrying in 1 s" and waiting.attempt == 0
+    assert connecting.message == "reconnecting (attempt 1)" and connecting.attempt == 1
+    # the notes came back from the new connection's first frame
+    assert rec.frames[2][0].servers[3].public_note == "renewed"
+    assert stream.connections == 2 and len(tracker.opened) == 2
+    # the options that matter for the Dashboard
+    kw = tracker.kwargs[0]
+    assert kw["ping_interval"] is None and kw["max_size"] >= 8 * 1024 * 1024
+    assert "ssl" not in kw and kw["additional_headers"] == {}
+    await finish(stream, task)
+    await client.aclose()
+    await dash.stop()
+
+
+async def test_stall_goes_stale_and_reconnects():
+    async def stall(ws):
+        await ws.send(FIRST)
+        await ws.wait_closed()  # then silence: no frames, socket open
+
+    dash = Dash(stall, send_then_hold(FIRST))
+    await dash.start()
+    rec = Recorder()
+    tracker = TrackingConnect()
+    client = NezhaClient(dash.url)
+    stream = make_stream(client, rec, interval=0.05, connect=tracker)
+    task = asyncio.create_task(stream.run())
+    await rec.until(lambda: len(rec.frames) == 2)
+    stale = [s for s in rec.statuses if s.state is StreamState.STALE]
+    assert stale and stale[0].message == "no data for 0.15 s; reconnecting"
+    assert rec.sleeps == [1.0] and dash.count == 2
+    assert tracker.opened[0].transport.is_closing()
+    await finish(stream, task)
+    await client.aclose()
+    await dash.stop()
+
+
+async def test_server_restart_on_the_same_port():
+    dash = Dash(send_then_hold(FIRST))
+    await dash.start()
+    port = dash.port
+    rec = Recorder()
+    client = NezhaClient(dash.url)
+    stream = make_stream(client, rec)
+    restarted = Dash(send_then_hold(LATER))
+
+    async def hook(n):
+        if n == 2:  # the Dashboard comes back while we wait for the 3rd attempt
+            await restarted.start(port)
+
+    rec.on_sleep = hook
+    task = asyncio.create_task(stream.run())
+    await rec.until(lambda: len(rec.frames) == 1)
+    await dash.stop()  # closes the connection (code 1001) and the port
+    await rec.until(lambda: len(rec.frames) == 2)
+    assert rec.sleeps == [1.0, 2.0]
+    refused = [s for s in rec.statuses if s.state is StreamState.RECONNECTING][1]
+    assert refused.message.startswith(f"connection refused by 127.0.0.1:{port}")
+    closed = [s for s in rec.statuses if s.state is StreamState.STALE][0]
+    assert "code 1001" in closed.message
+    await finish(stream, task)
+    await client.aclose()
+    await restarted.stop()
+
+
+# --------------------------------------------------------------------------- handshake answers
+
+
+def http_answer(status: int, body: bytes, ctype: str):
+    def process_request(connection, request):
+        headers = Headers([("Content-Type", ctype), ("Content-Length", str(len(body)))])
+        return Response(status, "X", headers, body)
+    return process_request
+
+
+async def test_force_auth_http_200_json_is_auth_failed():
+    dash = Dash(send_then_hold(FIRST), process_request=http_answer(200, b'{"error":"ApiErrorUnauthorized"}',
+                                                                   "application/json; charset=utf-8"))
+    await dash.start()
+    rec = Recorder()
+    client = NezhaClient(dash.url)
+    stream = make_stream(client, rec)
+    async with asyncio.timeout(5):
+        await stream.run()  # returns on its own: no retry after AUTH_FAILED
+    assert stream.status.state is StreamState.AUTH_FAILED
+    assert stream.status.message == "not authorized: this Dashboard requires logging in"
+    assert rec.sleeps == [] and rec.frames == []
+    await client.aclose()
+    await dash.stop()
+
+
+async def test_401_json_is_auth_failed():
+    body = b'{"error":"ApiErrorUnauthorized: invalid api token"}'
+    dash = Dash(send_then_hold(FIRST), process_request=http_answer(401, body, "application/json"))
+    await dash.start()
+    rec = Recorder()
+    client = NezhaClient(dash.url, Credentials(token="nzp_bad"))
+    stream = make_stream(client, rec)
+    async with asyncio.timeout(5):
+        await stream.run()
+    assert stream.status.state is StreamState.AUTH_FAILED and "invalid api token" in stream.status.message
+    assert dash.headers == []  # never upgraded
+    await client.aclose()
+    await dash.stop()
+
+
+async def test_waf_html_403_retries_at_the_cap():
+    page = (FIX / "waf_blocked.html").read_bytes()
+    dash = Dash(send_then_hold(FIRST), process_request=http_answer(403, page, "text/html; charset=utf-8"))
+    await dash.start()
+    rec = Recorder()
+    client = NezhaClient(dash.url)
+    stream = make_stream(client, rec)
+    task = asyncio.create_task(stream.run())
+    await rec.until(lambda: len(rec.sleeps) == 2)
+    assert rec.sleeps == [30.0, 30.0]
+    waiting = [s for s in rec.statuses if s.state is StreamState.RECONNECTING][0]
+    assert waiting.message.startswith("blocked by the Dashboard's firewall: you were blocked by nezha WAF")
+    await finish(stream, task)
+    await client.aclose()
+    await dash.stop()
+
+
+async def test_5xx_html_retries_with_backoff():
+    page = (FIX / "nginx_502.html").read_bytes()
+    dash = Dash(send_then_hold(FIRST), process_request=http_answer(502, page, "text/html"))
+    await dash.start()
+    rec = Recorder()
+    client = NezhaClient(dash.url)
+    stream = make_stream(client, rec)
+    task = asyncio.create_task(stream.run())
+    await rec.until(lambda: len(rec.sleeps) == 3)
+    assert rec.sleeps == [1.0, 2.0, 4.0]
+    assert rec.statuses[-1].message.startswith("proxy error 502 Bad Gateway")
+    await finish(stream, task)
+    await client.aclose()
+    await dash.stop()
+
+
+# --------------------------------------------------------------------------- auth before (re)connect
+
+
+class FakeClient:
+    """Stands in for NezhaClient: counts ensure_auth, hands out a new JWT each time."""
+
+    def __init__(self, url: str, mode: str = "password", fail: Exception | None = None) -> None:
+        self.ws_url = url.replace("http://", "ws://") + "/api/v1/ws/server"
+        self.host, self.port = "127.0.0.1", int(url.rsplit(":", 1)[1])
+        self.credentials = Credentials("admin", "pw") if mode == "password" else Credentials()
+        self.fail = fail
+        self.ensured = 0
+        self.invalidated = 0
+
+    async def ensure_auth(self) -> None:
+        self.ensured += 1
+        if self.fail is not None:
+            raise self.fail
+
+    def stream_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer jwt-{self.ensured}"}
+
+    def invalidate_jwt(self) -> None:
+        self.invalidated += 1
+
+
+async def test_ensure_auth_before_each_connect_uses_renewed_token():
+    async def drop(ws):
+        await ws.send(FIRST)
+        await asyncio.sleep(0.01)
+        ws.transport.abort()
+
+    dash = Dash(drop, send_then_hold(FIRST))
+    await dash.start()
+    rec = Recorder()
+    client = FakeClient(dash.url)
+    stream = make_stream(client, rec)
+    task = asyncio.create_task(stream.run())
+    await rec.until(lambda: len(rec.frames) == 2)
+    assert client.ensured == 2
+    assert [h["Authorization"] for h in dash.headers] == ["Bearer jwt-1", "Bearer jwt-2"]
+    await finish(stream, task)
+    await dash.stop()
+
+
+async def test_bad_credentials_in_ensure_auth_stop_retrying():
+    rec = Recorder()
+    client = FakeClient("http://127.0.0.1:9", fail=BadCredentials())
+    stream = make_stream(client, rec)
+    async with asyncio.timeout(5):
+        await stream.run()
+    assert stream.status.state is StreamState.AUTH_FAILED
+    assert stream.status.message == "login failed: wrong user name or password"
+    assert rec.sleeps == [] and stream.connections == 0
+
+
+async def test_waf_in_ensure_auth_waits_the_cap():
+    rec = Recorder()
+    client = FakeClient("http://127.0.0.1:9", fail=WafBlocked("you were blocked by nezha WAF"))
+    stream = make_stream(client, rec)
+    task = asyncio.create_task(stream.run())
+    await rec.until(lambda: len(rec.sleeps) == 1)
+    assert rec.sleeps == [30.0] and stream.connections == 0
+    await finish(stream, task)
+
+
+async def test_password_mode_200_logs_in_again_once_then_auth_failed():
+    dash = Dash(send_then_hold(FIRST), process_request=http_answer(200, b'{"error":"ApiErrorUnauthorized"}',
+                                                                   "application/json"))
+    await dash.start()
+    rec = Recorder()
+    client = FakeClient(dash.url, mode="password")
+    stream = make_stream(client, rec)
+    async with asyncio.timeout(5):
+        await stream.run()
+    assert client.invalidated == 1 and client.ensured == 2
+    assert rec.sleeps == [1.0]
+    assert stream.status.state is StreamState.AUTH_FAILED
+    await dash.stop()
+
+
+# --------------------------------------------------------------------------- backoff, stop
+
+
+class Refused:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, uri, **kw):
+        self.calls += 1
+        raise ConnectionRefusedError(111, "Connect call failed")
+
+
+async def test_backoff_sequence_attempts_and_retry_times():
+    rec = Recorder()
+    refused = Refused()
+    client = FakeClient("http://127.0.0.1:9", mode="guest")
+    stream = make_stream(client, rec, connect=refused)
+    task = asyncio.create_task(stream.run())
+    await rec.until(lambda: len(rec.sleeps) == 8)
+    await finish(stream, task)
+    assert rec.sleeps == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+    waiting = [s for s in rec.statuses if s.state is StreamState.RECONNECTING]
+    assert [s.attempt for s in waiting[:8]] == [1, 2, 3, 4, 5, 6, 7, 8]
+    t = 1000.0
+    for s, d in zip(waiting, rec.sleeps):
+        assert s.next_retry_at == pytest.approx(t + d)
+        t += d
+    assert waiting[0].message == "connection refused by 127.0.0.1:9; retrying in 1 s"
+    assert StreamState.STALE not in rec.states()  # never had data
+    assert refused.calls >= 8
+
+
+@pytest.mark.parametrize("r, want", [
+    (0.0, [0.75, 1.5, 3.0, 6.0, 12.0, 22.5, 22.5]),
+    (0.999999, [1.25, 2.5, 5.0, 10.0, 20.0, 30.0, 30.0]),
+])
+def test_backoff_jitter_bounds(r, want):
+    stream = FleetStream(FakeClient("http://127.0.0.1:9"), on_frame=print, on_status=print, rng=lambda: r)
+    got = [stream.backoff_delay(n) for n in range(1, 8)]
+    assert got == pytest.approx(want, rel=1e-5)
+
+
+async def test_stop_during_a_real_backoff_sleep_is_prompt():
+    statuses = []
+    client = FakeClient("http://127.0.0.1:9", mode="guest")
+    stream = FleetStream(client, on_frame=print, on_status=statuses.append, connect=Refused())
+    task = asyncio.create_task(stream.run())
+    while not any(s.state is StreamState.RECONNECTING for s in statuses):
+        await asyncio.sleep(0.005)
+    start = time.monotonic()
+    stream.stop()
+    async with asyncio.timeout(2):
+        await task
+    assert time.monotonic() - start < 0.5
+    assert statuses[-1].state is StreamState.STOPPED
+
+
+async def test_stop_while_connected_closes_the_socket():
+    dash = Dash(send_then_hold(FIRST))
+    await dash.start()
+    rec = Recorder()
+    tracker = TrackingConnect()
+    client = NezhaClient(dash.url)
+    stream = make_stream(client, rec, connect=tracker)
+    task = asyncio.create_task(stream.run())
+    await rec.until(lambda: len(rec.frames) == 1)
+    await finish(stream, task)
+    assert tracker.opened[0].transport.is_closing()
+    assert rec.sleeps == []
+    await client.aclose()
+    await dash.stop()
