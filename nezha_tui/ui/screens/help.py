@@ -69,10 +69,10 @@ class HelpScreen(ModalScreen[None]):
 
     def __init__(self, bindings: Mapping[str, ActiveBinding]) -> None:
         super().__init__()
-        self._bindings = dict(bindings)
+        self.help_bindings = dict(bindings)
 
     def compose(self) -> ComposeResult:
-        rows = help_rows(self.app, self._bindings)
+        rows = help_rows(self.app, self.help_bindings)
         width = max((len(k) for k, _ in rows), default=4) + 2
         body = Text()
         for keys, text in rows:

@@ -27,8 +27,11 @@ from nezha_tui.ui.widgets.fleet_table import FleetGrid, busiest_gpu, fit, hottes
 __all__ = ["FleetCards", "billing_text"]
 
 
-def billing_text(note: object) -> str:
-    """``'5EUR/month · 23d left'``, ``'free · never expires'`` ... or ``''``."""
+def billing_text(note: object, room: int = 1000) -> str:
+    """``'5EUR/year · 23d left · renews 2027-01-01'``, ``'free · never expires'`` ... or ``''``.
+
+    Parts are dropped from the end until the text fits in ``room`` cells.
+    """
     billing = getattr(note, "billing", None)
     if billing is None:
         return ""
@@ -49,6 +52,8 @@ def billing_text(note: object) -> str:
             parts.append(f"renews {renewal.isoformat()}")
         except Exception:
             pass
+    while parts and cell_len(" · ".join(parts)) > room:
+        parts.pop()
     return " · ".join(parts)
 
 
@@ -286,7 +291,7 @@ class FleetCards(FleetGrid):
             lines.append(row(("  ".join(extras), "muted")))
         billing = ""
         try:
-            billing = billing_text(self.store.note(sid))
+            billing = billing_text(self.store.note(sid), inner - cell_len(f"up {fmt_duration(s.uptime)}") - 1)
         except Exception:
             billing = ""
         if billing:

@@ -1,0 +1,392 @@
+"""Pilot tests of the fleet screen: rows, keys, sort, filter, groups, selection, views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nezha_tui.ui.app import NezhaApp
+from nezha_tui.ui.widgets.fleet_cards import FleetCards
+from nezha_tui.ui.widgets.fleet_table import FleetTable
+from nezha_tui.ui.widgets.summary import FleetSummary
+from tests.ui_fakes import T0, FakeClient, fleet, frame, groups, server_json, status, stream_factory
+
+NARROW = (80, 24)
+WIDE = (200, 50)
+
+
+def make_app(*, group_list=None, **kw: Any) -> tuple[NezhaApp, Any, list[tuple[str, dict]]]:
+    streams = stream_factory()
+    client = FakeClient(group_list=group_list)
+    app = NezhaApp(client, stream_factory=streams, start_timers=False, **kw)
+    notes: list[tuple[str, dict]] = []
+    original = app.notify
+
+    def notify(message, **kwargs):
+        notes.append((str(message), kwargs))
+        return original(message, **kwargs)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return app, streams, notes
+
+
+async def feed(pilot, streams, f) -> None:
+    streams.last.push(f)
+    await pilot.pause()
+
+
+def table_lines(app: NezhaApp) -> list[str]:
+    table = app.screen.query_one(FleetTable)
+    return [table.render_line(y).text for y in range(table.scrollable_content_region.height)]
+
+
+def header(app: NezhaApp) -> str:
+    return app.screen.query_one(FleetSummary).render().plain
+
+
+async def test_rows_shown_and_values_change_with_next_frame():
+    app, streams, _ = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        streams.last.set_status(status("live"))
+        await feed(pilot, streams, fleet(12))
+        lines = table_lines(app)
+        assert "NAME" in lines[0] and "CPU" in lines[0]
+        assert "srv-001" in lines[1] and "14.0%" in lines[2]
+        f = fleet(12, now=T0 + 2)
+        f.servers[1].state.cpu = 42.5
+        await feed(pilot, streams, f)
+        assert "42.5%" in table_lines(app)[2]
+        h = header(app)
+        assert "Fake Fleet" in h and "12 servers" in h and "live" in h
+
+
+async def test_narrow_drops_columns_wide_shows_all():
+    app, streams, _ = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(3))
+        head = table_lines(app)[0]
+        assert all(t in head for t in ("NAME", "CPU", "MEM", "DISK", "IN/s", "OUT/s"))
+        assert "GPU" not in head and "TCP/UDP" not in head
+        assert len(head) <= 80
+    app, streams, _ = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await feed(pilot, streams, fleet(3, temps=(41, 63.5), gpu=(12.0, 88.0)))
+        lines = table_lines(app)
+        for title in ("CC", "SWAP", "RX", "TX", "LOAD", "UPTIME", "TCP/UDP", "PROC", "TEMP", "GPU"):
+            assert title in lines[0]
+        assert "64°C" in lines[1] and "88.0%" in lines[1] and "3d 1h" in lines[1] and "DE" not in lines[0]
+
+
+async def test_layout_does_not_jump_when_values_change_width():
+    app, streams, _ = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        f = fleet(2)
+        f.servers[0].state.cpu, f.servers[0].state.net_in_speed = 1.0, 5
+        await feed(pilot, streams, f)
+        before = table_lines(app)[1].index("%")
+        g = fleet(2, now=T0 + 2)
+        g.servers[0].state.cpu, g.servers[0].state.net_in_speed = 100.0, 1023 * 1024 * 1024
+        await feed(pilot, streams, g)
+        assert table_lines(app)[1].index("%") == before
+
+
+async def test_offline_rows_are_marked_and_last():
+    app, streams, _ = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(4, offline=[1]))
+        lines = table_lines(app)
+        assert lines[1].startswith("●") and "srv-002" in lines[1]
+        assert lines[4].startswith("○") and "srv-001" in lines[4]
+
+
+async def test_filter_counts_escape_and_q_typed_into_filter():
+    app, streams, _ = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(12))
+        await pilot.press("slash")
+        await pilot.press(*"srv-01")
+        table = app.screen.query_one(FleetTable)
+        assert table.view.ids == [10, 11, 12]
+        assert "3 of 12" in str(app.screen.query_one("#filter-count").render())
+        assert "filter 3 of 12" in header(app)
+        await pilot.press("q")  # typed into the filter, not quit
+        assert app.is_running and table.view.ids == []
+        await pilot.press("backspace", "enter")
+        assert table.has_focus and app.screen.query_one("#filter-bar").display
+        await pilot.press("escape")
+        assert len(table.view.ids) == 12 and not app.screen.query_one("#filter-bar").display
+
+
+async def test_filter_by_country_platform_and_group():
+    app, streams, _ = make_app(group_list=groups((1, "Tokyo-DC", [3, 8])))
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(10))
+        await pilot.pause()
+        await pilot.press("slash", *"tokyo")
+        assert app.screen.query_one(FleetTable).view.ids == [3, 8]
+        await pilot.press("escape", "slash", *"jp")
+        assert app.screen.query_one(FleetTable).view.ids == [2, 7]
+
+
+async def test_status_filter_key():
+    app, streams, _ = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(5, offline=[2, 4]))
+        await pilot.press("f")
+        assert app.screen.query_one(FleetTable).view.ids == [1, 3, 5]
+        await pilot.press("f")
+        assert app.screen.query_one(FleetTable).view.ids == [2, 4]
+        assert "2 of 5 (offline)" in str(app.screen.query_one("#filter-count").render())
+        await pilot.press("escape")
+        assert len(app.screen.query_one(FleetTable).view.ids) == 5
+
+
+async def test_sort_keys_reverse_and_stability():
+    app, streams, _ = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        servers = [server_json(i, f"n{10 - i}", cpu=(50.0 if i % 2 else 20.0)) for i in range(1, 7)]
+        servers.append(server_json(7, "a-offline", cpu=99.0, age=None))
+        await feed(pilot, streams, frame(servers))
+        table = app.screen.query_one(FleetTable)
+        await pilot.press("o")  # name (offline not forced last)
+        assert table.view.sort_key.id == "name" and table.view.ids[0] == 7
+        await pilot.press("o")  # cpu: ties keep the Dashboard order, offline last
+        assert table.view.ids == [1, 3, 5, 2, 4, 6, 7]
+        assert "CPU▼" in table_lines(app)[0]
+        await pilot.press("O")
+        assert table.view.ids == [2, 4, 6, 1, 3, 5, 7]
+        assert "CPU▲" in table_lines(app)[0]
+        # next frame with equal values: same order (stable)
+        await feed(pilot, streams, frame(servers, now=T0 + 2))
+        assert table.view.ids == [2, 4, 6, 1, 3, 5, 7]
+
+
+async def test_selection_kept_across_frames_sorts_filters_groups_and_views():
+    app, streams, _ = make_app(group_list=groups((1, "even", [2, 4, 6, 8]), (2, "odd", [1, 3, 5, 7])))
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(8, step=0))
+        await pilot.pause()
+        table = app.screen.query_one(FleetTable)
+        await pilot.press("down", "down", "down")
+        assert table.highlighted_id == 4
+        await pilot.press("o", "o")  # cpu sort
+        assert table.highlighted_id == 4 and table.view.ids[table.cursor] == 4
+        await feed(pilot, streams, fleet(8, now=T0 + 2, step=5))  # values move, order changes
+        assert table.highlighted_id == 4
+        await pilot.press("right_square_bracket")  # group "even"
+        assert table.view.ids and set(table.view.ids) == {2, 4, 6, 8} and table.highlighted_id == 4
+        assert "[even]" in header(app)
+        await pilot.press("slash", "4", "enter")
+        assert table.highlighted_id == 4
+        await pilot.press("escape", "v")
+        cards = app.screen.query_one(FleetCards)
+        assert cards.display and not table.display and cards.highlighted_id == 4
+        await pilot.press("v")
+        assert table.display and table.highlighted_id == 4
+
+
+async def test_group_keys_cycle_visible_groups():
+    app, streams, _ = make_app(group_list=groups((1, "eu", [1, 2, 3]), (2, "empty", None), (3, "asia", [4, 5])))
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(6))
+        await pilot.pause()
+        view = app.screen.query_one(FleetTable).view
+        await pilot.press("right_square_bracket")
+        assert view.ids == [1, 2, 3] and "3 servers" in header(app)
+        await pilot.press("right_square_bracket")
+        assert view.ids == [4, 5]
+        await pilot.press("right_square_bracket")
+        assert len(view.ids) == 6 and view.group_id is None
+        await pilot.press("left_square_bracket")
+        assert view.ids == [4, 5]
+
+
+async def test_view_toggle_cards_show_billing_and_bars():
+    note = '{"billingDataMod":{"startDate":"2026-01-01T00:00:00Z","endDate":"2027-01-01T00:00:00Z","autoRenewal":"1","cycle":"Year","amount":"9.99EUR"}}'
+    app, streams, _ = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, frame([server_json(1, "billed", public_note=note, cpu=95.0),
+                                          server_json(2, "plain")]))
+        await pilot.press("v")
+        cards = app.screen.query_one(FleetCards)
+        text = "\n".join(cards.render_line(y).text for y in range(cards.card_height))
+        assert "billed" in text and "CPU" in text and "95.0%" in text and "█" in text
+        assert "9.99EUR" in text and "d left" in text
+        assert "up 3d 1h" in text
+
+
+async def test_only_visible_rows_are_formatted():
+    app, streams, _ = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(3000))
+        table = app.screen.query_one(FleetTable)
+        first = table.rows_rendered
+        assert 0 < first <= 60
+        await feed(pilot, streams, fleet(3000, now=T0 + 2, step=1))
+        assert table.rows_rendered - first <= 60
+        await pilot.press("end")
+        assert table.highlighted_id == 3000 and "srv-3000" in table_lines(app)[-1]
+        await pilot.press("v")
+        cards = app.screen.query_one(FleetCards)
+        await pilot.pause()
+        assert cards.rows_rendered <= 12 and cards.highlighted_id == 3000
+
+
+async def test_enter_and_click_open_the_selected_server():
+    app, streams, _ = make_app()
+    opened: list[int] = []
+    app.action_open_server = opened.append  # type: ignore[method-assign]
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(5))
+        await pilot.press("down", "enter")
+        assert opened == [2]
+        await pilot.click(FleetTable, offset=(10, 4))  # header is line 0: line 4 is the 4th row
+        assert opened == [2, 4]
+        await pilot.press("v")
+        await pilot.click(FleetCards, offset=(45, 2))  # second card of the first row
+        assert opened[-1] == 2
+
+
+async def test_open_server_without_detail_screen_notifies(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name.endswith("server_detail"):
+            raise ImportError("not built")
+        return real_import(name, *args, **kwargs)
+
+    app, streams, notes = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(2))
+        monkeypatch.setattr(builtins, "__import__", fake_import)
+        await pilot.press("enter")
+        monkeypatch.setattr(builtins, "__import__", real_import)
+        assert any("not available" in n for n, _ in notes)
+        assert app.is_running
+
+
+async def test_services_key_opens_services_screen():
+    pytest.importorskip("nezha_tui.ui.screens.services")
+    app, streams, _ = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(2))
+        await pilot.press("s")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ServicesScreen"
+
+
+async def test_help_lists_every_binding_and_closes():
+    app, streams, _ = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(2))
+        await pilot.press("question_mark")
+        await pilot.pause()
+        from nezha_tui.ui.screens.help import HelpScreen, help_rows
+
+        assert isinstance(app.screen, HelpScreen)
+        rows = dict(help_rows(app, app.screen.help_bindings))
+        for key in ("/", "esc", "o", "O", "[", "]", "v", "p", "b", "?", "enter", "s", "q", "f"):
+            assert any(key in k.split() for k in rows), key
+        assert any("Filter by name" in text for text in rows.values())
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_pause_freezes_picture_and_resume_applies_latest():
+    app, streams, notes = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(3))
+        await pilot.press("p")
+        assert app.paused and "PAUSED" in header(app)
+        f = fleet(3, now=T0 + 2)
+        f.servers[0].state.cpu = 77.7
+        await feed(pilot, streams, f)
+        assert "77.7%" not in table_lines(app)[1] and app.held_frames == 1
+        assert "PAUSED (+1)" in header(app)
+        await pilot.press("p")
+        assert not app.paused and "77.7%" in table_lines(app)[1]
+
+
+async def test_bell_key_rings_on_alerts():
+    app, streams, notes = make_app()
+    rings: list[int] = []
+    app.bell = lambda: rings.append(1)  # type: ignore[method-assign]
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(3))
+        await feed(pilot, streams, fleet(3, now=T0 + 2, offline=[2]))
+        assert rings == []
+        await pilot.press("b")
+        assert app.bells and "bell" in header(app)
+        await feed(pilot, streams, fleet(3, now=T0 + 4))
+        assert rings == [1]
+
+
+async def test_quit_key():
+    app, streams, _ = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(2))
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running or app._exit_renderables is not None or app.return_code is not None
+
+
+async def test_command_palette_runs_the_same_actions():
+    app, streams, _ = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(3))
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        from textual.command import CommandPalette
+
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"Offline first")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen.query_one(FleetTable).view.offline_first
+
+
+async def test_empty_states_and_client_errors_are_notifications():
+    from nezha_tui.api.errors import NetworkError
+
+    app, streams, notes = make_app()
+    app.client.errors["server_groups"] = NetworkError("connection refused")
+    app.client.errors["setting"] = RuntimeError("boom")
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        empty = str(app.screen.query_one("#empty").render())
+        assert "Waiting for the first frame" in empty
+        assert any("Server groups" in n for n, _ in notes)
+        assert any("Site settings" in n for n, _ in notes)
+        await feed(pilot, streams, frame([]))
+        assert "No servers are visible" in str(app.screen.query_one("#empty").render())
+        app.refresh_groups()  # same error again: not toasted twice
+        await pilot.pause()
+        assert sum("Server groups" in n for n, _ in notes) == 1
+        del app.client.errors["server_groups"]
+        app.client.answers["server_groups"] = groups((1, "eu", [1]))
+        await feed(pilot, streams, fleet(2))
+        app.refresh_groups()
+        await pilot.pause()
+        await pilot.pause()
+        assert [n for _, n in app.screen.query_one(FleetTable).view.group_choices()] == ["All", "eu"]
+        assert app.is_running
+
+
+async def test_perf_hook_records_frames_to_screen():
+    app, streams, _ = make_app()
+    seen = []
+    app.perf.add_listener(seen.append)
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(50))
+        await feed(pilot, streams, fleet(50, now=T0 + 2, step=1))
+        await pilot.pause()
+        assert app.perf.frames == 2 and len(seen) >= 1
+        assert all(s.to_screen_ms is not None and s.to_screen_ms >= s.to_handled_ms for s in seen)
+        assert seen[0].servers == 50
