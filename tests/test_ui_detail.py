@@ -337,3 +337,91 @@ async def test_monitors_lines_and_loss_estimate() -> None:
         await pilot.press("r")
         await settle(pilot, app)
         assert plot.message == "no service monitors cover this server"
+
+
+# --------------------------------------------------------------------------- the real app against the demo Dashboard
+
+
+async def wait_until(pilot: Any, cond: Any, what: str, tries: int = 300) -> None:
+    """Wait for the app to reach a state that depends on network I/O with the local demo."""
+    for _ in range(tries):
+        if cond():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def demo_setup(guest: bool = False, **options: Any) -> tuple[Any, Any]:
+    from nezha_tui.api.client import Credentials, NezhaClient
+    from nezha_tui.demo.server import DemoOptions, DemoServer
+
+    demo = DemoServer(DemoOptions(servers=6, frame_interval=0.5, **options))
+    return demo, (lambda: NezhaClient(demo.url, Credentials() if guest else
+                                      Credentials(username=demo.username, password=demo.password), timeout=5))
+
+
+async def test_demo_detail_history_and_back() -> None:
+    from nezha_tui.ui.app import NezhaApp
+    from nezha_tui.ui.drilldown import history_cache
+
+    demo, make_client = demo_setup()
+    await demo.start()
+    client = make_client()
+    try:
+        app = NezhaApp(client, start_timers=False)
+        async with app.run_test(size=(130, 44)) as pilot:
+            await wait_until(pilot, lambda: len(app.store.servers) > 0 and app.setting is not None, "the fleet")
+            sid = next(s for s in app.store.order if app.store.is_online(s))
+            base = app.screen
+            app.action_open_server(sid)
+            await pilot.pause()
+            screen = detail(app)
+            assert app.store.get(sid).name in str(screen.query_one("#facts", Static).render())
+            await pilot.press("h")
+            plot = screen.query_one("#metric-plot", Plot)
+            await wait_until(pilot, lambda: plot.last is not None and not plot.loading, "the cpu history")
+            series = history_cache(app).get(("metrics", client.base_url, sid, "cpu", "1d"))
+            assert series is not None and len(series.data_points) > 100
+            assert max(b.hi for b in plot.last.buckets[0]) == max(p.value for p in series.data_points)
+            await pilot.press("7")
+            await wait_until(pilot, lambda: history_cache(app).get(("metrics", client.base_url, sid, "cpu", "7d"))
+                             is not None and not plot.loading, "7d")
+            assert plot.message is None
+            await pilot.press("m")
+            mplot = screen.query_one("#monitor-plot", Plot)
+            await wait_until(pilot, lambda: not mplot.loading and (screen._shown["monitors"] is not None
+                                                                   or screen.monitors_message is not None), "monitors")
+            assert screen.monitor_rows or screen.monitors_message == "no service monitors cover this server"
+            if screen.monitor_rows:
+                assert mplot.message is None and mplot.series
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is base
+    finally:
+        await client.aclose()
+        await demo.stop()
+
+
+async def test_demo_guest_and_tsdb_off_messages() -> None:
+    from nezha_tui.ui.app import NezhaApp
+
+    demo, make_client = demo_setup(guest=True, tsdb=False)
+    await demo.start()
+    client = make_client()
+    try:
+        app = NezhaApp(client, start_timers=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: len(app.store.servers) > 0 and app.setting is not None, "the fleet")
+            sid = app.store.order[0]
+            app.action_open_server(sid)
+            await pilot.pause()
+            screen = detail(app)
+            await pilot.press("h")
+            await pilot.pause()
+            assert screen.query_one("#metric-plot", Plot).message == NO_TSDB_MESSAGE
+            await pilot.press("m", "7")
+            mplot = screen.query_one("#monitor-plot", Plot)
+            await wait_until(pilot, lambda: mplot.message == GUEST_MESSAGE, "the guest message")
+    finally:
+        await client.aclose()
+        await demo.stop()

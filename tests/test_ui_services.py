@@ -70,7 +70,7 @@ class Host(App[None]):
         self.fleet_changed: Signal[Any] = Signal(self, "fleet_changed")
         self.stream_status_changed: Signal[Any] = Signal(self, "stream_status_changed")
         self.tz = UTC
-        self.wall = float(T0)
+        self.wall_clock = lambda: dt.datetime.fromtimestamp(T0, UTC)
         self._factory = screen_factory
 
     def on_mount(self) -> None:
@@ -280,3 +280,59 @@ async def test_service_history_result_of_a_left_period_is_not_shown() -> None:
         client.release.set()
         await settle(pilot, app)
         assert screen.history is not None and screen.history.service_name == "api https 1d"
+
+
+# --------------------------------------------------------------------------- the real app against the demo Dashboard
+
+
+async def test_demo_services_and_history_roundtrip() -> None:
+    from nezha_tui.api.client import Credentials, NezhaClient
+    from nezha_tui.demo.server import DemoOptions, DemoServer
+    from nezha_tui.ui.app import NezhaApp
+
+    demo = DemoServer(DemoOptions(servers=6, frame_interval=0.5))
+    await demo.start()
+    client = NezhaClient(demo.url, Credentials(token=demo.token), timeout=5)
+    try:
+        app = NezhaApp(client, start_timers=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            base = app.screen
+            app.action_open_services()
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, ServicesScreen)
+            for _ in range(300):
+                if screen.overview is not None or screen.error:
+                    break
+                await pilot.pause(0.02)
+            assert screen.error is None and screen.overview is not None
+            expected = await client.services()
+            table = screen.query_one("#services", DataTable)
+            assert table.row_count == len(expected.services) > 0
+            first = min(expected.services)
+            item = expected.services[first]
+            row = [str(c) for c in table.get_row(str(first))]
+            assert row[0] == item.service_name
+            assert row[2] == day_strip_text(item.up, item.down).plain
+            table.move_cursor(row=table.get_row_index(str(first)))
+            await pilot.press("enter")
+            await pilot.pause()
+            hist = app.screen
+            assert isinstance(hist, ServiceHistoryScreen)
+            plot = hist.query_one("#latency", Plot)
+            for _ in range(300):
+                if hist.history is not None or hist.message is not None:
+                    break
+                await pilot.pause(0.02)
+            assert hist.message is None and hist.history is not None
+            if hist.history.servers:
+                delays = [p.delay for s in hist.history.servers for p in s.stats.data_points if p.status == 1]
+                await pilot.pause()
+                assert plot.last is not None
+                assert max(b.hi for bs in plot.last.buckets[: len(hist.history.servers)] for b in bs) == max(delays)
+            await pilot.press("escape", "escape")
+            await pilot.pause()
+            assert app.screen is base
+    finally:
+        await client.aclose()
+        await demo.stop()

@@ -2,8 +2,9 @@
 
 No plotext here (plot widgets import it lazily).  The app may provide:
 
-* ``app.now()`` (callable) or ``app.wall`` (a fixed unix time) - the clock
-  used for ages and "next update" times, so screenshots are deterministic;
+* ``app.wall_clock()`` (a ``datetime``) or ``app.now()`` (unix seconds) -
+  the clock used for "today", "in 1h" and similar, so screenshots are
+  deterministic;
 * ``app.tz`` - a ``tzinfo`` for local times (``None``: the machine's zone);
 * ``app.history_cache`` - created here on first use.
 """
@@ -29,21 +30,24 @@ TOO_OLD_MESSAGE = "this Dashboard is older than v2.0 and has no history API"
 
 
 def app_now(app: Any) -> float:
-    """Wall-clock unix seconds as the app sees them (injectable)."""
-    fn = getattr(app, "now", None)
-    if callable(fn):
+    """Wall-clock unix seconds as the app sees them (injectable for screenshots).
+
+    ``app.wall_clock()`` (NezhaApp: a ``datetime``; naive means local) or a
+    test host's ``app.now()`` (unix seconds); else ``time.time()``.  Note that
+    ``NezhaApp.wall`` is the wall-screen page interval, not a clock.
+    """
+    for name in ("wall_clock", "now"):
+        fn = getattr(app, name, None)
+        if not callable(fn):
+            continue
         try:
-            return float(fn())
+            value = fn()
+            if isinstance(value, datetime):
+                return value.timestamp()
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value)
         except Exception:
-            pass
-    wall = getattr(app, "wall", None)
-    if callable(wall):
-        try:
-            return float(wall())
-        except Exception:
-            pass
-    elif isinstance(wall, (int, float)) and not isinstance(wall, bool):
-        return float(wall)
+            continue
     return time.time()
 
 
