@@ -121,13 +121,19 @@ class FleetCards(FleetGrid):
     def _update_virtual_size(self) -> None:
         cols, _ = self.grid()
         rows = math.ceil(len(self.view.ids) / cols)
-        self.virtual_size = Size(0, rows * self.card_height)
+        height = rows * self.card_height
+        if self.large:  # whole pages, so that the last one can be scrolled to like the others
+            page = self.rows_per_page * self.card_height
+            height = self.page_count() * page + max(0, self.scrollable_content_region.height - page)
+        self.virtual_size = Size(0, height)
 
     def visible_ids(self) -> list[int]:
         cols, _ = self.grid()
         h = self.card_height
         top = int(self.scroll_offset.y) // h
         bottom = (int(self.scroll_offset.y) + self.scrollable_content_region.height - 1) // h
+        if self.large:  # wall pages show whole cards only
+            bottom = top + self.rows_per_page - 1
         return self.view.ids[top * cols:(bottom + 1) * cols]
 
     def _scroll_to_cursor(self) -> None:
@@ -183,6 +189,8 @@ class FleetCards(FleetGrid):
         row, line = divmod(absolute, h)
         ids = self.view.ids
         base = self.rich_style
+        if self.large and row >= int(self.scroll_offset.y) // h + self.rows_per_page:
+            return Strip.blank(width, base)  # wall pages show whole cards only
         strips: list[Strip] = []
         for col in range(cols):
             index = row * cols + col
