@@ -111,6 +111,15 @@ def _clean_exp(s: str) -> str:
 
 def go_float(x: float) -> str:
     """A float64 as ``encoding/json`` writes it."""
+    r = repr(x)
+    if r[-2:] == ".0":  # integral below 1e16 (Python switches to exponent form at 1e16)
+        return r[:-2]
+    if "e" not in r and "n" not in r and 1e-6 <= abs(x):  # plain shortest digits; 'n': nan/inf
+        return r
+    return _go_float_slow(x)
+
+
+def _go_float_slow(x: float) -> str:
     if x != x or x in (float("inf"), float("-inf")):
         raise ValueError(f"json: unsupported value: {x!r}")
     if x == 0:

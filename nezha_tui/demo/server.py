@@ -13,10 +13,18 @@ Faithfulness notes (what the real Dashboard does vs the demo):
 
 - The Dashboard never reads its socket, so it never answers a client's ping.
   The demo runs uvicorn's sans-I/O websockets protocol with pong replies
-  discarded, so pings go unanswered here too.  Gap: a client's *close frame*
-  is still answered by the protocol layer (the Dashboard ignores it until its
-  next write fails) - set ``DemoOptions.answer_close=False`` is not offered;
-  clients close quickly against the demo and slowly against the real thing.
+  discarded (see _wsproto.py), so pings go unanswered here too, and sends the
+  Dashboard's own empty ping after every ``ping_every`` (4) frames.  Gap: a
+  client's *close frame* is still answered by the protocol layer, while the
+  Dashboard ignores it until its next write fails - a client's close is quick
+  against the demo and waits for its close timeout against the real thing.
+- On ``stop()`` uvicorn closes open streams with close code 1012; a crashed
+  Dashboard would just drop TCP (use ``faults.drop_websockets()`` for that).
+- ``GET /server/{id}/metrics``: a bucket holds the sample at its start for
+  gauges, the last value for cumulative metrics; the Dashboard averages the
+  raw reports of a bucket (values are smooth, so the difference is small).
+- Service history buckets for 7d/30d and the 30-day overview are computed
+  from a sample of checks per bucket/day, weighted; 1d points are exact.
 - Without the sans-I/O protocol (older uvicorn) pings are answered and the
   demo's own pings are not sent; everything else works.
 - Login sessions are not bound to the client IP (every demo client is local).
@@ -177,6 +185,7 @@ class DemoServer:
         self._streams: dict[int, dict] = {}
         self._ids = itertools.count(1)
         self._visible_cache: dict[tuple, list] = {}
+        self._frame_cache: dict[tuple, str] = {}
 
     # ------------------------------------------------------------------ credentials
 
@@ -563,8 +572,15 @@ class DemoServer:
                 t = float(opts.clock())
                 kind = self.faults.take_malformed()
                 if kind is None:
-                    text = st.encoder.frame(t, st.online, servers, with_note=not note_sent,
-                                            full_host=_FullHost(servers, full))
+                    # viewers with the same view at the same second share one encoding (ws.go's singleflight)
+                    ck = (viewer.key, int(t // 1), not note_sent, st.online)
+                    text = self._frame_cache.get(ck)
+                    if text is None:
+                        text = st.encoder.frame(t, st.online, servers, with_note=not note_sent,
+                                                full_host=_FullHost(servers, full))
+                        if len(self._frame_cache) > 16:
+                            self._frame_cache.clear()
+                        self._frame_cache[ck] = text
                     note_sent = True
                 else:
                     text = self._malformed(kind, t, servers, full)
