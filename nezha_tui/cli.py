@@ -241,10 +241,16 @@ def _snapshot_table(setting, groups, frame, store) -> str:
             fmt_speed(st.net_in_speed), fmt_speed(st.net_out_speed),
             fmt_duration(st.uptime) if online else "-", group_of.get(s.id, ""),
         ))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    from rich.cells import cell_len  # wide (CJK) characters take two columns
+
+    widths = [max(cell_len(r[i]) for r in rows) for i in range(len(header))]
     right = {0, 4, 5, 6, 7, 8, 9}
-    lines = ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
-             for r in rows]
+
+    def pad(i: int, cell: str) -> str:
+        fill = " " * (widths[i] - cell_len(cell))
+        return fill + cell if i in right else cell + fill
+
+    lines = ["  ".join(pad(i, c) for i, c in enumerate(r)).rstrip() for r in rows]
     total = len(frame.servers)
     online = sum(1 for s in frame.servers if store.is_online(s.id))
     title = f"{setting.config.site_name or 'Nezha'}: {total} servers, {online} online, {total - online} offline"

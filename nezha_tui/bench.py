@@ -1,0 +1,222 @@
+"""``nezha-tui bench``: how fast the app follows a fleet, in numbers.
+
+For each fleet size the parent starts a child process (so peak RSS is per
+size); the child starts the simulated Dashboard in *another* process
+(``nezha-tui demo-server``), runs the real app headless against it through
+the same client code as a real Dashboard, and measures:
+
+* frame -> screen: from the decoded frame entering the app (``NezhaApp._on_frame``)
+  to the next screen refresh after every widget followed it (``app.perf``);
+* app CPU %: the child's process time over wall time while frames arrive,
+  with nobody pressing keys;
+* peak RSS of the child (``ru_maxrss``);
+* key -> screen: a cursor key sent to the app while frames keep arriving,
+  until the selection moved and the screen was refreshed.
+
+Cold start: wall time from spawning ``python -m nezha_tui`` in demo mode to
+the first live frame on (a headless) screen, median of a few runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from typing import Sequence
+
+__all__ = ["run_bench"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nezha-tui bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--servers", default="100,1000,10000", help="comma-separated fleet sizes (100,1000,10000)")
+    p.add_argument("--seconds", type=float, default=60.0, help="seconds of frames measured per size (60)")
+    p.add_argument("--keys", type=int, default=20, help="key presses measured per size (20)")
+    p.add_argument("--cold-runs", type=int, default=3, help="cold starts measured (3; 0 to skip)")
+    p.add_argument("--size", default="160x48", help="terminal size of the headless app (160x48)")
+    p.add_argument("--json", action="store_true", help="print results as JSON lines")
+    p.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--cold-child", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def _start_demo(servers: int) -> tuple[subprocess.Popen, str, str]:
+    """Start ``demo-server`` on a free port; return (process, url, nzp_ token)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nezha_tui", "demo-server", "--port", "0", "--servers", str(servers)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    url = token = ""
+    deadline = time.monotonic() + 60
+    assert proc.stdout is not None
+    while time.monotonic() < deadline and not (url and token):
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if m := re.search(r"at (http://\S+)", line):
+            url = m.group(1)
+        if m := re.search(r"token:\s+(nzp_\S+)", line):
+            token = m.group(1)
+    if not url:
+        proc.kill()
+        raise RuntimeError(f"demo-server did not start: {proc.stderr.read() if proc.stderr else ''}")
+    return proc, url, token
+
+
+def _size(text: str) -> tuple[int, int]:
+    w, _, h = text.partition("x")
+    return int(w), int(h)
+
+
+async def _measure(servers: int, seconds: float, keys: int, size: tuple[int, int]) -> dict:
+    import resource
+
+    from textual import events
+
+    from nezha_tui.api.client import Credentials, NezhaClient
+    from nezha_tui.ui.app import NezhaApp
+
+    demo, url, token = _start_demo(servers)
+    try:
+        app = NezhaApp(NezhaClient(url, Credentials(token=token)))
+        painted: asyncio.Queue = asyncio.Queue()
+        app.perf.add_listener(painted.put_nowait)
+        async with app.run_test(headless=True, size=size) as pilot:
+            first = await asyncio.wait_for(painted.get(), 120)
+            # The first frame builds everything; measure steady state from the third on.
+            for _ in range(2):
+                await asyncio.wait_for(painted.get(), 60)
+            while not painted.empty():
+                painted.get_nowait()
+            app.perf.samples.clear()
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            await asyncio.sleep(seconds)
+            cpu = (time.process_time() - cpu0) / (time.perf_counter() - wall0) * 100.0
+            frame_ms = [s.to_screen_ms for s in list(app.perf.samples) if s.to_screen_ms is not None]
+            handled_ms = [s.to_handled_ms for s in list(app.perf.samples)]
+
+            # Key presses while frames keep arriving.
+            screen = app.screen
+            grid = screen.grid  # type: ignore[attr-defined]
+            key_ms: list[float] = []
+            loop = asyncio.get_running_loop()
+            for i in range(keys):
+                await asyncio.sleep(0.37)  # drift against the 2 s frames
+                key = "down" if i % 2 == 0 else "up"
+                before = grid.highlighted_id
+                t0 = time.perf_counter()
+                app._driver.send_message(events.Key(key, None))  # as a terminal would
+                deadline = t0 + 5
+                while grid.highlighted_id == before and time.perf_counter() < deadline:
+                    await asyncio.sleep(0.0005)
+                done = loop.create_future()
+                app.call_after_refresh(lambda: done.done() or done.set_result(None))
+                await asyncio.wait_for(done, 5)
+                key_ms.append((time.perf_counter() - t0) * 1000.0)
+            await pilot.press("q")
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        return {
+            "servers": servers, "shown": first.servers, "frames": len(frame_ms),
+            "frame_median_ms": statistics.median(frame_ms) if frame_ms else float("nan"),
+            "frame_p95_ms": _pct(frame_ms, 0.95),
+            "handled_median_ms": statistics.median(handled_ms) if handled_ms else float("nan"),
+            "cpu_percent": cpu, "peak_rss_mb": rss_mb,
+            "key_median_ms": statistics.median(key_ms) if key_ms else float("nan"),
+            "key_max_ms": max(key_ms) if key_ms else float("nan"),
+        }
+    finally:
+        demo.terminate()
+        try:
+            demo.wait(5)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+
+
+async def _cold_child(size: tuple[int, int]) -> None:
+    """What ``nezha-tui --demo`` does, headless; prints the time of the first painted frame."""
+    from nezha_tui.api.client import Credentials, NezhaClient
+    from nezha_tui.demo.thread import start_demo_in_thread
+    from nezha_tui.ui.app import NezhaApp
+
+    demo = start_demo_in_thread()
+    try:
+        srv = demo.server
+        app = NezhaApp(NezhaClient(demo.url, Credentials(username=srv.username, password=srv.password)))
+        first: asyncio.Future = asyncio.get_running_loop().create_future()
+        app.perf.add_listener(lambda s: first.done() or first.set_result(time.time()))
+        async with app.run_test(headless=True, size=size):
+            print(f"FIRST {await asyncio.wait_for(first, 30):.6f}", flush=True)
+    finally:
+        demo.stop()
+
+
+def _cold_start(runs: int, size: str) -> list[float]:
+    times = []
+    for _ in range(runs):
+        t0 = time.time()
+        out = subprocess.run([sys.executable, "-m", "nezha_tui", "bench", "--cold-child", "--size", size],
+                             capture_output=True, text=True, timeout=120)
+        m = re.search(r"FIRST (\d+\.\d+)", out.stdout)
+        if m:
+            times.append(float(m.group(1)) - t0)
+    return times
+
+
+def _table(rows: list[dict]) -> str:
+    head = ("servers", "frames", "frame->screen median", "p95", "app CPU", "peak RSS", "key->screen median", "max")
+    lines = [" | ".join(head), " | ".join("---" for _ in head)]
+    for r in rows:
+        lines.append(" | ".join([
+            f"{r['servers']:,}", str(r["frames"]), f"{r['frame_median_ms']:.1f} ms", f"{r['frame_p95_ms']:.1f} ms",
+            f"{r['cpu_percent']:.1f} %", f"{r['peak_rss_mb']:.0f} MB", f"{r['key_median_ms']:.1f} ms",
+            f"{r['key_max_ms']:.1f} ms",
+        ]))
+    return "\n".join(lines)
+
+
+def run_bench(argv: Sequence[str]) -> int:
+    args = _parser().parse_args(list(argv))
+    size = _size(args.size)
+    if args.cold_child:
+        asyncio.run(_cold_child(size))
+        return 0
+    if args.child:
+        result = asyncio.run(_measure(args.child, args.seconds, args.keys, size))
+        print("RESULT " + json.dumps(result), flush=True)
+        return 0
+    sizes = [int(s) for s in args.servers.split(",") if s.strip()]
+    print(f"nezha-tui bench: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+          f"{args.seconds:g} s of frames per size, terminal {args.size}", flush=True)
+    rows = []
+    for n in sizes:
+        out = subprocess.run([sys.executable, "-m", "nezha_tui", "bench", "--child", str(n), "--seconds",
+                              str(args.seconds), "--keys", str(args.keys), "--size", args.size],
+                             capture_output=True, text=True, timeout=args.seconds * 3 + 600)
+        m = re.search(r"^RESULT (.*)$", out.stdout, re.M)
+        if not m:
+            print(f"  {n} servers: failed: {(out.stderr or out.stdout).strip().splitlines()[-1:]}", file=sys.stderr)
+            continue
+        row = json.loads(m.group(1))
+        rows.append(row)
+        print(json.dumps(row) if args.json else f"  {n:,} servers done", flush=True)
+    print(_table(rows))
+    if args.cold_runs:
+        cold = _cold_start(args.cold_runs, args.size)
+        if cold:
+            print(f"cold start to the first live frame (--demo, headless): median {statistics.median(cold):.2f} s "
+                  f"over {len(cold)} runs ({', '.join(f'{t:.2f}' for t in cold)})")
+    return 0 if rows else 1
