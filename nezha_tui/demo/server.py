@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -179,6 +180,7 @@ class DemoServer:
         self.faults: DemoFaults = self.state.faults
         self.faults._drop_hook = self._drop_threadsafe
         self._uv: Any = None
+        self._sock: socket.socket | None = None
         self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -232,17 +234,27 @@ class DemoServer:
             lifespan="off", interface="asgi3", proxy_headers=False, ws=protocol_class(), ws_ping_interval=None, ws_ping_timeout=None,
             ws_max_size=1 << 20, timeout_graceful_shutdown=2, server_header=False, date_header=True,
         )
+        # bind here, so a busy port is a plain OSError (uvicorn would sys.exit inside its task)
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+            sock.listen(128)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        self.port = sock.getsockname()[1]  # keep the port: start() again reuses it
+        self._sock = sock
         server = _QuietServer(config)
         self._uv = server
-        self._task = asyncio.create_task(server.serve())
+        self._task = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started:
             if self._task.done():
-                exc = self._task.exception()
                 self._task = None
-                raise OSError(f"demo server failed to start on {self.host}:{self.port}") from exc
+                sock.close()
+                raise OSError(f"demo server failed to start on {self.host}:{self.port}")
             await asyncio.sleep(0.002)
-        sock = server.servers[0].sockets[0]
-        self.port = sock.getsockname()[1]  # keep the port: start() again reuses it
 
     async def stop(self) -> None:
         if self._task is None:
@@ -261,6 +273,9 @@ class DemoServer:
                 pass
         self._task = None
         self._uv = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
         self._streams.clear()
         self.state.online = 0
 
