@@ -22,6 +22,7 @@ error of an ``{"error": ...}`` envelope.
 
 from __future__ import annotations
 
+import gc
 import math
 import types
 import typing
@@ -74,6 +75,20 @@ _ANY_DECODER = msgspec.json.Decoder()
 
 def decode_frame(data: bytes | str) -> tuple[StreamFrame, DecodeReport]:
     """Decode one stream document.  Never raises except ProtocolError."""
+    # A frame allocates ~10 objects per server that all survive; the cyclic GC
+    # would walk them again and again while they are created (measured: 30-50 %
+    # of the decode time at 10,000 servers).  Pause it for the duration.
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        return _decode_frame(data)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _decode_frame(data: bytes | str) -> tuple[StreamFrame, DecodeReport]:
     report = DecodeReport()
     try:
         frame = _FRAME_DECODER.decode(data)
@@ -89,7 +104,49 @@ def decode_frame(data: bytes | str) -> tuple[StreamFrame, DecodeReport]:
     return frame, report
 
 
+class _RawFrame(msgspec.Struct):
+    """A frame whose servers are left undecoded, to decode them one by one."""
+
+    now: Any = 0
+    online: Any = 0
+    servers: list[msgspec.Raw] | None = None
+
+
+_RAW_FRAME_DECODER = msgspec.json.Decoder(_RawFrame)
+_SERVER_DECODER = msgspec.json.Decoder(StreamServer)
+
+
 def _decode_frame_slow(data: bytes | str, report: DecodeReport) -> StreamFrame:
+    """Per-server decoding: good servers still take the typed path, bad ones are repaired."""
+    try:
+        raw = _RAW_FRAME_DECODER.decode(data)
+    except msgspec.ValidationError:
+        return _decode_frame_untyped(data, report)
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(f"stream frame is not JSON: {exc}") from None
+    now = convert_lenient(raw.now, int, report, "now")
+    online = convert_lenient(raw.online, int, report, "online")
+    servers: list[StreamServer] = []
+    for i, item in enumerate(raw.servers or ()):
+        try:
+            server = _SERVER_DECODER.decode(item)
+        except msgspec.ValidationError:
+            server = _server(_ANY_DECODER.decode(item), report, f"servers[{i}]")
+            if server is not None:
+                servers.append(server)
+            continue
+        if server.id <= 0:
+            report.dropped_servers += 1
+            report.note(f"servers[{i}]: dropped, unusable id {server.id}")
+            continue
+        la = server.last_active
+        if la is not None and la.year <= 1:
+            server.last_active = None
+        servers.append(server)
+    return StreamFrame(now=now, online=online, servers=servers)
+
+
+def _decode_frame_untyped(data: bytes | str, report: DecodeReport) -> StreamFrame:
     doc = _untyped(data, "stream frame")
     now = convert_lenient(doc.get("now"), int, report, "now")
     online = convert_lenient(doc.get("online"), int, report, "online")
