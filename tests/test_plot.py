@@ -68,7 +68,9 @@ def test_build_is_exactly_the_requested_size_and_keeps_the_spike() -> None:
     assert all(cell_len(line) <= 100 for line in lines)
     assert cell_len(lines[0]) == 100
     assert max(b.hi for b in built.buckets[0]) == 97.0
-    assert built.columns < 100  # downsampled to the canvas width
+    # downsampled to the canvas width in braille dot columns (2 per cell): y labels "100%" + 2 frame cells
+    assert built.columns == 2 * (100 - len("100%") - 2)
+    assert len(built.buckets[0]) <= built.columns
     assert sum(b.count for b in built.buckets[0]) == 2880
     assert "cpu" in lines[-1]  # legend row
     assert "00:00" in built.text.plain or "03:00" in built.text.plain

@@ -211,8 +211,11 @@ def facts_text(server: StreamServer, *, online: bool, age: float | None, theme: 
     uptime = server.state.uptime
     _row(t, "Boot", f"{boot}" + (f" (up {fmt_duration(uptime)})" if uptime else ""), theme)
     _row(t, "Agent", h.version or "-", theme)
-    for i, gpu in enumerate(h.gpu or []):
-        _row(t, "GPU" if i == 0 else "", gpu, theme)
+    gpus: dict[str, int] = {}
+    for gpu in h.gpu or []:
+        gpus[gpu] = gpus.get(gpu, 0) + 1
+    for i, (gpu, n) in enumerate(gpus.items()):
+        _row(t, "GPU" if i == 0 else "", f"{n} × {gpu}" if n > 1 else gpu, theme)
     t.rstrip()
     return t
 

@@ -10,9 +10,10 @@ small widget of our own:
   change, so the plot is drawn only when visible and follows the theme.
 * Colours come from ``app.theme_variables`` (series name a role such as
   ``"primary"``, axes in ``foreground-muted``).
-* The data are downsampled to the plot's columns **before** plotext sees them:
-  min and max per column (``nezha_tui.downsample``), so spikes survive and a
-  2,880-point day costs a few milliseconds.
+* The data are downsampled to the plot's width **before** plotext sees them:
+  one column per braille dot column (two per terminal cell), keeping the min
+  and the max of each column (``nezha_tui.downsample``), so spikes survive
+  and a 2,880-point day builds in ~15 ms instead of ~47 ms.
 * ``plotext`` is imported on the first build (its import costs ~0.35 s).
 * Ticks are computed here: times in local time (or ``tz``), values in human
   units (bytes base 1024, speeds, percent, ms).
@@ -311,7 +312,7 @@ def build_plot_text(
     y_range: tuple[float, float] | None = None,
     legend: bool = True,
     tz: tzinfo | None = None,
-    resolution: int = 1,
+    resolution: int = 2,
 ) -> BuiltPlot:
     """Build one plot as a Rich ``Text`` of ``width`` x ``height`` cells.
 
