@@ -106,6 +106,10 @@ def test_service_row_helpers() -> None:
     assert service_status(m.ServiceItem(current_up=3, current_down=1))[1] == "warning"
     assert average_delay(ov.services[2]) == 40.0
     assert average_delay(ov.services[11]) is None
+    from nezha_tui.ui.screens.services import _cycle_end
+    assert _cycle_end(dt.datetime(2026, 11, 1, 16, 0, tzinfo=UTC), UTC) == "2026-11-01 16:00"
+    assert _cycle_end(dt.datetime(2026, 11, 1, tzinfo=UTC), UTC) == "2026-11-01"
+    assert _cycle_end(None, UTC) == "-"
     rows = quota_rows(ov.cycle_transfer_stats)
     assert [(r, s) for r, s, _ in rows] == [(1, 3), (1, 4)]
 

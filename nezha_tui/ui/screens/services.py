@@ -89,6 +89,12 @@ def _bar(used: int, total: int, width: int, theme: dict[str, str]) -> Text:
     return t
 
 
+def _cycle_end(value: Any, tz: Any) -> str:
+    """A cycle boundary in local time: the date, plus the time when it is not midnight."""
+    full = fmt_local(value, tz, "%Y-%m-%d %H:%M")
+    return full[:-6] if full.endswith(" 00:00") else full
+
+
 def quota_rows(stats: dict[int, CycleTransferStats]) -> list[tuple[int, int, CycleTransferStats]]:
     """(rule id, server id, stats) for every server of every rule, in id order."""
     rows = []
@@ -258,7 +264,7 @@ class ServicesScreen(Screen[None]):
                 st.name or f"rule {rule_id}",
                 st.server_name.get(sid, "") or f"#{sid}",
                 _bar(used, max(0, int(st.max or 0)), 12, theme),
-                f"{fmt_local(st.from_, tz, '%Y-%m-%d')} → {fmt_local(st.to, tz, '%Y-%m-%d')}",
+                f"{_cycle_end(st.from_, tz)} → {_cycle_end(st.to, tz)}",
                 nxt_text,
                 key=f"{rule_id}:{sid}",
             )

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Callable, Sequence
 
+from rich.cells import cell_len
 from rich.color import Color as RichColor
 from rich.style import Style
 from rich.text import Text
@@ -501,9 +502,11 @@ class Plot(Widget):
         theme = self._theme()
         if self._message is not None:
             muted = _rgb("foreground-muted", theme, (140, 140, 140))
-            text = Text(self._message, style=_style(muted), justify="center", no_wrap=False)
-            pad = max(0, (height - 1) // 2)
-            return Text("\n" * pad) + text if pad else text
+            lines = self._message.splitlines() or [""]
+            left = max(0, (width - max(cell_len(line) for line in lines)) // 2)
+            body = "\n".join(" " * left + line for line in lines)
+            pad = max(0, (height - len(lines)) // 2)
+            return Text("\n" * pad + body, style=_style(muted))
         key = (width, height, self._version, theme.get("foreground-muted"), theme.get("primary"),
                theme.get("warning"), theme.get("panel-lighten-2"), self.app.current_theme.name if self.is_attached else "")
         if key == self._cache_key and self._cache is not None:
