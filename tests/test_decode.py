@@ -305,3 +305,70 @@ def test_convert_lenient_defaults_and_counts():
     st = convert_lenient({"cpu": "x", "mem_used": 5, "temperatures": "no"}, HostState, report)
     assert st.cpu == 0.0 and st.mem_used == 5 and st.temperatures == []
     assert report.bad_fields == 2
+
+
+def test_plain_unauthorized_is_a_permission_answer_not_a_login_problem():
+    with pytest.raises(NotFound) as info:
+        decode_data(b'{"error":"unauthorized"}', MetricSeries)
+    assert "current login" in info.value.message
+
+
+def _mutations(doc, rng):
+    """Replace one random value somewhere in ``doc`` by a value of a random wrong kind."""
+    weird = [None, "x", -1, 1.5, 1e300, 2**70, True, [], {}, [None], {"a": 1}, "0001-01-01T00:00:00Z"]
+    path = []
+    node = doc
+    while isinstance(node, (dict, list)) and node and rng.random() < 0.85:
+        key = rng.choice(list(node)) if isinstance(node, dict) else rng.randrange(len(node))
+        path.append((node, key))
+        node = node[key]
+    if path:
+        parent, key = path[-1]
+        parent[key] = rng.choice(weird)
+    return doc
+
+
+@pytest.mark.parametrize("name", ["frame_first.json", "frame_later.json", "frame_nulls.json"])
+def test_fuzzed_frames_never_raise_anything_but_protocol_error(name):
+    import random
+
+    rng = random.Random(name)
+    base = fx(name)
+    for _ in range(150):
+        doc = json.loads(base)
+        for _ in range(rng.randint(1, 4)):
+            doc = _mutations(doc, rng)
+        text = json.dumps(doc)
+        if rng.random() < 0.2:  # and some byte-level damage
+            cut = rng.randrange(len(text))
+            text = text[:cut] + rng.choice(["", "}", "\x00", "\"", "[", "ä"]) + text[cut + 1:]
+        try:
+            frame, report = decode_frame(text.encode())
+        except ProtocolError:
+            continue
+        assert isinstance(frame, StreamFrame)
+        assert all(s.id > 0 for s in frame.servers)
+        assert all(isinstance(s.state.cpu, float) and isinstance(s.host.mem_total, int) for s in frame.servers)
+        assert all(s.last_active is None or s.last_active.year > 1 for s in frame.servers)
+
+
+@pytest.mark.parametrize("name, typ", [
+    ("service_overview.json", ServiceOverview), ("servers_full.json", list[FullServer]),
+    ("service_history.json", ServiceHistory), ("server_group.json", list[ServerGroup]),
+    ("setting_admin.json", Setting), ("metrics_cpu.json", MetricSeries),
+])
+def test_fuzzed_rest_answers_raise_only_nezha_errors(name, typ):
+    import random
+
+    from nezha_tui.api.errors import NezhaError
+
+    rng = random.Random(name)
+    for _ in range(100):
+        doc = json.loads(fx(name))
+        for _ in range(rng.randint(1, 3)):
+            doc = _mutations(doc, rng)
+        try:
+            value = decode_data(json.dumps(doc).encode(), typ)
+        except NezhaError:
+            continue
+        assert value is not None

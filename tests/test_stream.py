@@ -532,3 +532,20 @@ async def test_stop_while_connected_closes_the_socket():
     assert rec.sleeps == []
     await client.aclose()
     await dash.stop()
+
+
+async def test_unexpected_connect_error_is_retried_not_fatal():
+    class Weird:
+        calls = 0
+
+        async def __call__(self, uri, **kw):
+            Weird.calls += 1
+            raise RuntimeError("exotic library failure")
+
+    rec = Recorder()
+    stream = make_stream(FakeClient("http://127.0.0.1:9", mode="guest"), rec, connect=Weird())
+    task = asyncio.create_task(stream.run())
+    await rec.until(lambda: len(rec.sleeps) == 2)
+    assert rec.statuses[-1].state in (StreamState.RECONNECTING, StreamState.CONNECTING)
+    assert any("unexpected error: exotic library failure" in s.message for s in rec.statuses)
+    await finish(stream, task)

@@ -193,7 +193,9 @@ def error_from_text(text: object, status: int | None = None) -> NezhaError:
         what = low.split()[0]
         return NotFound(f"{what} not found (or not visible to this login)")
     if low == "unauthorized":
-        return Unauthorized("not authorized to see this (log in?)")
+        # a handler's permission answer (this viewer may not see that server),
+        # not the auth middleware's ApiErrorUnauthorized: logging in again won't help
+        return NotFound("not allowed to see this with the current login")
     if status == 401:
         return TokenRejected(f"the access token was rejected: {t}" if t else None)
     return ApiError(t, status)

@@ -39,7 +39,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from .decode import DecodeReport, decode_frame
 from .errors import (
-    BadCredentials, MissingScope, NetworkError, NezhaError, ProtocolError, ProxyError,
+    BadCredentials, MissingScope, NezhaError, ProtocolError, ProxyError,
     TokenRejected, Unauthorized, WafBlocked, error_from_text, html_reason, network_error_from, trim,
 )
 from .models import StreamFrame
@@ -157,6 +157,11 @@ class FleetStream:
                 except _AuthFailed as exc:
                     self._emit(StreamState.AUTH_FAILED, exc.message)
                     return
+                except (_Stopped, asyncio.CancelledError):
+                    raise
+                except Exception as exc:  # a bug or an exotic library error: keep the stream alive
+                    log.exception("stream attempt failed")
+                    message, at_cap = f"unexpected error: {trim(str(exc) or type(exc).__name__, 80)}", False
                 if self._stop.is_set():
                     break
                 if self._last_frame_at is not None and self.status.state is not StreamState.STALE:
