@@ -31,10 +31,13 @@ def ok(data=None) -> dict:
     return {"success": True} if data is None else {"success": True, "data": data}
 
 
-def make_jwt(exp: float) -> str:
+def make_jwt(exp: float, iat: float | None = None) -> str:
     def b64(d: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
-    return f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64({'exp': int(exp), 'keyId': 'k', 'uid': 'x'})}.sig"
+    claims = {"exp": int(exp), "keyId": "k", "uid": "x"}
+    if iat is not None:
+        claims["orig_iat"] = int(iat)
+    return f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64(claims)}.sig"
 
 
 class Clock:
@@ -68,7 +71,7 @@ class FakeDashboard:
     def issue(self) -> tuple[str, float]:
         self.n += 1
         exp = self.server_now() + self.jwt_timeout
-        token = make_jwt(exp) + str(self.n)
+        token = make_jwt(exp, self.server_now()) + str(self.n)
         self.valid_jwts[token] = exp
         return token, exp
 
@@ -353,10 +356,14 @@ async def test_raw_jwt_expired_or_revoked():
     token, _ = dash.issue()
     client = NezhaClient("http://dash.test", Credentials(token=token), clock=clock,
                          transport=httpx.MockTransport(dash))
-    clock.t += 4000
-    with pytest.raises(TokenRejected, match="expired"):
+    clock.t += 4000  # expired: the Dashboard (not our clock) has the last word
+    with pytest.raises(TokenRejected, match="no longer accepted"):
         await client.ensure_auth()
-    assert dash.requests == []
+    assert dash.paths() == ["/profile"]
+    with pytest.raises(TokenRejected):  # remembered: no new request
+        await client.setting()
+    assert dash.paths() == ["/profile"]
+    dash.requests.clear()
     token2, _ = dash.issue()
     client2 = NezhaClient("http://dash.test", Credentials(token=token2), clock=clock,
                           transport=httpx.MockTransport(dash))

@@ -37,7 +37,6 @@ import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -140,14 +139,14 @@ def normalize_base_url(url: str) -> str:
     return f"{scheme}://{host}{port}{path}"
 
 
-def _jwt_exp(token: str) -> float | None:
-    """The ``exp`` claim of a JWT (unverified; used only to plan renewal)."""
+def _jwt_claim(token: str, name: str) -> float | None:
+    """A numeric claim (``exp``, ``orig_iat``) of a JWT, unverified: used only to plan renewal."""
     try:
         payload = token.split(".")[1]
         payload += "=" * (-len(payload) % 4)
         claims = json.loads(base64.urlsafe_b64decode(payload))
-        exp = claims.get("exp")
-        return float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None
+        value = claims.get(name)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
     except (IndexError, ValueError, binascii.Error, AttributeError, TypeError):
         return None
 
@@ -179,10 +178,13 @@ class NezhaClient:
         self._csrf: str | None = None
         if credentials.mode == "token" and not credentials.is_access_token:
             self._jwt = credentials.token.strip()
-            exp = _jwt_exp(self._jwt)
+            # when this JWT was issued is unknown (and the clocks may differ): plan
+            # from its exp until the first refresh, which gives a skew-free lifetime
+            exp = _jwt_claim(self._jwt, "exp")
             if exp is not None:
                 self._jwt_expires_at = exp
-                self._jwt_lifetime = max(exp - clock(), 60.0)
+                iat = _jwt_claim(self._jwt, "orig_iat")
+                self._jwt_lifetime = exp - iat if iat is not None and exp > iat else max(exp - clock(), 60.0)
 
     # ------------------------------------------------------------------ urls, headers
 
@@ -257,26 +259,25 @@ class NezhaClient:
         except Unauthorized:
             self._auth_error = BadCredentials()
             raise self._auth_error from None
-        self._adopt_token(result, resp)
+        self._adopt_token(result)
 
-    def _adopt_token(self, result: LoginResult, resp: httpx.Response) -> None:
+    def _adopt_token(self, result: LoginResult) -> None:
         if not result.token:
             raise ProtocolError("the login answer has no token")
         now = self._clock()
-        lifetime: float | None = None
-        if result.expire is not None:
-            server_now = None
-            date = resp.headers.get("date")
-            if date:
-                try:
-                    server_now = parsedate_to_datetime(date).timestamp()
-                except (TypeError, ValueError, IndexError):
-                    server_now = None
-            # lifetime relative to the Dashboard's clock: immune to clock skew
-            lifetime = result.expire.timestamp() - (server_now if server_now is not None else now)
-        if lifetime is None:
-            exp = _jwt_exp(result.token)
-            lifetime = exp - now if exp is not None else 3600.0
+        # The lifetime by the Dashboard's own clock (exp - orig_iat, both set by
+        # gin-jwt at login and refresh) is immune to clock skew between the
+        # machines; ``expire`` minus our clock is the fallback.
+        exp = _jwt_claim(result.token, "exp")
+        iat = _jwt_claim(result.token, "orig_iat")
+        if exp is not None and iat is not None and exp > iat:
+            lifetime = exp - iat
+        elif result.expire is not None:
+            lifetime = result.expire.timestamp() - now
+        elif exp is not None:
+            lifetime = exp - now
+        else:
+            lifetime = 3600.0
         self._jwt = result.token
         self._jwt_lifetime = max(lifetime, 1.0)
         self._jwt_expires_at = now + max(lifetime, 0.0)
@@ -311,10 +312,8 @@ class NezhaClient:
                     self._jwt = None
                     await self._login_locked()
                 return
-            # a raw JWT given as token
-            if self._jwt_expires_at is not None and now >= self._jwt_expires_at:
-                self._auth_error = TokenRejected("the JWT has expired: log in again")
-                raise self._auth_error
+            # a raw JWT given as token: refresh when it looks close to expiry (the
+            # Dashboard, not our possibly skewed clock, decides whether it still can)
             if self._jwt_expires_at is not None and self._jwt_expires_at - now <= self._renew_margin():
                 await self._refresh_locked()
                 return
@@ -349,7 +348,7 @@ class NezhaClient:
         except (Unauthorized, TokenRejected):
             self._auth_error = TokenRejected("the JWT could not be renewed: log in again")
             raise self._auth_error from None
-        self._adopt_token(result, resp)
+        self._adopt_token(result)
 
     def _csrf_value(self) -> str | None:
         for cookie in self._http.cookies.jar:
