@@ -55,6 +55,14 @@ __all__ = ["DemoOptions", "DemoServer", "DemoState", "NGINX_502", "waf_page"]
 
 @dataclass
 class DemoOptions:
+    """How the demo Dashboard behaves.
+
+    ``clock()`` (epoch seconds) is called once when the server is built (the
+    fleet's anchor ``t0``: offline ages, boot times), once per REST request,
+    once per WebSocket handshake and once per frame - a stepping test clock
+    therefore sees exactly those calls.
+    """
+
     servers: int = 24
     seed: int = 1
     clock: Callable[[], float] = time.time
