@@ -460,6 +460,9 @@ async def test_401_variants():
     assert isinstance(err, TokenRejected) and "expired" in err.message
     err = await call_err(answer(401, b"", None))
     assert isinstance(err, TokenRejected)
+    err = await call_err(answer(401, "<html><title>401 Authorization Required</title></html>", "text/html"))
+    assert isinstance(err, TokenRejected)
+    assert err.message == "HTTP 401 Unauthorized: 401 Authorization Required (a proxy asking for its own login?)"
 
 
 @pytest.mark.parametrize("status", [502, 503, 504])

@@ -549,3 +549,20 @@ async def test_unexpected_connect_error_is_retried_not_fatal():
     assert rec.statuses[-1].state in (StreamState.RECONNECTING, StreamState.CONNECTING)
     assert any("unexpected error: exotic library failure" in s.message for s in rec.statuses)
     await finish(stream, task)
+
+
+async def test_html_200_instead_of_upgrade_is_a_wrong_url_not_an_auth_failure():
+    page = b"<!DOCTYPE html><html><head><title>Nezha</title></head><body>SPA</body></html>"
+    dash = Dash(send_then_hold(FIRST), process_request=http_answer(200, page, "text/html"))
+    await dash.start()
+    rec = Recorder()
+    client = NezhaClient(dash.url)
+    stream = make_stream(client, rec)
+    task = asyncio.create_task(stream.run())
+    await rec.until(lambda: len(rec.sleeps) == 1)
+    assert rec.sleeps == [30.0]
+    assert "without upgrading (Nezha): is the URL the Dashboard's?" in rec.statuses[-1].message
+    assert StreamState.AUTH_FAILED not in rec.states()
+    await finish(stream, task)
+    await client.aclose()
+    await dash.stop()

@@ -385,8 +385,8 @@ class NezhaClient:
                 return resp
             target = url.join(resp.headers["location"])
             if target.host != url.host:
-                raise ProtocolError(f"the Dashboard redirects to another host ({target.host}): "
-                                    f"use that URL instead")
+                raise ProtocolError(f"redirected to another host ({target.host}); not following, it would "
+                                    f"receive the credentials (use that URL if it is the Dashboard)")
             if target.scheme == "http" and url.scheme == "https":
                 raise ProtocolError("the Dashboard redirects from https to http: refusing to downgrade")
             self._adopt_redirect(url, target, path)
@@ -433,7 +433,11 @@ class NezhaClient:
             return decode_data(body, typ)
         text = _error_text(body) if is_json else None
         if status == 401:
-            raise error_from_text(text or "", 401) if text else TokenRejected()
+            if text:
+                raise error_from_text(text, 401)
+            detail = html_reason(body, 60) if body else ""
+            raise TokenRejected(f"HTTP 401 Unauthorized{': ' + detail if detail else ''} "
+                                f"(a proxy asking for its own login?)" if not is_json else None)
         if status == 403:
             if text is not None:
                 err = error_from_text(text, 403)

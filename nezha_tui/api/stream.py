@@ -267,27 +267,39 @@ class FleetStream:
             raise _Retry(exc.message) from None
 
     def _handshake_refused(self, exc: InvalidStatus) -> None:
+        """The handshake got an HTTP answer instead of 101: decide stop or retry."""
         resp = exc.response
         status = resp.status_code
         body = bytes(resp.body or b"")
-        text = _json_error(body)
-        if status in (200, 401) or (status == 403 and text is not None):
-            err = error_from_text(text or "", status) if text else (
-                TokenRejected() if status == 401 else Unauthorized())
-            mode = getattr(getattr(self.client, "credentials", None), "mode", "guest")
-            if mode == "password" and not self._auth_retry_used and not isinstance(err, MissingScope):
-                # the JWT may have died with the session (IP change, revoke): log in again once
-                self._auth_retry_used = True
-                invalidate = getattr(self.client, "invalidate_jwt", None)
-                if invalidate is not None:
-                    invalidate()
-                raise _Retry(f"{err.message}; logging in again")
-            raise _AuthFailed(err.message)
+        text = _json_error(body)  # None: not a JSON object (an HTML page, empty, ...)
+        if text is not None:
+            if status in (200, 401, 403):
+                # 200: force_auth and no valid login; 401: bad/expired nzp_; 403: missing scope
+                err = error_from_text(text, status) if text else (
+                    TokenRejected() if status == 401 else Unauthorized())
+                mode = getattr(getattr(self.client, "credentials", None), "mode", "guest")
+                if (mode == "password" and not self._auth_retry_used
+                        and isinstance(err, (Unauthorized, TokenRejected))):
+                    # the JWT may have died with its session (IP change, revoke): log in again once
+                    self._auth_retry_used = True
+                    invalidate = getattr(self.client, "invalidate_jwt", None)
+                    if invalidate is not None:
+                        invalidate()
+                    raise _Retry(f"{err.message}; logging in again")
+                raise _AuthFailed(err.message)
+            if status >= 500:
+                raise _Retry(ProxyError(status, text).message)
+            raise _Retry(error_from_text(text, status).message if text else f"HTTP {status}")
+        detail = html_reason(body) if body else ""
         if status == 403:
-            raise _Retry(WafBlocked(html_reason(body) if body else "").message, at_cap=True)
-        if status >= 500 or text is None:
-            raise _Retry(ProxyError(status, html_reason(body) if body else "").message)
-        raise _Retry(error_from_text(text, status).message)
+            raise _Retry(WafBlocked(detail).message, at_cap=True)
+        if status == 401:
+            raise _AuthFailed(f"HTTP 401 Unauthorized{': ' + detail if detail else ''} "
+                              f"(a proxy asking for its own login?)")
+        if 200 <= status < 300:
+            raise _Retry(f"the stream URL answered HTTP {status} without upgrading "
+                         f"({detail or 'not a WebSocket'}): is the URL the Dashboard's?", at_cap=True)
+        raise _Retry(ProxyError(status, detail).message)
 
     def _apply_notes(self, frame: StreamFrame, first: bool) -> None:
         notes = self.public_notes
