@@ -566,3 +566,25 @@ async def test_html_200_instead_of_upgrade_is_a_wrong_url_not_an_auth_failure():
     await finish(stream, task)
     await client.aclose()
     await dash.stop()
+
+
+async def test_malformed_first_frame_keeps_cached_notes():
+    async def drop(ws):
+        await ws.send(FIRST)
+        await asyncio.sleep(0.01)
+        ws.transport.abort()
+
+    dash = Dash(drop, send_then_hold("{broken", LATER))
+    await dash.start()
+    rec = Recorder()
+    client = NezhaClient(dash.url)
+    stream = make_stream(client, rec)
+    task = asyncio.create_task(stream.run())
+    await rec.until(lambda: len(rec.frames) == 2)
+    notes = {s.id: s.public_note for s in rec.frames[1][0].servers}
+    assert notes[8] == "not json: renew at the shop"  # not blanked by the non-first LATER frame
+    assert notes[9] == ""
+    assert {s.id: s.public_note for s in rec.frames[0][0].servers}[1] == ""  # first frame: filled
+    await finish(stream, task)
+    await client.aclose()
+    await dash.stop()

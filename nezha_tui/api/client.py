@@ -292,8 +292,8 @@ class NezhaClient:
         password: log in when there is no JWT or it expires soon; re-check an
         existing JWT with ``/profile`` every ``validate_every`` s and log in
         again (once) when the Dashboard no longer accepts it.
-        raw JWT: refresh it before it expires; raise TokenRejected when it has
-        expired or is refused by ``/profile``.
+        raw JWT: refresh it (CSRF pair) when it looks close to expiry; raise
+        TokenRejected (remembered) when the Dashboard refuses it.
         guest / nzp_: nothing to do (a bad nzp_ token fails loudly with 401).
         """
         mode = self.credentials.mode

@@ -17,10 +17,15 @@ States (``StreamState``):
 * AUTH_FAILED: the Dashboard refused our credentials; no more attempts;
 * STOPPED: :meth:`FleetStream.stop` was called.
 
+``on_status`` is called whenever the status changes, which includes
+``last_frame_at`` moving on with every good frame; a malformed frame changes
+only the message (the connection is kept).
+
 ``public_note`` is sent only in the first frame of a connection: the stream
 caches it per server id and fills it into every later frame, so ``on_frame``
-always sees it.  Clock, sleep and random source are injectable: tests check
-the backoff sequence without waiting.
+always sees it (``""`` = no note; ``None`` only for a server that appeared in
+the middle of a connection and was never in a first frame).  Clock, sleep and
+random source are injectable: tests check the backoff sequence without waiting.
 """
 
 from __future__ import annotations
@@ -234,6 +239,9 @@ class FleetStream:
                 try:
                     frame, report = decode_frame(raw)
                 except ProtocolError as exc:
+                    # if this was the connection's first frame, its notes are lost:
+                    # keep the cached ones rather than blanking them with the next frame
+                    first = False
                     self._emit(self.status.state, f"malformed frame ignored: {exc.message}")
                     continue
                 self._apply_notes(frame, first)
@@ -307,7 +315,7 @@ class FleetStream:
             if s.public_note is not None:
                 notes[s.id] = s.public_note
             elif first:
-                notes[s.id] = ""  # omitempty: no key in the first frame = empty note
+                notes[s.id] = s.public_note = ""  # omitempty: no key in the first frame = empty note
             else:
                 cached = notes.get(s.id)
                 if cached is not None:
