@@ -7,12 +7,10 @@ import json
 import math
 from typing import Any
 
-from textual.screen import Screen
 from textual.widgets import DataTable, OptionList, Static, TabbedContent
 
 from nezha_tui.api import errors as e
 from nezha_tui.api import models as m
-from nezha_tui.store import FleetChange
 from nezha_tui.ui.drilldown import GUEST_MESSAGE, NO_TSDB_MESSAGE, TOO_OLD_MESSAGE
 from nezha_tui.ui.screens.server_detail import (
     METRIC_VIEWS, VIEWS_BY_KEY, ServerDetailScreen, estimate_loss, metric_series, note_text,

@@ -25,7 +25,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from rich.cells import cell_len
 from rich.color import Color as RichColor
@@ -511,10 +511,14 @@ class Plot(Widget):
                theme.get("warning"), theme.get("panel-lighten-2"), self.app.current_theme.name if self.is_attached else "")
         if key == self._cache_key and self._cache is not None:
             return self._cache
-        built = build_plot_text(
-            self._series, width, height, theme, fmt=self._fmt, x_range=self._x_range,
-            y_range=self._y_range, legend=self._legend, tz=self._tz,
-        )
+        try:
+            built = build_plot_text(
+                self._series, width, height, theme, fmt=self._fmt, x_range=self._x_range,
+                y_range=self._y_range, legend=self._legend, tz=self._tz,
+            )
+        except Exception as exc:  # a plot must never take the screen down
+            muted = _rgb("foreground-muted", theme, (140, 140, 140))
+            built = BuiltPlot(Text(f"(cannot draw this plot: {type(exc).__name__})", style=_style(muted)))
         self.builds += 1
         self.last = built
         self._cache_key = key
