@@ -110,3 +110,21 @@ def test_series_stats() -> None:
     assert st.average == 4
     assert series_stats([]) is None
     assert series_stats([None, "a"]) is None
+
+
+def test_history_cache_expires_and_evicts() -> None:
+    from nezha_tui.history_cache import HistoryCache
+
+    now = [100.0]
+    cache = HistoryCache(ttl=60, max_entries=2, clock=lambda: now[0])
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1 and "b" in cache
+    cache.put("c", 3)  # evicts the least recently used: b
+    assert cache.get("b") is None and cache.get("a") == 1 and cache.get("c") == 3
+    now[0] += 60
+    assert cache.get("a") is None and "c" not in cache
+    cache.put("d", 4, ttl=5)
+    now[0] += 4.9
+    assert cache.get("d") == 4
+    assert cache.hits == 4 and len(cache) >= 1

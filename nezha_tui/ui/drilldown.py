@@ -82,7 +82,7 @@ def history_cache(app: Any) -> HistoryCache:
     """The app's brief cache of history results (created on first use)."""
     cache = getattr(app, "history_cache", None)
     if not isinstance(cache, HistoryCache):
-        cache = HistoryCache(ttl=60.0)
+        cache = HistoryCache(ttl=60.0, max_entries=64)
         try:
             setattr(app, "history_cache", cache)
         except Exception:
