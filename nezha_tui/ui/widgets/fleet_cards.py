@@ -109,14 +109,14 @@ class FleetCards(FleetGrid):
 
     def grid(self) -> tuple[int, int]:
         """(columns, card width) for the current width."""
-        width = max(1, self.scrollable_content_region.width)
+        width = max(1, self.box.width)
         cols = max(1, (width + self.GAP) // (self.min_width + self.GAP))
         card_w = min(self.max_width, (width - self.GAP * (cols - 1)) // cols)
         return cols, max(10, card_w)
 
     @property
     def rows_per_page(self) -> int:
-        return max(1, self.scrollable_content_region.height // self.card_height)
+        return max(1, self.box.height // self.card_height)
 
     def _update_virtual_size(self) -> None:
         cols, _ = self.grid()
@@ -124,14 +124,14 @@ class FleetCards(FleetGrid):
         height = rows * self.card_height
         if self.large:  # whole pages, so that the last one can be scrolled to like the others
             page = self.rows_per_page * self.card_height
-            height = self.page_count() * page + max(0, self.scrollable_content_region.height - page)
+            height = self.page_count() * page + max(0, self.box.height - page)
         self.virtual_size = Size(0, height)
 
     def visible_ids(self) -> list[int]:
         cols, _ = self.grid()
         h = self.card_height
         top = int(self.scroll_offset.y) // h
-        bottom = (int(self.scroll_offset.y) + self.scrollable_content_region.height - 1) // h
+        bottom = (int(self.scroll_offset.y) + self.box.height - 1) // h
         if self.large:  # wall pages show whole cards only
             bottom = top + self.rows_per_page - 1
         return self.view.ids[top * cols:(bottom + 1) * cols]
@@ -141,7 +141,7 @@ class FleetCards(FleetGrid):
         h = self.card_height
         row = self.cursor // cols
         top = int(self.scroll_offset.y)
-        height = self.scrollable_content_region.height
+        height = self.box.height
         if row * h < top:
             self.scroll_to(y=row * h, animate=False, immediate=True)
         elif (row + 1) * h > top + height:
@@ -182,13 +182,13 @@ class FleetCards(FleetGrid):
 
     # -- rendering
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        width = self.box.width
         cols, card_w = self.grid()
         h = self.card_height
         absolute = int(self.scroll_offset.y) + y
         row, line = divmod(absolute, h)
         ids = self.view.ids
-        base = self.rich_style
+        base = self._base_style
         if self.large and row >= int(self.scroll_offset.y) // h + self.rows_per_page:
             return Strip.blank(width, base)  # wall pages show whole cards only
         strips: list[Strip] = []
@@ -213,7 +213,7 @@ class FleetCards(FleetGrid):
 
     def _build_card(self, sid: int, width: int, cursor: bool) -> list[Strip]:
         self.rows_rendered += 1
-        base = self.rich_style
+        base = self._base_style
         st = self._style
         border = base + (st("fleet-cards--cursor") if cursor else st("fleet-cards--border"))
         server = self.store.servers.get(sid)

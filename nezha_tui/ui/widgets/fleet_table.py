@@ -167,6 +167,8 @@ def layout_columns(width: int) -> list[tuple[Column, int]]:
 
 def fit(text: str, width: int, right: bool) -> str:
     """``text`` padded or cut to exactly ``width`` cells (an ellipsis marks a cut)."""
+    if len(text) <= width and text.isascii():
+        return text.rjust(width) if right else text.ljust(width)
     if width <= 0:
         return ""
     n = cell_len(text)
@@ -206,6 +208,9 @@ class FleetGrid(ScrollView, can_focus=True):
         self.cursor = 0
         self._cache: LRUCache[tuple, object] = LRUCache(1024)
         self._style_gen = 0
+        self._styles: dict[object, Style] = {}
+        self._box_key: object = None
+        self._box = Region()
         self.rows_rendered = 0
         """Rows (or cards) formatted since mount: proves that only visible ones are."""
 
@@ -289,13 +294,35 @@ class FleetGrid(ScrollView, can_focus=True):
         super().notify_style_update()
         self._style_gen += 1
         self._cache.clear()
+        self._styles.clear()
 
     def on_resize(self, event: events.Resize) -> None:
         self._update_virtual_size()
         self._scroll_to_cursor()
 
+    @property
+    def box(self) -> Region:
+        """``scrollable_content_region``, cached while the size and scrollbars stay."""
+        key = (self._size, self.show_vertical_scrollbar, self.show_horizontal_scrollbar)
+        if key != self._box_key:
+            self._box_key = key
+            gutter = self.scrollbar_gutter
+            size = self._size
+            self._box = Region(0, 0, max(0, size.width - gutter.width), max(0, size.height - gutter.height))
+        return self._box
+
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(name, partial=True, default=Style())
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(name, partial=True, default=Style())
+        return style
+
+    @property
+    def _base_style(self) -> Style:
+        style = self._styles.get("")
+        if style is None:
+            style = self._styles[""] = self.rich_style
+        return style
 
 
 class FleetTable(FleetGrid):
@@ -326,21 +353,23 @@ class FleetTable(FleetGrid):
         super().__init__(view, id=id, classes=classes)
         self._layout: list[tuple[Column, int]] = []
         self._layout_width = -1
+        self._columns_width = 0
 
     # -- geometry
     @property
     def _content_width(self) -> int:
-        return self.scrollable_content_region.width
+        return self.box.width
 
     @property
     def _rows_on_screen(self) -> int:
-        return max(1, self.scrollable_content_region.height - 1)
+        return max(1, self.box.height - 1)
 
     def columns(self) -> list[tuple[Column, int]]:
         width = self._content_width
         if width != self._layout_width:
             self._layout = layout_columns(width)
             self._layout_width = width
+            self._columns_width = sum(w for _, w in self._layout) + GAP * max(0, len(self._layout) - 1)
         return self._layout
 
     def _update_virtual_size(self) -> None:
@@ -369,7 +398,7 @@ class FleetTable(FleetGrid):
         row = int(self.scroll_offset.y) + y - 1
         ids = self.view.ids
         if row < 0 or row >= len(ids):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._base_style)
         sid = ids[row]
         cursor = row == self.cursor
         focused = self.has_focus
@@ -402,34 +431,53 @@ class FleetTable(FleetGrid):
             self._cache[key] = strip
         return strip  # type: ignore[return-value]
 
+    def _cell_style(self, kind: str | None, online: bool, cursor: bool, status: bool) -> Style:
+        key = (kind, online, cursor, status)
+        style = self._styles.get(key)
+        if style is None:
+            style = self._base_style
+            if kind and (online or status):
+                style = style + self._style(f"fleet-table--{kind}")
+            if not online and not status:
+                style = style + self._style("fleet-table--offline")
+            if cursor:
+                style = style + self._style("fleet-table--cursor")
+            self._styles[key] = style
+        return style
+
     def _row(self, sid: int, width: int, cursor: bool) -> Strip:
         self.rows_rendered += 1
         server = self.store.servers.get(sid)
-        base = self.rich_style
-        if cursor:
-            base = base + self._style("fleet-table--cursor")
+        base = self._cell_style(None, True, cursor, False)
         if server is None:
             return Strip.blank(width, base)
         online = self.store.is_online(sid)
-        offline_style = None if online else self._style("fleet-table--offline")
+        # adjacent cells of one style become one segment: fewer segments, cheaper compositing
         segments: list[Segment] = []
-        gap = Segment(" " * GAP, base)
+        run: list[str] = []
+        run_style = base
+        gap = " " * GAP
+        cell_style = self._cell_style
         for i, (col, w) in enumerate(self.columns()):
-            if i:
-                segments.append(gap)
             try:
                 text, kind = col.cell(server, online)
             except Exception:
                 text, kind = "?", "muted"
-            style = base
-            if kind and (online or col.key == "status"):
-                style = style + self._style(f"fleet-table--{kind}")
-            if offline_style is not None and col.key != "status":
-                style = style + offline_style
-            if cursor:
-                style = style + self._style("fleet-table--cursor")
-            segments.append(Segment(fit(text, w, col.right), style))
-        return Strip(segments).adjust_cell_length(width, base)
+            style = cell_style(kind, online, cursor, col.key == "status")
+            if style is not run_style:
+                if i:
+                    run.append(gap)
+                if run:
+                    segments.append(Segment("".join(run), run_style))
+                run = [fit(text, w, col.right)]
+                run_style = style
+            else:
+                if i:
+                    run.append(gap)
+                run.append(fit(text, w, col.right))
+        if run:
+            segments.append(Segment("".join(run), run_style))
+        return Strip(segments, self._columns_width).adjust_cell_length(width, base)
 
     # -- mouse
     def on_click(self, event: events.Click) -> None:
