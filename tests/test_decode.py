@@ -372,3 +372,10 @@ def test_fuzzed_rest_answers_raise_only_nezha_errors(name, typ):
         except NezhaError:
             continue
         assert value is not None
+
+
+def test_typed_path_drops_servers_without_id():
+    doc = {"now": 1, "servers": [{"id": 2, "name": "ok"}, {"name": "no id"}, {"id": -3}]}
+    frame, report = decode_frame(json.dumps(doc))
+    assert [s.id for s in frame.servers] == [2]
+    assert report.dropped_servers == 2 and report.bad_fields == 0

@@ -97,10 +97,22 @@ def _decode_frame(data: bytes | str) -> tuple[StreamFrame, DecodeReport]:
     except msgspec.DecodeError as exc:
         raise ProtocolError(f"stream frame is not JSON: {exc}") from None
     else:
+        bad_ids = False
         for s in frame.servers:
             la = s.last_active
             if la is not None and la.year <= 1:
                 s.last_active = None
+            if s.id <= 0:
+                bad_ids = True
+        if bad_ids:  # absent (0) or negative ids: nothing can refer to such a server
+            kept = []
+            for i, s in enumerate(frame.servers):
+                if s.id > 0:
+                    kept.append(s)
+                else:
+                    report.dropped_servers += 1
+                    report.note(f"servers[{i}]: dropped, unusable id {s.id}")
+            frame.servers = kept
     return frame, report
 
 
