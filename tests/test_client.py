@@ -610,3 +610,61 @@ async def test_login_waf_blocked_and_proxy_down():
         await client.ensure_auth()
     assert client.auth_failed is None  # a proxy error is not a failed login
     await client.aclose()
+
+
+# --------------------------------------------------------------------------- real TLS
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory):
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not available")
+    d = tmp_path_factory.mktemp("tls")
+    key, cert = d / "key.pem", d / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+async def _tls_server(cert, key):
+    import asyncio
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    body = json.dumps(ok({"config": {"site_name": "over tls"}})).encode()
+
+    async def handle(reader, writer):
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                         b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            await writer.drain()
+        except (OSError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ctx)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def test_real_self_signed_tls_fails_verification_and_insecure_works(self_signed):
+    cert, key = self_signed
+    server, port = await _tls_server(cert, key)
+    try:
+        client = NezhaClient(f"https://127.0.0.1:{port}", timeout=5)
+        with pytest.raises(NetworkError) as info:
+            await client.setting()
+        assert info.value.message.startswith("TLS certificate verification failed")
+        assert info.value.message.endswith("(use --insecure to skip)")
+        assert "self-signed" in info.value.message  # the verify reason is named
+        await client.aclose()
+        insecure = NezhaClient(f"https://127.0.0.1:{port}", timeout=5, verify=False)
+        assert (await insecure.setting()).config.site_name == "over tls"
+        await insecure.aclose()
+    finally:
+        server.close()

@@ -588,3 +588,53 @@ async def test_malformed_first_frame_keeps_cached_notes():
     await finish(stream, task)
     await client.aclose()
     await dash.stop()
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not available")
+    d = tmp_path_factory.mktemp("tls")
+    key, cert = d / "key.pem", d / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1"],
+                   check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+async def test_wss_self_signed_needs_insecure(tls_files):
+    import ssl
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(*tls_files)
+
+    async def beh(ws):
+        await ws.send(FIRST)
+        await ws.wait_closed()
+
+    server = await serve(beh, "127.0.0.1", 0, ssl=ctx, ping_interval=None)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        rec = Recorder()
+        strict = NezhaClient(f"https://127.0.0.1:{port}")
+        assert strict.ws_url.startswith("wss://")
+        stream = make_stream(strict, rec)
+        task = asyncio.create_task(stream.run())
+        await rec.until(lambda: len(rec.sleeps) == 1)
+        assert "TLS certificate verification failed" in rec.statuses[-1].message
+        await finish(stream, task)
+        await strict.aclose()
+
+        rec = Recorder()
+        insecure = NezhaClient(f"https://127.0.0.1:{port}", verify=False)
+        stream = make_stream(insecure, rec)
+        task = asyncio.create_task(stream.run())
+        await rec.until(lambda: len(rec.frames) == 1)
+        await finish(stream, task)
+        await insecure.aclose()
+    finally:
+        server.close()
+        await server.wait_closed()
