@@ -110,6 +110,8 @@ async def test_filter_counts_escape_and_q_typed_into_filter():
         table = app.screen.query_one(FleetTable)
         assert table.view.ids == [10, 11, 12]
         assert "3 of 12" in str(app.screen.query_one("#filter-count").render())
+        bar = app.screen.query_one("#filter-bar")
+        assert bar.region.height == 1 and bar.region.y == 22  # above the key hints, not under them
         assert "filter 3 of 12" in header(app)
         await pilot.press("q")  # typed into the filter, not quit
         assert app.is_running and table.view.ids == []

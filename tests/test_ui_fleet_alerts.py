@@ -63,6 +63,7 @@ async def test_stale_banner_dims_grid_and_keeps_data():
         assert banner.has_class("-shown") and banner.display
         assert banner.render().plain == "stale: last frame 14 s ago, reconnecting, attempt 3, next in 8 s"
         assert app.screen.has_class("-stale")
+        assert app.screen.query_one(FleetTable).styles.text_opacity < 1.0  # dimmed
         assert "srv-001" in table_lines(app)[1]  # the last data stays
         assert "reconnecting #3" in header(app) and "14s ago" in header(app)
         clock.t = 1016.0

@@ -101,7 +101,7 @@ class FramePerf:
 class NezhaApp(App[None]):
     """nezha-tui's app.  ``wall`` (seconds) turns on wall-screen mode."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = ["app.tcss", "screens/fleet.tcss"]
     TITLE = "nezha-tui"
     BINDINGS = bindings_for("app")
 

@@ -162,7 +162,7 @@ class FleetScreen(Screen[None]):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        self.grid.focus()
+        self.set_focus(self.grid)
         self._update_filter_bar()
 
     def _after_view_change(self) -> None:
@@ -174,7 +174,7 @@ class FleetScreen(Screen[None]):
 
     def action_start_filter(self) -> None:
         self.query_one("#filter-bar").display = True
-        self.query_one("#filter", Input).focus()
+        self.set_focus(self.query_one("#filter", Input))  # now: keys already queued go to it
         self._update_filter_count()
 
     def action_clear_filter(self) -> None:
@@ -185,7 +185,7 @@ class FleetScreen(Screen[None]):
         self.view.set_query("")
         if self.view.status is not StatusFilter.ALL:
             self.view.set_status(StatusFilter.ALL)
-        self.grid.focus()
+        self.set_focus(self.grid)
         self._update_filter_bar()
         self._after_view_change()
 
@@ -231,7 +231,7 @@ class FleetScreen(Screen[None]):
         new.display = True
         new.selected_id = old.selected_id
         new.cursor = old.cursor
-        new.focus()
+        self.set_focus(new)
         self.call_after_refresh(new.sync)
         new.sync()
 

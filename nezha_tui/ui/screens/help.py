@@ -15,7 +15,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from nezha_tui.ui.commands import help_for_action
+from nezha_tui.ui.commands import COMMANDS, help_for_action
 
 __all__ = ["HelpScreen", "help_rows"]
 
@@ -48,7 +48,10 @@ def help_rows(app, bindings: Mapping[str, ActiveBinding]) -> list[tuple[str, str
         keys, _ = by_action.setdefault(binding.action, ([], text))
         if label not in keys:
             keys.append(label)
-    return [(" ".join(keys), text) for keys, text in by_action.values()]
+    # nezha-tui's own actions first, in the command table's order; then widget and app keys
+    rank = {c.action: i for i, c in enumerate(COMMANDS)}
+    ordered = sorted(by_action.items(), key=lambda item: rank.get(item[0], len(rank)))
+    return [(" ".join(keys), text) for _, (keys, text) in ordered]
 
 
 class HelpScreen(ModalScreen[None]):
@@ -57,7 +60,7 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
-        width: 80; max-width: 100%; height: auto; max-height: 90%;
+        width: 96; max-width: 100%; height: auto; max-height: 90%;
         border: round $primary; background: $surface; padding: 0 1;
     }
     HelpScreen #help-title { text-style: bold; color: $accent; }

@@ -142,6 +142,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("gpu", "GPU", 6, 9, _cell_gpu),
 )
 NAME_MAX = 32
+_IDENTITY = frozenset({"status", "country", "name"})
 GAP = 1
 
 
@@ -452,6 +453,7 @@ class FleetTable(FleetGrid):
         if server is None:
             return Strip.blank(width, base)
         online = self.store.is_online(sid)
+        never = not online and self.store.last_seen_age(sid) is None  # never reported: no values
         # adjacent cells of one style become one segment: fewer segments, cheaper compositing
         segments: list[Segment] = []
         run: list[str] = []
@@ -459,10 +461,13 @@ class FleetTable(FleetGrid):
         gap = " " * GAP
         cell_style = self._cell_style
         for i, (col, w) in enumerate(self.columns()):
-            try:
-                text, kind = col.cell(server, online)
-            except Exception:
-                text, kind = "?", "muted"
+            if never and col.key not in _IDENTITY:
+                text, kind = "-", "muted"
+            else:
+                try:
+                    text, kind = col.cell(server, online)
+                except Exception:
+                    text, kind = "?", "muted"
             style = cell_style(kind, online, cursor, col.key == "status")
             if style is not run_style:
                 if i:

@@ -72,13 +72,23 @@ def stale_text(status: Any, frame_age: float | None, now: float) -> str:
     return text
 
 
+_THEME_CACHE: dict[object, dict[str, str]] = {}
+
+
 def _theme_colors(app: Any) -> dict[str, str]:
+    """A few theme colours for Rich text (``app.theme_variables`` is slow: cached per theme)."""
+    key = (getattr(app, "theme", None), getattr(app, "ansi_color", None))
+    cached = _THEME_CACHE.get(key)
+    if cached is not None:
+        return cached
     fallback = {"success": "green", "error": "red", "warning": "yellow", "accent": "cyan"}
     try:
         variables = app.theme_variables
     except Exception:
         return fallback
-    return {k: (variables.get(k) or v) for k, v in fallback.items()}
+    colors = {k: (variables.get(k) or v) for k, v in fallback.items()}
+    _THEME_CACHE[key] = colors
+    return colors
 
 
 class FleetSummary(Widget):
