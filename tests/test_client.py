@@ -448,6 +448,14 @@ async def test_waf_html_403():
     assert err.message == "blocked by the Dashboard's firewall: you were blocked by nezha WAF"
 
 
+async def test_proxy_403_page_is_not_blamed_on_the_dashboard():
+    page = ("<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head>"
+            "<body><h1>Sorry, you have been blocked</h1></body></html>")
+    err = await call_err(answer(403, page, "text/html"))
+    assert isinstance(err, WafBlocked) and not err.by_dashboard
+    assert err.message == "HTTP 403 from a proxy or firewall: Attention Required! | Cloudflare"
+
+
 async def test_json_403_scope_and_csrf():
     err = await call_err(answer(403, {"error": "ApiErrorForbidden: api token lacks scope nezha:server:read"}))
     assert isinstance(err, MissingScope) and err.scope == "nezha:server:read"

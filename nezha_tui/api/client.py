@@ -45,8 +45,8 @@ from .. import __version__ as _VERSION
 from .decode import decode_data
 from .errors import (
     ApiError, BadCredentials, DashboardTooOld, MissingScope, NetworkError, NezhaError,
-    ProtocolError, ProxyError, TokenRejected, Unauthorized, WafBlocked, error_from_text,
-    html_reason, network_error_from,
+    ProtocolError, ProxyError, TokenRejected, Unauthorized, error_from_text,
+    html_reason, network_error_from, waf_error,
 )
 from .models import (
     METRICS, PERIODS, FullServer, LoginResult, MetricSeries, Profile, ServerGroup,
@@ -442,7 +442,7 @@ class NezhaClient:
             if text is not None:
                 err = error_from_text(text, 403)
                 raise err if not isinstance(err, ApiError) else MissingScope(message=f"forbidden: {text}")
-            raise WafBlocked(html_reason(body) if body else "")
+            raise waf_error(body)
         if status == 404:
             if history:
                 raise DashboardTooOld()

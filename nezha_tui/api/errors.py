@@ -19,7 +19,8 @@ __all__ = [
     "NezhaError", "BadCredentials", "TokenRejected", "MissingScope", "Unauthorized",
     "CsrfRejected", "WafBlocked", "DashboardTooOld", "NotFound", "GuestPeriodDenied",
     "ApiError", "ProxyError", "NetworkError", "ProtocolError",
-    "error_from_text", "html_reason", "network_error_from", "trim",
+    "error_from_text", "html_reason", "is_nezha_waf_page", "network_error_from", "trim",
+    "waf_error",
 ]
 
 _MAX_LINE = 160
@@ -84,9 +85,10 @@ class CsrfRejected(NezhaError):
 class WafBlocked(NezhaError):
     """403 HTML: the Dashboard's firewall blocks this IP address."""
 
-    def __init__(self, reason: str = "") -> None:
+    def __init__(self, reason: str = "", *, by_dashboard: bool = True) -> None:
         self.reason = trim(reason, 100)
-        msg = "blocked by the Dashboard's firewall"
+        self.by_dashboard = by_dashboard
+        msg = "blocked by the Dashboard's firewall" if by_dashboard else "HTTP 403 from a proxy or firewall"
         if self.reason:
             msg += f": {self.reason}"
         super().__init__(msg)
@@ -210,6 +212,19 @@ _H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1\s*>", re.S | re.I)
 
 def _text(fragment: str) -> str:
     return trim(html.unescape(_TAG.sub(" ", fragment)))
+
+
+def is_nezha_waf_page(page: str | bytes) -> bool:
+    """Is this 403 page the Dashboard's own WAF page (waf.html), or a proxy's?"""
+    if isinstance(page, bytes):
+        page = page.decode("utf-8", "replace")
+    return "nezha WAF" in page[:200_000]
+
+
+def waf_error(page: str | bytes) -> "WafBlocked":
+    """The WafBlocked error for a 403 HTML page, naming who blocked."""
+    return WafBlocked(html_reason(page) if page else "",
+                      by_dashboard=not page or is_nezha_waf_page(page))
 
 
 def html_reason(page: str | bytes, limit: int = 100) -> str:

@@ -46,6 +46,7 @@ from .decode import DecodeReport, decode_frame
 from .errors import (
     BadCredentials, MissingScope, NezhaError, ProtocolError, ProxyError,
     TokenRejected, Unauthorized, WafBlocked, error_from_text, html_reason, network_error_from, trim,
+    waf_error,
 )
 from .models import StreamFrame
 
@@ -300,7 +301,7 @@ class FleetStream:
             raise _Retry(error_from_text(text, status).message if text else f"HTTP {status}")
         detail = html_reason(body) if body else ""
         if status == 403:
-            raise _Retry(WafBlocked(detail).message, at_cap=True)
+            raise _Retry(waf_error(body).message, at_cap=True)
         if status == 401:
             raise _AuthFailed(f"HTTP 401 Unauthorized{': ' + detail if detail else ''} "
                               f"(a proxy asking for its own login?)")
