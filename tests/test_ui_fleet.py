@@ -392,3 +392,17 @@ async def test_perf_hook_records_frames_to_screen():
         assert app.perf.frames == 2 and len(seen) >= 1
         assert all(s.to_screen_ms is not None and s.to_screen_ms >= s.to_handled_ms for s in seen)
         assert seen[0].servers == 50
+
+
+async def test_keys_typed_right_after_slash_reach_the_filter():
+    from textual import events
+
+    app, streams, _ = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(12))
+        for key in ("slash", "1", "0"):  # one burst, as a terminal delivers a fast typist's keys
+            app._driver.send_message(events.Key(key, "/" if key == "slash" else key))
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen.query_one("#filter").value == "10"
+        assert app.screen.query_one(FleetTable).view.ids == [10]

@@ -32,11 +32,13 @@ class Command:
     """Shown in the footer."""
     key_display: str | None = None
     palette: bool = True
+    priority: bool = False
+    """Checked before the focused widget sees the key (so keys typed right after it reach the new focus)."""
 
 
 COMMANDS: tuple[Command, ...] = (
     Command("filter", "slash", "start_filter", "Filter",
-            "Filter by name, country, platform, group or tag (Esc clears)", key_display="/"),
+            "Filter by name, country, platform, group or tag (Esc clears)", key_display="/", priority=True),
     Command("clear_filter", "escape", "clear_filter", "Clear filter",
             "Clear the filter and the status filter", show=False, key_display="esc"),
     Command("sort_next", "o", "sort_next", "Sort", "Next sort key (online servers stay first but for name)"),
@@ -67,7 +69,7 @@ def bindings_for(scope: str) -> list[Binding]:
     """The Textual bindings of one scope (``"app"`` or ``"fleet"``)."""
     return [
         Binding(c.keys, c.action, c.title, show=c.show, key_display=c.key_display, id=f"nezha.{c.id}",
-                tooltip=c.help)
+                tooltip=c.help, priority=c.priority)
         for c in COMMANDS if c.scope == scope
     ]
 
