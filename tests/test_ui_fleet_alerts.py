@@ -171,3 +171,22 @@ async def test_views_render_at_both_sizes(size):
         lines = [cards.render_line(y).text for y in range(cards.card_height)]
         assert all(len(line) == cards.scrollable_content_region.width for line in lines)
         assert lines[0].startswith("╭") and lines[-1].startswith("╰")
+
+
+async def test_no_color_and_theme_switch_render(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app, streams, _ = make_app()
+    assert app.no_color
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(4, offline=[4]))
+        lines = table_lines(app)
+        assert lines[1].startswith("●") and lines[4].startswith("○")  # status readable without colour
+        table = app.screen.query_one(FleetTable)
+        before = table.get_component_rich_style("fleet-table--header", partial=True)
+        app.theme = "textual-light"
+        await pilot.pause()
+        await pilot.pause()
+        after = table._style("fleet-table--header")
+        assert after == table.get_component_rich_style("fleet-table--header", partial=True)
+        assert after.bgcolor != before.bgcolor  # caches followed the theme
+        assert "srv-001" in table_lines(app)[1]

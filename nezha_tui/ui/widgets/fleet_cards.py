@@ -305,6 +305,10 @@ class FleetCards(FleetGrid):
         if billing:
             lines.append(spread(f"up {fmt_duration(s.uptime)}", billing, "muted",
                                 "warn" if "expired" in billing else None))
+        elif self.large:  # load is on the line above
+            lines.append(spread(f"up {fmt_duration(s.uptime)}",
+                                f"TCP {s.tcp_conn_count} · UDP {s.udp_conn_count} · {s.process_count} procs",
+                                "muted", "muted"))
         else:
             lines.append(spread(f"up {fmt_duration(s.uptime)}", f"load {fmt_load(s.load_1)}", "muted", "muted"))
         lines.append(Strip([Segment("╰" + "─" * (width - 2) + "╯", border)], width))
