@@ -124,6 +124,8 @@ async def test_wall_paging_wraps_and_shows_services_page():
         assert cards.current_page() == 0
         if app.services_page_available():
             assert type(app.screen).__name__ == "ServicesScreen"
+            await pilot.pause()
+            assert all(not footer.display for footer in app.screen.query("Footer"))  # no key hints
             app.wall_tick()
             await pilot.pause()
             assert app.screen is screen and cards.current_page() == 0

@@ -160,6 +160,8 @@ class NezhaApp(App[None]):
         return FleetScreen()
 
     def on_mount(self) -> None:
+        if self.wall:
+            self.add_class("-wall")
         self.run_worker(self._stream_main(), name="stream", group="stream", exit_on_error=False)
         self.run_worker(self._load_setting(), name="setting", group="setting", exit_on_error=False)
         self.refresh_groups()
