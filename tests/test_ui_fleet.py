@@ -406,3 +406,23 @@ async def test_keys_typed_right_after_slash_reach_the_filter():
         await pilot.pause()
         assert app.screen.query_one("#filter").value == "10"
         assert app.screen.query_one(FleetTable).view.ids == [10]
+
+
+async def test_bad_values_are_formatted_safely_in_both_views():
+    app, streams, _ = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        f = fleet(3)
+        bad = f.servers[0]
+        bad.name = None  # type: ignore[assignment]
+        bad.state.cpu = float("nan")
+        bad.state.net_in_speed = None  # type: ignore[assignment]
+        bad.state.temperatures = [None]  # type: ignore[list-item]
+        bad.host.mem_total = -5
+        bad.country_code = "🙂🙂🙂"
+        await feed(pilot, streams, f)
+        lines = table_lines(app)
+        assert "#1" in lines[1] and "srv-002" in lines[2]
+        await pilot.press("v")
+        cards = app.screen.query_one(FleetCards)
+        text = "\n".join(cards.render_line(y).text for y in range(cards.card_height))
+        assert "#1" in text and app.is_running

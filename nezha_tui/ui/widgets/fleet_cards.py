@@ -181,7 +181,7 @@ class FleetCards(FleetGrid):
         return wrapped
 
     # -- rendering
-    def render_line(self, y: int) -> Strip:
+    def _render_line(self, y: int) -> Strip:
         width = self.box.width
         cols, card_w = self.grid()
         h = self.card_height

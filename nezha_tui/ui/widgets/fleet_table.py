@@ -13,6 +13,7 @@ kept by server id, cursor moves, per-frame refresh of what is visible.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ from nezha_tui.format import (
     fmt_bytes, fmt_count, fmt_duration, fmt_load, fmt_percent, fmt_speed, fmt_temp, level, percent_of,
 )
 from nezha_tui.store import FleetChange, FleetStore
+
+log = logging.getLogger("nezha_tui.ui")
 
 __all__ = ["FleetGrid", "FleetTable", "Column", "COLUMNS", "layout_columns", "server_values"]
 
@@ -290,6 +293,16 @@ class FleetGrid(ScrollView, can_focus=True):
             self.selected_id = sid
             self.post_message(self.Open(sid))
 
+    def render_line(self, y: int) -> Strip:
+        try:
+            return self._render_line(y)
+        except Exception:  # a bad value must cost a blank line, never the app
+            log.exception("rendering line %s failed", y)
+            return Strip.blank(self.box.width, self._base_style)
+
+    def _render_line(self, y: int) -> Strip:  # pragma: no cover - abstract
+        raise NotImplementedError
+
     # -- styles
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -392,7 +405,7 @@ class FleetTable(FleetGrid):
         self._move_to(self.cursor + direction * self._rows_on_screen)
 
     # -- rendering
-    def render_line(self, y: int) -> Strip:
+    def _render_line(self, y: int) -> Strip:
         width = self._content_width
         if y == 0:
             return self._header(width)
