@@ -426,3 +426,25 @@ async def test_bad_values_are_formatted_safely_in_both_views():
         cards = app.screen.query_one(FleetCards)
         text = "\n".join(cards.render_line(y).text for y in range(cards.card_height))
         assert "#1" in text and app.is_running
+
+
+async def test_clicking_a_column_title_sorts_by_it():
+    app, streams, _ = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(5))
+        table = app.screen.query_one(FleetTable)
+        x = next(i for i, c in enumerate(table_lines(app)[0]) if table_lines(app)[0][i:i + 3] == "CPU")
+        await pilot.click(FleetTable, offset=(x, 0))
+        assert table.view.sort_key.id == "cpu" and table.view.ids[0] == 5
+        await pilot.click(FleetTable, offset=(x, 0))
+        assert table.view.reverse and table.view.ids[0] == 1
+
+
+def test_first_screen_does_not_import_plotext():
+    import subprocess
+    import sys
+
+    code = ("import sys, nezha_tui.ui.app, nezha_tui.ui.screens.fleet, nezha_tui.ui.widgets.fleet_cards;"
+            "print('plotext' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert out.stdout.strip() == "False", out.stderr

@@ -238,6 +238,23 @@ class FleetScreen(Screen[None]):
     def action_open_selected(self) -> None:
         self.grid.open_highlighted()
 
+    @on(FleetGrid.SortBy)
+    def _sort_by(self, event: FleetGrid.SortBy) -> None:
+        event.stop()
+        if self.view is None:
+            return
+        from nezha_tui.fleet_view import SORT_KEYS
+
+        key = next((k for k in SORT_KEYS if k.column == event.column), None)
+        if key is None:
+            return
+        if key is self.view.sort_key:
+            self.view.toggle_reverse()
+        else:
+            self.view.reverse = False
+            self.view.set_sort(key.id)
+        self._after_view_change()
+
     @on(FleetGrid.Open)
     def _open(self, event: FleetGrid.Open) -> None:
         event.stop()

@@ -204,6 +204,13 @@ class FleetGrid(ScrollView, can_focus=True):
             super().__init__()
             self.server_id = server_id
 
+    class SortBy(Message):
+        """The user clicked a column title: sort by it (again: reverse)."""
+
+        def __init__(self, column: str) -> None:
+            super().__init__()
+            self.column = column
+
     def __init__(self, view: FleetView, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.view = view
@@ -503,6 +510,12 @@ class FleetTable(FleetGrid):
         if offset is None:
             return
         if offset.y == 0:
+            x = 0
+            for i, (col, w) in enumerate(self.columns()):
+                if x <= offset.x < x + w + GAP:
+                    self.post_message(self.SortBy(col.key))
+                    return
+                x += w + GAP
             return
         row = int(self.scroll_offset.y) + offset.y - 1
         if 0 <= row < len(self.view.ids):
