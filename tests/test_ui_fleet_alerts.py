@@ -192,3 +192,17 @@ async def test_no_color_and_theme_switch_render(monkeypatch):
         assert after == table.get_component_rich_style("fleet-table--header", partial=True)
         assert after.bgcolor != before.bgcolor  # caches followed the theme
         assert "srv-001" in table_lines(app)[1]
+
+
+async def test_wall_page_stays_put_when_servers_flip():
+    app, streams, _ = make_app(wall=15)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await feed(pilot, streams, fleet(12))
+        cards = app.screen.query_one(FleetCards)
+        app.wall_tick()
+        await pilot.pause()
+        assert cards.current_page() == 1 and not cards.show_cursor
+        await feed(pilot, streams, fleet(12, now=T0 + 2, offline=[7]))  # reorders: offline first
+        assert cards.view.ids[0] == 7 and cards.current_page() == 1
+        await pilot.press("right")
+        assert cards.show_cursor

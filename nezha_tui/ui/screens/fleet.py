@@ -94,7 +94,7 @@ class FleetScreen(Screen[None]):
         if view is None:
             return
         reordered = view.update(change)
-        if change.first or (not self.grid.view.ids and view.ids):
+        if change.first:
             reordered = True
         self.grid.frame_update(change, reordered)
         if reordered or change.membership_changed:

@@ -91,6 +91,9 @@ class FleetCards(FleetGrid):
                  classes: str | None = None) -> None:
         super().__init__(view, id=id, classes=classes)
         self.large = large
+        if large:  # the wall pages by itself; nobody is there to follow a cursor
+            self.follow_cursor = False
+            self.show_cursor = False
 
     # -- geometry
     @property
@@ -199,7 +202,7 @@ class FleetCards(FleetGrid):
             if index >= len(ids):
                 strips.append(Strip.blank(card_w, base))
                 continue
-            strips.append(self._card(ids[index], card_w, index == self.cursor)[line])
+            strips.append(self._card(ids[index], card_w, index == self.cursor and self.show_cursor)[line])
         return Strip.join(strips).adjust_cell_length(width, base)
 
     def _card(self, sid: int, width: int, cursor: bool) -> list[Strip]:

@@ -217,6 +217,10 @@ class FleetGrid(ScrollView, can_focus=True):
         self.store: FleetStore = view.store
         self.selected_id: int | None = None
         self.cursor = 0
+        self.follow_cursor = True
+        """Scroll to keep the selected server in sight when rows move (off on the wall: it pages)."""
+        self.show_cursor = True
+        """Draw the cursor (off on the wall until someone presses a key)."""
         self._cache: LRUCache[tuple, object] = LRUCache(1024)
         self._style_gen = 0
         self._styles: dict[object, Style] = {}
@@ -263,7 +267,8 @@ class FleetGrid(ScrollView, can_focus=True):
             if self.selected_id is None and ids:
                 self.selected_id = ids[self.cursor]
         self._update_virtual_size()
-        self._scroll_to_cursor()
+        if self.follow_cursor:
+            self._scroll_to_cursor()
         self.refresh()
 
     def frame_update(self, change: FleetChange, reordered: bool) -> None:
@@ -285,6 +290,7 @@ class FleetGrid(ScrollView, can_focus=True):
             return
         self.cursor = max(0, min(index, len(ids) - 1))
         self.selected_id = ids[self.cursor]
+        self.show_cursor = True
         self._scroll_to_cursor()
         self.refresh()
 
@@ -319,7 +325,8 @@ class FleetGrid(ScrollView, can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         self._update_virtual_size()
-        self._scroll_to_cursor()
+        if self.follow_cursor:
+            self._scroll_to_cursor()
 
     @property
     def box(self) -> Region:
@@ -421,7 +428,7 @@ class FleetTable(FleetGrid):
         if row < 0 or row >= len(ids):
             return Strip.blank(width, self._base_style)
         sid = ids[row]
-        cursor = row == self.cursor
+        cursor = row == self.cursor and self.show_cursor
         focused = self.has_focus
         key = (sid, self.store.version.get(sid, 0), width, cursor and (1 + focused), self._style_gen)
         strip = self._cache.get(key)
