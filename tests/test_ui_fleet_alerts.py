@@ -206,3 +206,10 @@ async def test_wall_page_stays_put_when_servers_flip():
         assert cards.view.ids[0] == 7 and cards.current_page() == 1
         await pilot.press("right")
         assert cards.show_cursor
+
+
+def test_stale_text_keeps_the_cause_not_the_stream_timing():
+    st = status("reconnecting", attempt=2, next_retry_at=12.0, message="no data for 6 s; retrying in 1 s")
+    assert stale_text(st, 7.2, 10.0) == "stale: last frame 7 s ago, reconnecting, attempt 2, next in 2 s (no data for 6 s)"
+    assert stale_text(status("connecting", attempt=1, message="reconnecting (attempt 1)"), 8, 0) == \
+        "stale: last frame 8 s ago, connecting, attempt 1"

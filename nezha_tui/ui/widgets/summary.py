@@ -65,11 +65,19 @@ def stale_text(status: Any, frame_age: float | None, now: float) -> str:
     next_retry = getattr(status, "next_retry_at", None)
     if isinstance(next_retry, (int, float)) and next_retry > now:
         parts.append(f"next in {int(next_retry - now + 0.999)} s")
-    message = getattr(status, "message", "") or ""
     text = ", ".join(parts)
-    if message:
-        text += f" ({message})"
+    cause = _cause(getattr(status, "message", "") or "")
+    if cause:
+        text += f" ({cause})"
     return text
+
+
+def _cause(message: str) -> str:
+    """The stream's one-line message without what the banner already says (state, retry timing)."""
+    cause = str(message).split(";")[0].strip()
+    if cause.lower().startswith(("reconnecting", "connecting", "live", "retrying")):
+        return ""
+    return cause
 
 
 _THEME_CACHE: dict[object, dict[str, str]] = {}
