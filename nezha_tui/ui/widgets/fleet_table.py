@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from math import isfinite
 from dataclasses import dataclass
 
 from rich.cells import cell_len, set_cell_size
@@ -68,7 +69,20 @@ Cell = tuple[str, str | None]  # text, component suffix ("ok", "warn", "crit", "
 
 
 def _pct_cell(value: float) -> Cell:
+    # the hottest path of a frame: plain arithmetic first, the forgiving helpers for odd values
+    try:
+        if isfinite(value):
+            return f"{value:.1f}%", ("crit" if value > 90.0 else "warn" if value > 70.0 else "ok")
+    except TypeError:
+        pass
     return fmt_percent(value), level(value)
+
+
+def _share(used: float, total: float) -> float:
+    try:
+        return used * 100.0 / total if total > 0 else 0.0
+    except TypeError:
+        return percent_of(used, total)
 
 
 def _cell_status(s: StreamServer, online: bool) -> Cell:
@@ -88,17 +102,17 @@ def _cell_cpu(s: StreamServer, online: bool) -> Cell:
 
 
 def _cell_mem(s: StreamServer, online: bool) -> Cell:
-    return _pct_cell(percent_of(s.state.mem_used, s.host.mem_total))
+    return _pct_cell(_share(s.state.mem_used, s.host.mem_total))
 
 
 def _cell_swap(s: StreamServer, online: bool) -> Cell:
     if not s.host.swap_total:
         return "-", "muted"
-    return _pct_cell(percent_of(s.state.swap_used, s.host.swap_total))
+    return _pct_cell(_share(s.state.swap_used, s.host.swap_total))
 
 
 def _cell_disk(s: StreamServer, online: bool) -> Cell:
-    return _pct_cell(percent_of(s.state.disk_used, s.host.disk_total))
+    return _pct_cell(_share(s.state.disk_used, s.host.disk_total))
 
 
 def _cell_temp(s: StreamServer, online: bool) -> Cell:
@@ -382,6 +396,7 @@ class FleetTable(FleetGrid):
         self._layout: list[tuple[Column, int]] = []
         self._layout_width = -1
         self._columns_width = 0
+        self._plan: list[tuple[Callable[[StreamServer, bool], Cell], int, bool, bool, bool]] = []
 
     # -- geometry
     @property
@@ -398,6 +413,8 @@ class FleetTable(FleetGrid):
             self._layout = layout_columns(width)
             self._layout_width = width
             self._columns_width = sum(w for _, w in self._layout) + GAP * max(0, len(self._layout) - 1)
+            self._plan = [(col.cell, w, col.right, col.key == "status", col.key in _IDENTITY)
+                          for col, w in self._layout]
         return self._layout
 
     def _update_virtual_size(self) -> None:
@@ -482,31 +499,40 @@ class FleetTable(FleetGrid):
         online = self.store.is_online(sid)
         never = not online and self.store.last_seen_age(sid) is None  # never reported: no values
         # adjacent cells of one style become one segment: fewer segments, cheaper compositing
+        self.columns()
         segments: list[Segment] = []
         run: list[str] = []
         run_style = base
         gap = " " * GAP
-        cell_style = self._cell_style
-        for i, (col, w) in enumerate(self.columns()):
-            if never and col.key not in _IDENTITY:
+        styles = self._styles
+        first = True
+        for cell, w, right, is_status, identity in self._plan:
+            if never and not identity:
                 text, kind = "-", "muted"
             else:
                 try:
-                    text, kind = col.cell(server, online)
+                    text, kind = cell(server, online)
                 except Exception:
                     text, kind = "?", "muted"
-            style = cell_style(kind, online, cursor, col.key == "status")
+            style = styles.get((kind, online, cursor, is_status))
+            if style is None:
+                style = self._cell_style(kind, online, cursor, is_status)
+            if len(text) <= w and text.isascii():
+                text = text.rjust(w) if right else text.ljust(w)
+            else:
+                text = fit(text, w, right)
             if style is not run_style:
-                if i:
+                if not first:
                     run.append(gap)
                 if run:
                     segments.append(Segment("".join(run), run_style))
-                run = [fit(text, w, col.right)]
+                run = [text]
                 run_style = style
             else:
-                if i:
+                if not first:
                     run.append(gap)
-                run.append(fit(text, w, col.right))
+                run.append(text)
+            first = False
         if run:
             segments.append(Segment("".join(run), run_style))
         return Strip(segments, self._columns_width).adjust_cell_length(width, base)
