@@ -448,3 +448,18 @@ def test_first_screen_does_not_import_plotext():
             "print('plotext' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_billing_text_and_urgency():
+    import datetime as dt
+
+    from nezha_tui.api.public_note import parse_public_note
+    from nezha_tui.ui.widgets.fleet_cards import billing_text, billing_urgent
+
+    today = dt.date(2026, 11, 26)
+    soon = parse_public_note('{"billingDataMod":{"endDate":"2026-11-30T00:00:00Z","cycle":"Month","amount":"5EUR"}}', today)
+    assert billing_text(soon) == "5EUR/month · 4d left" and billing_urgent(soon)
+    free = parse_public_note('{"billingDataMod":{"endDate":"0000-00-00T00:00:00Z","amount":"0"}}', today)
+    assert billing_text(free) == "free · never expires" and not billing_urgent(free)
+    assert billing_text(soon, room=12) == "5EUR/month" and billing_text(soon, room=6) == ""
+    assert billing_text(None) == "" and not billing_urgent(None)

@@ -24,7 +24,7 @@ from nezha_tui.format import (
 )
 from nezha_tui.ui.widgets.fleet_table import FleetGrid, busiest_gpu, fit, hottest
 
-__all__ = ["FleetCards", "billing_text"]
+__all__ = ["FleetCards", "billing_text", "billing_urgent"]
 
 
 def billing_text(note: object, room: int = 1000) -> str:
@@ -55,6 +55,13 @@ def billing_text(note: object, room: int = 1000) -> str:
     while parts and cell_len(" · ".join(parts)) > room:
         parts.pop()
     return " · ".join(parts)
+
+
+def billing_urgent(note: object, days: int = 7) -> bool:
+    """Expired, or due within ``days`` without auto-renewal... or with it (money leaves soon either way)."""
+    billing = getattr(note, "billing", None)
+    left = getattr(billing, "days_left", None)
+    return isinstance(left, int) and not getattr(billing, "never_expires", False) and left <= days
 
 
 class FleetCards(FleetGrid):
@@ -300,14 +307,15 @@ class FleetCards(FleetGrid):
             if g is not None:
                 extras.append(f"GPU {fmt_percent(g)}")
             lines.append(row(("  ".join(extras), "muted")))
-        billing = ""
+        billing, urgent = "", False
         try:
-            billing = billing_text(self.store.note(sid), inner - cell_len(f"up {fmt_duration(s.uptime)}") - 1)
+            note = self.store.note(sid)
+            billing = billing_text(note, inner - cell_len(f"up {fmt_duration(s.uptime)}") - 1)
+            urgent = billing_urgent(note)
         except Exception:
             billing = ""
         if billing:
-            lines.append(spread(f"up {fmt_duration(s.uptime)}", billing, "muted",
-                                "warn" if "expired" in billing else None))
+            lines.append(spread(f"up {fmt_duration(s.uptime)}", billing, "muted", "warn" if urgent else None))
         elif self.large:  # load is on the line above
             lines.append(spread(f"up {fmt_duration(s.uptime)}",
                                 f"TCP {s.tcp_conn_count} · UDP {s.udp_conn_count} · {s.process_count} procs",
