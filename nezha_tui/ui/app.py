@@ -275,8 +275,8 @@ class NezhaApp(App[None]):
             return
         if change.went_offline:
             n = len(change.went_offline)
-            verb = "is offline" if n == 1 else f"servers went offline"
-            text = f"{self._names(change.went_offline)} {verb}" if n == 1 else f"{n} {verb}: {self._names(change.went_offline)}"
+            text = (f"{self._names(change.went_offline)} is offline" if n == 1
+                    else f"{n} servers went offline: {self._names(change.went_offline)}")
             self._toast(text, "warning")
         if change.came_online:
             n = len(change.came_online)
