@@ -333,7 +333,8 @@ async def test_quit_key():
         await feed(pilot, streams, fleet(2))
         await pilot.press("q")
         await pilot.pause()
-        assert not app.is_running or app._exit_renderables is not None or app.return_code is not None
+        assert app.return_code == 0 and not app.is_running
+        assert streams.last.stopped.is_set()
 
 
 async def test_command_palette_runs_the_same_actions():

@@ -174,6 +174,10 @@ class NezhaApp(App[None]):
     async def on_unmount(self) -> None:
         self._stop_stream()
 
+    async def action_quit(self) -> None:
+        self._stop_stream()  # close the socket cleanly rather than by cancellation
+        self.exit()
+
     def _stop_stream(self) -> None:
         stream = self.stream
         if stream is not None:
