@@ -54,7 +54,7 @@ COMMANDS: tuple[Command, ...] = (
             "Put offline servers first in every sort", show=False, key_display="F"),
     Command("view", "v", "toggle_view", "View", "Switch between the table and cards"),
     Command("pause", "p", "app.toggle_pause", "Pause",
-            "Freeze the picture; the stream goes on (resume shows the latest)"),
+            "Freeze the picture; the stream goes on"),
     Command("bell", "b", "app.toggle_bells", "Bell", "Ring the terminal bell on offline/online and connection alerts",
             show=False),
     Command("open", "enter", "open_selected", "Open", "Open the selected server's details", show=False,
