@@ -464,3 +464,16 @@ def test_billing_text_and_urgency():
     assert billing_text(free) == "free · never expires" and not billing_urgent(free)
     assert billing_text(soon, room=12) == "5EUR/month" and billing_text(soon, room=6) == ""
     assert billing_text(None) == "" and not billing_urgent(None)
+
+
+async def test_escape_while_typing_closes_the_filter_bar():
+    app, streams, _ = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(12))
+        await pilot.press("slash", *"srv-01")
+        assert app.screen.query_one("#filter-bar").display
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(app.screen.query_one(FleetTable).view.ids) == 12
+        assert not app.screen.query_one("#filter-bar").display
+        assert app.screen.query_one(FleetTable).has_focus

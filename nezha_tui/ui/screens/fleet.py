@@ -149,7 +149,9 @@ class FleetScreen(Screen[None]):
 
     def _update_filter_bar(self) -> None:
         view = self.view
-        shown = bool(view and view.filtering) or self.query_one("#filter", Input).has_focus
+        # `self.focused`, not `Input.has_focus`: the latter follows Focus/Blur events, which
+        # arrive after this runs when Esc has just moved the focus back to the grid.
+        shown = bool(view and view.filtering) or self.focused is self.query_one("#filter", Input)
         self.query_one("#filter-bar").display = shown
         self._update_filter_count()
 
