@@ -335,6 +335,29 @@ class NezhaApp(App[None]):
             self.fleet_changed.publish(FleetChange(now_ms=self.store.now_ms))
             self.state_changed.publish("groups")
 
+    # ------------------------------------------------------------------ last line of defence
+
+    def _fatal_error(self) -> None:
+        """An exception no handler caught: one line for the user, the traceback to the log.
+
+        Textual's own version prints a full traceback with local variables (which
+        may hold the password or token) to the terminal.  This keeps Textual's
+        behaviour otherwise: the app exits with return code 1, and under a test
+        pilot the exception is still re-raised (``_handle_exception`` records it
+        before calling this).
+        """
+        import sys
+
+        from rich.text import Text
+
+        from nezha_tui.logsetup import redact
+
+        exc = sys.exc_info()[1] or self._exception
+        log.error("unexpected error; the app stops", exc_info=exc)
+        line = f"nezha-tui: unexpected error: {type(exc).__name__}: {exc}" if exc else "nezha-tui: unexpected error"
+        self._exit_renderables.append(Text(redact(line)[:500] + " (run with --log FILE for details)"))
+        self._close_messages_no_wait()
+
     # ------------------------------------------------------------------ clocks
 
     def frame_age(self) -> float | None:
