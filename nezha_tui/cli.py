@@ -16,7 +16,8 @@ import sys
 from typing import Sequence
 
 from nezha_tui import __version__
-from nezha_tui.config import ConfigError, ResolvedAuth, load_profile, resolve_auth, resolve_url
+from nezha_tui.api.credentials import Credentials
+from nezha_tui.config import ConfigError, load_profile, resolve_auth, resolve_url
 
 log = logging.getLogger("nezha_tui")
 
@@ -82,14 +83,13 @@ def _prompt_password(prompt: str) -> str:
 class Connection:
     """Where to connect and as whom; owns the in-process demo when ``--demo``."""
 
-    def __init__(self, url: str, auth: ResolvedAuth, verify: bool, online_window: float | None, demo=None):
+    def __init__(self, url: str, auth: Credentials, verify: bool, online_window: float | None, demo=None):
         self.url, self.auth, self.verify, self.online_window, self.demo = url, auth, verify, online_window, demo
 
     def make_client(self):
-        from nezha_tui.api.client import Credentials, NezhaClient
+        from nezha_tui.api.client import NezhaClient
 
-        creds = Credentials(username=self.auth.username, password=self.auth.password, token=self.auth.token)
-        return NezhaClient(self.url, creds, verify=self.verify)
+        return NezhaClient(self.url, self.auth, verify=self.verify)
 
     def close(self) -> None:
         if self.demo is not None:
@@ -107,11 +107,11 @@ def _connection(args: argparse.Namespace) -> Connection:
                                                 tsdb=not args.demo_no_tsdb))
         srv = demo.server
         if args.demo_as == "admin":
-            auth = ResolvedAuth(username=srv.username, password=srv.password)
+            auth = Credentials(username=srv.username, password=srv.password)
         elif args.demo_as == "token":
-            auth = ResolvedAuth(token=srv.token)
+            auth = Credentials(token=srv.token)
         else:
-            auth = ResolvedAuth()
+            auth = Credentials()
         return Connection(demo.url, auth, True, getattr(args, "online_window", None), demo)
     profile = load_profile(args.profile)
     url = resolve_url(args.url, profile, os.environ)

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
-__all__ = ["ConfigError", "Profile", "ResolvedAuth", "config_path", "load_profile", "resolve_auth", "read_secret_file"]
+from nezha_tui.api.credentials import Credentials
+
+__all__ = ["ConfigError", "Profile", "config_path", "load_profile", "resolve_auth", "read_secret_file"]
 
 CONFIG_FILE = "config.toml"
 
@@ -41,23 +43,6 @@ class Profile:
     token_file: str = ""
     insecure: bool = False
     online_window: float | None = None
-
-
-@dataclass(frozen=True)
-class ResolvedAuth:
-    """What the client logs in with; ``repr`` shows the mode, never the secret."""
-
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    token: str | None = field(default=None, repr=False)
-
-    @property
-    def mode(self) -> str:
-        if self.token:
-            return "token"
-        if self.username:
-            return "password"
-        return "guest"
 
 
 def config_dir() -> Path:
@@ -168,20 +153,20 @@ def resolve_auth(
     profile: Profile,
     env: Mapping[str, str],
     prompt: Callable[[str], str] | None,
-) -> ResolvedAuth:
+) -> Credentials:
     """Pick the credentials; ``prompt`` asks for a password (``None``: not interactive)."""
     token = env.get("NEZHA_TOKEN", "").strip()
     if token:
-        return ResolvedAuth(token=token)
+        return Credentials(token=token)
     if token_file:
-        return ResolvedAuth(token=read_secret_file(token_file))
+        return Credentials(token=read_secret_file(token_file))
     if profile.token:
-        return ResolvedAuth(token=profile.token.strip())
+        return Credentials(token=profile.token.strip())
     if profile.token_file:
-        return ResolvedAuth(token=read_secret_file(profile.token_file))
+        return Credentials(token=read_secret_file(profile.token_file))
     username = user or profile.user
     if not username:
-        return ResolvedAuth()
+        return Credentials()
     password = env.get("NEZHA_PASSWORD", "") or profile.password
     if not password:
         if prompt is None:
@@ -190,4 +175,4 @@ def resolve_auth(
         password = prompt(f"Password for {username}: ")
         if not password:
             raise ConfigError("no password given")
-    return ResolvedAuth(username=username, password=password)
+    return Credentials(username=username, password=password)

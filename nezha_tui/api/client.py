@@ -36,13 +36,13 @@ import json
 import ssl
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
 
 from .. import __version__ as _VERSION
-from .decode import decode_data
+from .credentials import Credentials
+from .decode import decode_data, envelope_error
 from .errors import (
     ApiError, BadCredentials, DashboardTooOld, MissingScope, NetworkError, NezhaError,
     ProtocolError, ProxyError, TokenRejected, Unauthorized, error_from_text,
@@ -61,39 +61,6 @@ _API = "/api/v1"
 _CSRF_COOKIE = "nz-csrf"
 _JWT_COOKIE = "nz-jwt"
 _MAX_REDIRECTS = 5
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """Who the client is.  ``repr`` never shows the password or the token."""
-
-    username: str | None = field(default=None)
-    password: str | None = field(default=None, repr=False)
-    token: str | None = field(default=None, repr=False)  # nzp_... or a JWT
-
-    @property
-    def mode(self) -> str:
-        if self.token:
-            return "token"
-        if self.password:
-            return "password"
-        return "guest"
-
-    @property
-    def is_access_token(self) -> bool:
-        return bool(self.token) and self.token.strip().startswith("nzp_")
-
-    def __repr__(self) -> str:
-        parts = [f"mode={self.mode!r}"]
-        if self.username:
-            parts.append(f"username={self.username!r}")
-        if self.password:
-            parts.append("password=***")
-        if self.token:
-            parts.append("token=nzp_***" if self.is_access_token else "token=***")
-        return f"Credentials({', '.join(parts)})"
-
-    __str__ = __repr__
 
 
 def _is_local(host: str) -> bool:
@@ -431,7 +398,7 @@ class NezhaClient:
                 page = html_reason(body, 60) if body else "empty body"
                 raise ProtocolError(f"the answer of {path} is not JSON ({page}): is the URL the Dashboard's?")
             return decode_data(body, typ)
-        text = _error_text(body) if is_json else None
+        text = (envelope_error(body) or None) if is_json else None
         if status == 401:
             if text:
                 raise error_from_text(text, 401)
@@ -552,12 +519,6 @@ def _looks_json(resp: httpx.Response) -> bool:
     return head[:1] in (b"{", b"[")
 
 
-def _error_text(body: bytes) -> str | None:
-    """The ``error`` of a JSON error body (None when there is none)."""
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
     if isinstance(doc, dict):
         err = doc.get("error")
         if isinstance(err, str) and err:

@@ -369,6 +369,22 @@ def _struct_fields(value: dict, typ: type, report: DecodeReport, path: str) -> A
 # --------------------------------------------------------------------------- helpers
 
 
+def envelope_error(body: bytes) -> str | None:
+    """The ``error`` text of an answer that is a JSON object.
+
+    ``None`` when the body is not a JSON object at all (an HTML page, empty,
+    garbage); ``""`` when it is an object without an ``error`` string.
+    """
+    try:
+        doc = msgspec.json.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+    if not isinstance(doc, dict):
+        return None
+    err = doc.get("error")
+    return err if isinstance(err, str) else ""
+
+
 def _untyped(data: bytes | str, what: str) -> dict:
     try:
         doc = _ANY_DECODER.decode(data)

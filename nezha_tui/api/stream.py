@@ -42,7 +42,7 @@ from typing import Any
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from .decode import DecodeReport, decode_frame
+from .decode import DecodeReport, decode_frame, envelope_error
 from .errors import (
     BadCredentials, MissingScope, NezhaError, ProtocolError, ProxyError,
     TokenRejected, Unauthorized, WafBlocked, error_from_text, html_reason, network_error_from, trim,
@@ -280,7 +280,7 @@ class FleetStream:
         resp = exc.response
         status = resp.status_code
         body = bytes(resp.body or b"")
-        text = _json_error(body)  # None: not a JSON object (an HTML page, empty, ...)
+        text = envelope_error(body)  # None: not a JSON object (an HTML page, empty, ...)
         if text is not None:
             if status in (200, 401, 403):
                 # 200: force_auth and no valid login; 401: bad/expired nzp_; 403: missing scope
@@ -375,13 +375,6 @@ def _ssl_for(client: Any) -> Any:
     return get() if get is not None else None
 
 
-def _json_error(body: bytes) -> str | None:
-    import json
-
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
     if isinstance(doc, dict):
         err = doc.get("error")
         return err if isinstance(err, str) else ""
