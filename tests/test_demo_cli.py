@@ -36,3 +36,11 @@ def test_thread_serves_first_frame_and_stops():
     finally:
         d.stop()
     d.stop()  # idempotent
+
+
+def test_legacy_switch_reaches_the_options():
+    from nezha_tui.demo.cli import build_parser
+
+    assert build_parser().parse_args(["--legacy"]).legacy is True
+    assert build_parser().parse_args([]).legacy is False
+    assert DemoOptions().legacy is False

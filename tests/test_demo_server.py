@@ -491,3 +491,37 @@ def test_thousand_server_frame_is_fast():
     text = st.encoder.frame(T0 + 2, 1, servers, with_note=False, full_host=lambda s: False)
     assert _time.perf_counter() - a < 1.0  # measured ~25 ms; generous for loaded CI machines
     assert len(json.loads(text)["servers"]) == len(servers) > 900
+
+
+async def test_legacy_dashboard_has_no_history_routes():
+    """faults.legacy: a Dashboard before v2.0.0 - the three history routes get Gin's NoRoute
+    fallback (HTTP 404 JSON, before any auth), /setting has no tsdb_enabled; the rest works."""
+    s = await _server(legacy=True)
+    history = ("/api/v1/server/1/metrics?metric=cpu&period=1d", "/api/v1/server/1/service?period=1d",
+               "/api/v1/service/1/history?period=1d", "/api/v1/server/999/metrics?metric=bogus")
+    try:
+        async with httpx.AsyncClient(base_url=s.url) as c:
+            auth = {"Authorization": "Bearer " + await _login(c, s)}
+            for headers in ({}, auth):
+                for path in history:
+                    r = await c.get(path, headers=headers)
+                    assert r.status_code == 404, path
+                    assert r.text == '{"error":"404 Not Found"}'
+                    assert r.headers["content-type"] == "application/json; charset=utf-8"
+            guest = (await c.get("/api/v1/setting")).json()["data"]
+            assert "tsdb_enabled" not in guest and guest["config"]["site_name"]
+            admin = (await c.get("/api/v1/setting", headers=auth)).json()["data"]
+            assert "tsdb_enabled" not in admin and admin["version"] == "v1.14.14"
+            assert (await c.get("/api/v1/service")).json()["data"]["services"]
+            assert (await c.get("/api/v1/server-group")).json()["success"] is True
+            c.cookies.clear()  # the login left an nz-jwt cookie: be a guest again
+            s.faults.force_auth = True  # NoRoute runs before the auth middleware
+            assert (await c.get(history[0])).status_code == 404
+            assert (await c.get("/api/v1/service")).json() == {"error": "ApiErrorUnauthorized"}
+            s.faults.force_auth = False
+            s.faults.legacy = False  # a runtime switch: an upgraded Dashboard
+            r = await c.get(history[0])
+            assert r.status_code == 200 and len(r.json()["data"]["data_points"]) == 2880
+            assert (await c.get("/api/v1/setting")).json()["data"]["tsdb_enabled"] is True
+    finally:
+        await s.stop()

@@ -20,6 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", type=float, default=2.0, metavar="SEC", help="seconds between stream frames (2)")
     p.add_argument("--force-auth", action="store_true", help="guests get ApiErrorUnauthorized (force_auth)")
     p.add_argument("--no-tsdb", action="store_true", help="no TSDB: empty metric history, SQL service history")
+    p.add_argument("--legacy", action="store_true",
+                   help="act as a Dashboard older than v2.0 (history routes answer 404, no tsdb_enabled)")
     p.add_argument("--jwt-lifetime", type=float, default=3600.0, metavar="SEC", help="JWT lifetime (3600)")
     p.add_argument("--fault-502", action="store_true", help="answer every route with an nginx 502 page")
     p.add_argument("--fault-waf", metavar="REASON", help="answer every route with the WAF 403 page")
@@ -44,7 +46,8 @@ def run_demo_server(argv: Sequence[str] | None = None, *, out: TextIO | None = N
     from .server import DemoOptions, DemoServer
 
     opts = DemoOptions(servers=args.servers, seed=args.seed, frame_interval=args.interval,
-                       force_auth=args.force_auth, tsdb=not args.no_tsdb, jwt_lifetime=args.jwt_lifetime,
+                       force_auth=args.force_auth, tsdb=not args.no_tsdb, legacy=args.legacy,
+                       jwt_lifetime=args.jwt_lifetime,
                        proxy_502=args.fault_502, waf_reason=args.fault_waf, stall=args.fault_stall)
 
     async def serve() -> int:
@@ -55,7 +58,8 @@ def run_demo_server(argv: Sequence[str] | None = None, *, out: TextIO | None = N
             print(f"nezha-tui demo-server: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
             return 1
         t = server.tokens
-        print(f"Nezha demo Dashboard at {server.url}  ({args.servers} servers, seed {args.seed})", file=out)
+        legacy = "; acting as a pre-v2.0 Dashboard without history" if args.legacy else ""
+        print(f"Nezha demo Dashboard at {server.url}  ({args.servers} servers, seed {args.seed}{legacy})", file=out)
         print(f"  stream:   {server.ws_url}", file=out)
         print(f"  admin:    username {server.username!r}  password {server.password!r}", file=out)
         print(f"  token:    {t['full']}  (nezha:*)", file=out)

@@ -14,6 +14,12 @@ frame, from any thread.  Switches:
   ``ApiErrorUnauthorized``; the stream handshake answers HTTP 200 JSON);
 - ``tsdb``: whether the TSDB is enabled (metrics history empty when off,
   service history from the SQL path);
+- ``legacy``: behave like a Dashboard older than v2.0.0 (v1.5-v1.14): the
+  history routes (``/server/{id}/metrics``, ``/server/{id}/service``,
+  ``/service/{id}/history``) do not exist, so they get Gin's ``NoRoute``
+  fallback - HTTP 404 ``{"error":"404 Not Found"}`` before any auth check -
+  and ``/setting`` has no ``tsdb_enabled`` key (added with the TSDB in
+  v2.0.0) and tells admins version ``LEGACY_VERSION``;
 - :meth:`drop_websockets`: abort every open stream's TCP connection without
   a close frame (what a proxy cut or a crash looks like);
 - :meth:`send_malformed`: the next frame sent (on any stream) is malformed:
@@ -26,18 +32,20 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
-__all__ = ["DemoFaults", "MALFORMED_KINDS"]
+__all__ = ["DemoFaults", "MALFORMED_KINDS", "LEGACY_VERSION"]
 
 MALFORMED_KINDS = ("invalid_json", "wrong_types")
+LEGACY_VERSION = "v1.14.14"  # the last release before the history API (v2.0.0)
 
 
 class DemoFaults:
-    def __init__(self, *, force_auth: bool = False, tsdb: bool = True) -> None:
+    def __init__(self, *, force_auth: bool = False, tsdb: bool = True, legacy: bool = False) -> None:
         self.proxy_502: bool = False
         self.waf_reason: str | None = None
         self.stall: bool = False
         self.force_auth: bool = force_auth
         self.tsdb: bool = tsdb
+        self.legacy: bool = legacy
         self._lock = threading.Lock()
         self._malformed: list[str] = []
         self._drop_hook: Callable[[], None] | None = None
@@ -61,7 +69,7 @@ class DemoFaults:
             hook()
 
     def reset(self) -> None:
-        """Turn every fault off (``force_auth``/``tsdb`` are left as they are)."""
+        """Turn every fault off (``force_auth``/``tsdb``/``legacy`` are left as they are)."""
         self.proxy_502 = False
         self.waf_reason = None
         self.stall = False

@@ -69,6 +69,7 @@ class DemoOptions:
     frame_interval: float = 2.0
     force_auth: bool = False
     tsdb: bool = True
+    legacy: bool = False  # a Dashboard before v2.0.0: no history routes (see faults.py)
     jwt_lifetime: float = 3600.0  # seconds (the Dashboard's jwt_timeout is in hours)
     tz_offset: int = 8 * 3600  # the Dashboard's zone: +08:00
     site_name: str = "Nezha Demo"
@@ -145,7 +146,7 @@ class DemoState:
         self.signals = Signals(options.seed)
         self.encoder = FrameEncoder(self.fleet, self.signals, self.tz)
         self.auth = AuthBook(options.seed, self.t0, options.jwt_lifetime)
-        self.faults = DemoFaults(force_auth=options.force_auth, tsdb=options.tsdb)
+        self.faults = DemoFaults(force_auth=options.force_auth, tsdb=options.tsdb, legacy=options.legacy)
         self.faults.proxy_502 = options.proxy_502
         self.faults.waf_reason = options.waf_reason
         self.faults.stall = options.stall
@@ -476,6 +477,9 @@ class DemoServer:
                 return 200, _ok({"token": token, "expire": rfc3339(exp, st.tz)})
             if method != "GET":
                 raise _err("404 Not Found", 404)
+            if self.faults.legacy and _is_history_route(parts):
+                # before v2.0.0 these routes do not exist: Gin's NoRoute answers, before any auth
+                raise _err("404 Not Found", 404)
             if p == "/setting":
                 return 200, _ok(views.setting(st, self._fallback_jwt(conn, now)))
             if p == "/ws/server":
@@ -631,6 +635,12 @@ class DemoServer:
             s0.setdefault("state", {})["cpu"] = "busy"
             s0.setdefault("host", {})["mem_total"] = "8 GiB"
         return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+
+def _is_history_route(parts: list[str]) -> bool:
+    """``server/{id}/metrics``, ``server/{id}/service`` or ``service/{id}/history`` (added in v2.0.0)."""
+    return len(parts) == 3 and (parts[0], parts[2]) in (("server", "metrics"), ("server", "service"),
+                                                         ("service", "history"))
 
 
 class _FullHost:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .auth import ApiToken, User
+from .faults import LEGACY_VERSION
 from .fleet import FleetServer, Monitor, QuotaRule, Status
 from .frames import host_struct, state_struct
 from .gojson import F32, GoMap, GoTime, ZERO_TIME, fields
@@ -133,7 +134,7 @@ def setting(st: "DemoState", v: Viewer) -> dict:
         config = dict(guests)
         config.update(fields(("install_host", "demo.example.com:8008", True), ("user_template", "user-dist", True),
                              ("admin_template", "admin-dist", True)))
-        return fields(("config", config), ("version", st.options.version, True),
+        return fields(("config", config), ("version", LEGACY_VERSION if st.faults.legacy else st.options.version, True),
                       ("frontend_templates", [
                           fields(("path", "user-dist", True), ("name", "Official", True),
                                  ("repository", "https://github.com/hamster1963/nezha-dash-v1", True),
@@ -142,11 +143,16 @@ def setting(st: "DemoState", v: Viewer) -> dict:
                           fields(("path", "admin-dist", True), ("name", "Official Admin", True),
                                  ("is_admin", True, True), ("is_official", True, True)),
                       ], True),
-                      ("tsdb_enabled", st.faults.tsdb))
+                      *_tsdb_field(st))
     config = dict(guests)
     if v.is_member:
         config.update(fields(("install_host", "demo.example.com:8008", True)))
-    return fields(("config", config), ("tsdb_enabled", st.faults.tsdb))
+    return fields(("config", config), *_tsdb_field(st))
+
+
+def _tsdb_field(st: "DemoState") -> tuple:
+    """``tsdb_enabled`` (not omitempty) - absent before v2.0.0 (``faults.legacy``)."""
+    return () if st.faults.legacy else (("tsdb_enabled", st.faults.tsdb),)
 
 
 def server_groups(st: "DemoState", v: Viewer) -> list | None:
