@@ -219,7 +219,10 @@ async def test_history_metric_choice_periods_and_cache() -> None:
 
 
 async def test_history_tsdb_off() -> None:
-    app = make_app()
+    # TSDB off: the Dashboard answers every metric with no points; one request confirms it
+    # (a pre-v2.0 Dashboard also reads as "off" but answers 404), later views skip the request
+    app = make_app(uf.FakeClient(server_metrics=m.MetricSeries(server_id=1, data_points=[]),
+                                 server_services=services_answer))
     app.setting = m.Setting(tsdb_enabled=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
@@ -227,7 +230,11 @@ async def test_history_tsdb_off() -> None:
         await settle(pilot, app)
         screen = detail(app)
         assert screen.query_one("#metric-plot", Plot).message == NO_TSDB_MESSAGE
-        assert app.client.count("server_metrics") == 0
+        assert app.client.count("server_metrics") == 1
+        screen.select_metric("load")
+        await settle(pilot, app)
+        assert screen.query_one("#metric-plot", Plot).message == NO_TSDB_MESSAGE
+        assert app.client.count("server_metrics") == 1
         # service monitors still come from the SQL database
         await pilot.press("m")
         await settle(pilot, app)
@@ -415,11 +422,50 @@ async def test_demo_guest_and_tsdb_off_messages() -> None:
             await pilot.pause()
             screen = detail(app)
             await pilot.press("h")
-            await pilot.pause()
-            assert screen.query_one("#metric-plot", Plot).message == NO_TSDB_MESSAGE
+            plot = screen.query_one("#metric-plot", Plot)
+            await wait_until(pilot, lambda: plot.message == NO_TSDB_MESSAGE, "the TSDB message")
             await pilot.press("m", "7")
             mplot = screen.query_one("#monitor-plot", Plot)
             await wait_until(pilot, lambda: mplot.message == GUEST_MESSAGE, "the guest message")
+    finally:
+        await client.aclose()
+        await demo.stop()
+
+
+async def test_demo_legacy_dashboard_too_old_messages() -> None:
+    """A Dashboard before v2.0 (demo ``legacy``): no tsdb_enabled in /setting, the history routes
+    answer the 404 fallback; detail history, monitors and the service history say "too old"."""
+    from nezha_tui.ui.app import NezhaApp
+    from nezha_tui.ui.screens.service_history import ServiceHistoryScreen
+
+    demo, make_client = demo_setup(legacy=True)
+    await demo.start()
+    client = make_client()
+    try:
+        app = NezhaApp(client, start_timers=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: len(app.store.servers) > 0 and app.setting is not None, "the fleet")
+            assert app.setting.tsdb_enabled is False and app.setting.version == "v1.14.14"
+            app.action_open_server(app.store.order[0])
+            await pilot.pause()
+            screen = detail(app)
+            await pilot.press("h")
+            plot = screen.query_one("#metric-plot", Plot)
+            await wait_until(pilot, lambda: plot.message == TOO_OLD_MESSAGE, "the too-old message")
+            await pilot.press("m")
+            mplot = screen.query_one("#monitor-plot", Plot)
+            await wait_until(pilot, lambda: mplot.message == TOO_OLD_MESSAGE, "the monitors message")
+            await pilot.press("escape")
+            await pilot.pause()
+            app.action_open_services()
+            await pilot.pause()
+            table = app.screen.query_one("#services", DataTable)
+            await wait_until(pilot, lambda: table.row_count > 1, "the services (they exist before v2.0)")
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, ServiceHistoryScreen), "the service history")
+            hplot = app.screen.query_one("#latency", Plot)
+            await wait_until(pilot, lambda: hplot.message == TOO_OLD_MESSAGE, "the service history message")
+            assert "[1d]" in str(app.screen.query_one("#period-bar", Static).render())
     finally:
         await client.aclose()
         await demo.stop()

@@ -345,6 +345,7 @@ class ServerDetailScreen(Screen[None]):
         self._shown: dict[str, tuple[Any, ...] | None] = {"history": None, "monitors": None}
         self._dirty_live = False
         self._stream_note = ""
+        self._no_tsdb_seen = False
         self.fetches = 0
 
     # ------------------------------------------------------------------ layout
@@ -581,8 +582,8 @@ class ServerDetailScreen(Screen[None]):
         if not force and self._shown["history"] == want:
             return
         plot = self.query_one("#metric-plot", Plot)
-        setting = getattr(self.app, "setting", None)
-        if setting is not None and not getattr(setting, "tsdb_enabled", True):
+        if self._no_tsdb_seen and self._tsdb_off():
+            # checked once already: an empty answer, not a Dashboard without the route
             self._show_history_message(NO_TSDB_MESSAGE, want)
             return
         view = VIEWS_BY_KEY[self.view_key]
@@ -625,6 +626,14 @@ class ServerDetailScreen(Screen[None]):
             return  # cached, but not shown: the user has moved on
         self._show_history(view, list(results), want)
 
+    def _tsdb_off(self) -> bool:
+        """The setting says the TSDB is off.  A Dashboard before v2.0 has no
+        ``tsdb_enabled`` at all (read as off) and no history routes either, so
+        the first history request is still made: its 404 says "too old", an
+        empty answer confirms "TSDB off" (later views then skip the request)."""
+        setting = getattr(self.app, "setting", None)
+        return setting is not None and not getattr(setting, "tsdb_enabled", True)
+
     def _show_history_message(self, message: str, want: tuple[Any, ...]) -> None:
         self.history_message = message
         self.metric_stats = []
@@ -644,6 +653,9 @@ class ServerDetailScreen(Screen[None]):
             setting = getattr(self.app, "setting", None)
             if setting is None:
                 msg = "no metric history in this period (the Dashboard may keep none: TSDB off?)"
+            elif self._tsdb_off():
+                msg = NO_TSDB_MESSAGE
+                self._no_tsdb_seen = True
             else:
                 msg = "no data in this period"
             self.history_message = msg
