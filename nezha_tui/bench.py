@@ -54,29 +54,6 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-def _start_demo(servers: int) -> tuple[subprocess.Popen, str, str]:
-    """Start ``demo-server`` on a free port; return (process, url, nzp_ token)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "nezha_tui", "demo-server", "--port", "0", "--servers", str(servers)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    url = token = ""
-    deadline = time.monotonic() + 60
-    assert proc.stdout is not None
-    while time.monotonic() < deadline and not (url and token):
-        line = proc.stdout.readline()
-        if not line:
-            break
-        if m := re.search(r"at (http://\S+)", line):
-            url = m.group(1)
-        if m := re.search(r"token:\s+(nzp_\S+)", line):
-            token = m.group(1)
-    if not url:
-        proc.kill()
-        raise RuntimeError(f"demo-server did not start: {proc.stderr.read() if proc.stderr else ''}")
-    return proc, url, token
-
-
 def _size(text: str) -> tuple[int, int]:
     w, _, h = text.partition("x")
     return int(w), int(h)
@@ -88,11 +65,12 @@ async def _measure(servers: int, seconds: float, keys: int, size: tuple[int, int
     from textual import events
 
     from nezha_tui.api.client import Credentials, NezhaClient
+    from nezha_tui.demo.process import start_demo_process
     from nezha_tui.ui.app import NezhaApp
 
-    demo, url, token = _start_demo(servers)
+    demo = start_demo_process(["--servers", str(servers)])
     try:
-        app = NezhaApp(NezhaClient(url, Credentials(token=token)))
+        app = NezhaApp(NezhaClient(demo.url, Credentials(token=demo.token)))
         painted: asyncio.Queue = asyncio.Queue()
         app.perf.add_listener(painted.put_nowait)
         async with app.run_test(headless=True, size=size) as pilot:
@@ -139,11 +117,7 @@ async def _measure(servers: int, seconds: float, keys: int, size: tuple[int, int
             "key_max_ms": max(key_ms) if key_ms else float("nan"),
         }
     finally:
-        demo.terminate()
-        try:
-            demo.wait(5)
-        except subprocess.TimeoutExpired:
-            demo.kill()
+        demo.stop()
 
 
 async def _cold_child(size: tuple[int, int]) -> None:

@@ -97,19 +97,49 @@ class Connection:
             self.demo = None
 
 
+# Above this many servers the demo runs in its own process: encoding a frame of
+# thousands of servers takes long enough to stall the app if they shared the GIL.
+DEMO_THREAD_MAX = 1000
+
+
+class _ThreadDemo:
+    """The in-process demo with the same face as a DemoProcess."""
+
+    def __init__(self, thread) -> None:
+        self.thread = thread
+        self.url = thread.url
+        self.username, self.password, self.token = thread.server.username, thread.server.password, thread.server.token
+
+    def stop(self) -> None:
+        self.thread.stop()
+
+
+def _start_demo(args: argparse.Namespace):
+    servers = max(1, args.demo_servers)
+    if servers > DEMO_THREAD_MAX:
+        from nezha_tui.demo.process import start_demo_process
+
+        extra = ["--no-tsdb"] if args.demo_no_tsdb else []
+        try:
+            return start_demo_process(["--servers", str(servers), "--seed", str(args.demo_seed), *extra])
+        except RuntimeError as exc:
+            raise CliError(str(exc)) from None
+    from nezha_tui.demo.server import DemoOptions
+    from nezha_tui.demo.thread import start_demo_in_thread
+
+    return _ThreadDemo(start_demo_in_thread(DemoOptions(servers=servers, seed=args.demo_seed,
+                                                        tsdb=not args.demo_no_tsdb)))
+
+
 def _connection(args: argparse.Namespace) -> Connection:
     from nezha_tui.logsetup import register_secret
 
     if args.demo:
-        from nezha_tui.demo.server import DemoOptions, start_demo_in_thread
-
-        demo = start_demo_in_thread(DemoOptions(servers=max(1, args.demo_servers), seed=args.demo_seed,
-                                                tsdb=not args.demo_no_tsdb))
-        srv = demo.server
+        demo = _start_demo(args)
         if args.demo_as == "admin":
-            auth = Credentials(username=srv.username, password=srv.password)
+            auth = Credentials(username=demo.username, password=demo.password)
         elif args.demo_as == "token":
-            auth = Credentials(token=srv.token)
+            auth = Credentials(token=demo.token)
         else:
             auth = Credentials()
         return Connection(demo.url, auth, True, getattr(args, "online_window", None), demo)

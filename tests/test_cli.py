@@ -146,3 +146,12 @@ def test_profile_from_config_file(tmp_path, demo, capsys):
     (tmp_path / "config.toml").write_text(f'default = "lab"\n[profiles.lab]\nurl = "{demo.url}"\n')
     assert main(["snapshot"]) == 0
     assert "servers" in capsys.readouterr().out
+
+
+def test_large_demo_runs_in_its_own_process(capsys):
+    # Above DEMO_THREAD_MAX the demo's frame encoding must not share the app's GIL.
+    from nezha_tui.cli import DEMO_THREAD_MAX
+
+    n = DEMO_THREAD_MAX + 1
+    assert main(["snapshot", "--demo", "--demo-servers", str(n), "--demo-as", "token"]) == 0
+    assert capsys.readouterr().out.startswith(f"Nezha Demo: {n} servers")
