@@ -101,6 +101,29 @@ def test_metric_series_percent_of_host_totals_and_bytes_fallback() -> None:
     assert fmt.kind == "bytes" and max(series[0].ys) == 97.5 * MEM_TOTAL / 100
 
 
+def test_note_text_expiry_of_renewing_and_fixed_plans() -> None:
+    from datetime import date
+
+    from nezha_tui.api.public_note import parse_public_note
+
+    def text(billing: dict) -> str:
+        note = parse_public_note(json.dumps({"billingDataMod": billing}), date(2026, 11, 26))
+        out = note_text(note, "", {})
+        assert out is not None
+        return out.plain
+
+    rolled = text({"endDate": "2026-03-01T00:00:00Z", "autoRenewal": "1", "cycle": "Year", "amount": "49.99USD"})
+    assert "renews 2027-03-01 (95 days)" in rolled and "2026-03-01 (" not in rolled
+    assert "automatic (note: 2026-03-01)" in rolled
+    fixed = text({"endDate": "2026-12-01T00:00:00Z", "autoRenewal": "0", "cycle": "Month"})
+    assert "2026-12-01 (5 days left)" in fixed and "no auto-renewal" in fixed
+    gone = text({"endDate": "2026-11-20T00:00:00Z", "autoRenewal": "0", "cycle": "Month"})
+    assert "2026-11-20 (expired 6 days ago)" in gone
+    unknown = text({"endDate": "2026-03-01T00:00:00Z", "autoRenewal": "1", "cycle": "sometimes"})
+    assert "2026-03-01 (expired" in unknown and "automatic (cycle unknown)" in unknown
+    assert "never expires" in text({"endDate": "0000-00-00T00:00:00Z", "autoRenewal": "1", "cycle": "Year"})
+
+
 def test_note_text_raw_is_plain_text() -> None:
     t = note_text(None, "plain <b>[bold]text[/bold]</b>", {})
     assert t is not None and "[bold]text[/bold]" in t.plain
@@ -120,7 +143,7 @@ async def test_overview_facts_note_live_and_realtime_plot() -> None:
                      "8.0 GiB", "100.0 GiB", "2.0 GiB", "(up 3d 1h)", "1.12.0"):
             assert part in facts, part
         note = str(screen.query_one("#note", Static).render())
-        assert "2026-12-01 (13 days left)" in note and "5EUR / month" in note and "renews automatically" in note
+        assert "renews 2026-12-01 (13 days)" in note and "5EUR / month" in note and "automatic" in note
         assert "1Gbps" in note and "IPv4 ✓" in note and "IPv6 ✗" in note and "NVMe" in note
         live = str(screen.query_one("#live", Static).render())
         for part in ("39.0%", "4.0 GiB / 8.0 GiB", "coretemp_0  45.0°C", "coretemp_1  51.5°C", "12.0%",

@@ -19,7 +19,7 @@ from nezha_tui.history_cache import HistoryCache
 
 __all__ = [
     "PERIODS", "PERIOD_NAMES", "app_now", "app_tz", "local_dt", "fmt_local",
-    "history_cache", "history_error_message", "GUEST_MESSAGE", "NO_TSDB_MESSAGE",
+    "history_cache", "history_error_message", "GUEST_MESSAGE", "NO_TSDB_MESSAGE", "append_gap",
 ]
 
 PERIODS = ("1d", "7d", "30d")
@@ -142,6 +142,22 @@ def theme_style(theme: Any, role: str, *, bold: bool = False, italic: bool = Fal
 PERIOD_KEYS = {"1d": "1", "7d": "7", "30d": "3"}
 
 
+def append_gap(text: Any, n: int = 1) -> None:
+    """Append ``n`` spaces in the style of the last character of ``text`` (a Rich ``Text``).
+
+    A separator that starts a run of another style is a leading space of that
+    run, and SVG screenshots rendered by librsvg drop those (``cpu28.7%``);
+    as trailing spaces of the previous run they survive every renderer.
+    """
+    end = len(text)
+    style = None
+    for span in reversed(text.spans):
+        if span.end == end and span.start < end:
+            style = span.style
+            break
+    text.append(" " * n, style=style)
+
+
 def period_bar(current: str, theme: Any, *, extra: str = "") -> Any:
     """``period  [1d] 7d 30d`` with the current one highlighted (keys 1 / 7 / 3)."""
     from rich.text import Text
@@ -156,7 +172,8 @@ def period_bar(current: str, theme: Any, *, extra: str = "") -> Any:
         t.append(" ")
     t.append("(1 / 7 / 3)", style=theme_style(theme, "foreground-muted"))
     if extra:
-        t.append("   " + extra)
+        append_gap(t, 3)
+        t.append(extra)
     return t
 
 

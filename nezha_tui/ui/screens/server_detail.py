@@ -30,7 +30,7 @@ from nezha_tui.format import (
     country_flag, fmt_age, fmt_bytes, fmt_duration, fmt_load, fmt_percent, fmt_speed, percent_of,
 )
 from nezha_tui.ui.drilldown import (
-    NO_TSDB_MESSAGE, PERIODS, app_now, app_tz, fmt_local, history_cache, history_error_message,
+    NO_TSDB_MESSAGE, PERIODS, append_gap, app_now, app_tz, fmt_local, history_cache, history_error_message,
     local_dt, period_bar, period_bindings, theme_style,
 )
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series, format_value
@@ -191,7 +191,8 @@ def facts_text(server: StreamServer, *, online: bool, age: float | None, theme: 
         status = Text("● online", style=theme_style(theme, "success"))
     else:
         status = Text("● offline", style=theme_style(theme, "error"))
-    status.append(f" · last seen {fmt_age(age)}" if age is not None else " · never reported",
+    append_gap(status)
+    status.append(f"· last seen {fmt_age(age)}" if age is not None else "· never reported",
                   style=theme_style(theme, "foreground-muted"))
     _row(t, "Status", status, theme)
     _row(t, "Platform", " ".join(x for x in (h.platform, h.platform_version) if x) or "-", theme)
@@ -226,15 +227,23 @@ def note_text(note: Any, raw: str, theme: Any) -> Text | None:
     billing = getattr(note, "billing", None) if note is not None else None
     plan = getattr(note, "plan", None) if note is not None else None
     if billing is not None:
+        left = billing.days_left
+        role = "error" if left is not None and left < 0 else "warning" if left is not None and left <= 7 else ""
+        muted_or = theme_style(theme, role or "foreground-muted")
+        rolled = billing.next_renewal is not None and billing.next_renewal != billing.end
         if billing.never_expires:
             expiry = Text("never expires", style=theme_style(theme, "success"))
+        elif billing.auto_renewal and billing.next_renewal is not None:
+            # an auto-renewing plan is due on its next renewal, not on the (past) end date of the note
+            expiry = Text(f"renews {billing.next_renewal.isoformat()}")
+            if left is not None:
+                append_gap(expiry)
+                expiry.append(f"({left} days)" if left != 1 else "(1 day)", style=muted_or)
         elif billing.end is not None:
-            left = billing.days_left
-            role = "error" if left is not None and left < 0 else "warning" if left is not None and left <= 7 else ""
             expiry = Text(billing.end.isoformat())
             if left is not None:
-                expiry.append(f" ({left} days left)" if left >= 0 else f" (expired {-left} days ago)",
-                              style=theme_style(theme, role or "foreground-muted"))
+                append_gap(expiry)
+                expiry.append(f"({left} days left)" if left >= 0 else f"(expired {-left} days ago)", style=muted_or)
         else:
             expiry = Text("-")
         _row(t, "Expires", expiry, theme)
@@ -242,9 +251,14 @@ def note_text(note: Any, raw: str, theme: Any) -> Text | None:
         if billing.cycle and billing.price_label not in ("free", "pay as you go"):
             price += f" / {billing.cycle}"
         _row(t, "Price", price, theme)
-        renew = "renews automatically" if billing.auto_renewal else "no auto-renewal"
-        if billing.next_renewal is not None:
-            renew += f" (next {billing.next_renewal.isoformat()})"
+        if not billing.auto_renewal:
+            renew = "no auto-renewal"
+        elif billing.next_renewal is None:
+            renew = "automatic (cycle unknown)" if not billing.never_expires else "automatic"
+        elif rolled and billing.end is not None:
+            renew = f"automatic (note: {billing.end.isoformat()})"  # the end date written in the note
+        else:
+            renew = "automatic"
         _row(t, "Renewal", renew, theme)
         if billing.start is not None:
             _row(t, "Since", billing.start.isoformat(), theme)
@@ -281,6 +295,13 @@ def _bar(pct: float, width: int, theme: Any) -> Text:
     return t
 
 
+def _pct_after_bar(t: Text, pct: float, rest: str = "") -> None:
+    """`` 28.7%`` right-aligned in 7 cells after a bar (the padding ends the bar's run)."""
+    label = fmt_percent(pct)
+    append_gap(t, 1 + max(0, 6 - len(label)))
+    t.append(label + rest)
+
+
 def live_text(server: StreamServer, theme: Any) -> Text:
     s, h = server.state, server.host
     t = Text()
@@ -289,12 +310,16 @@ def live_text(server: StreamServer, theme: Any) -> Text:
         pct = percent_of(used_b, total_b)
         v = Text()
         v.append_text(_bar(pct, 10, theme))
-        v.append(f" {fmt_percent(pct):>6}  {fmt_bytes(used_b)} / {fmt_bytes(total_b)}" if total_b else f" {fmt_bytes(used_b)}")
+        if total_b:
+            _pct_after_bar(v, pct, f"  {fmt_bytes(used_b)} / {fmt_bytes(total_b)}")
+        else:
+            append_gap(v)
+            v.append(fmt_bytes(used_b))
         _row(t, label, v, theme)
 
     cpu = Text()
     cpu.append_text(_bar(s.cpu, 10, theme))
-    cpu.append(f" {fmt_percent(s.cpu):>6}")
+    _pct_after_bar(cpu, s.cpu)
     _row(t, "CPU", cpu, theme)
     used("Memory", s.mem_used, h.mem_total)
     used("Swap", s.swap_used, h.swap_total)
@@ -311,7 +336,7 @@ def live_text(server: StreamServer, theme: Any) -> Text:
         name = gpu_names[i] if i < len(gpu_names) else f"GPU {i}"
         v = Text()
         v.append_text(_bar(busy, 10, theme))
-        v.append(f" {fmt_percent(busy):>6}  {name}")
+        _pct_after_bar(v, busy, f"  {name}")
         _row(t, "GPU" if i == 0 else "", v, theme)
     t.rstrip()
     return t

@@ -409,9 +409,10 @@ def build_plot_text(
             if line:
                 line.append("  ")
             line.append("x " if s.points else "━ ", style=_style(rgb))
-            line.append(s.label)
+            # the separator ends the label's run: a run's leading space is lost by some SVG renderers
+            line.append(s.label + " " if s.legend_extra else s.label)
             if s.legend_extra:
-                line.append(" " + s.legend_extra, style=_style(muted))
+                line.append(s.legend_extra, style=_style(muted))
         line.truncate(width, overflow="ellipsis")
         text.append_text(line)
     return BuiltPlot(text, all_buckets, (y_lo, y_hi), xr, columns, (time.perf_counter() - t0) * 1000)
