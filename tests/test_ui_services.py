@@ -124,6 +124,38 @@ def test_history_series_marks_down_points() -> None:
 # --------------------------------------------------------------------------- services screen
 
 
+async def test_services_fit_80_columns_and_cursor_keeps_day_colours() -> None:
+    ov = overview()
+    long_rule = next(iter(ov.cycle_transfer_stats.values()))
+    long_rule.name = "A very long quota rule name that goes on"
+    client = FakeClient(services=ov, service_history=lambda sid, period: history(period))
+    app = Host(client, ServicesScreen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        table = screen.query_one("#services", DataTable)
+        quotas = screen.query_one("#quotas", DataTable)
+        for t in (table, quotas):
+            assert t.virtual_size.width <= t.size.width, t.id  # nothing cut off on the right
+        assert "Delay" in [str(c.label) for c in table.columns.values()]
+        q = [str(c) for c in quotas.get_row("1:3")]
+        assert q[0].endswith("…") and "50% of 1.0 TiB" in q[2] and q[-1] == "in 1h 00m"
+        # the selected row keeps the day colours of its 30-day strip
+        table.focus()
+        table.move_cursor(row=table.get_row_index("2"))
+        await pilot.pause()
+        strip = table.render_line(1 + table.get_row_index("2"))
+        cursor_fg = table.get_component_rich_style("datatable--cursor").color
+        cells = [seg for seg in strip if "█" in seg.text]
+        assert cells and all(seg.style.color != cursor_fg for seg in cells)
+    wide = Host(FakeClient(services=ov), ServicesScreen)
+    async with wide.run_test(size=(132, 40)) as pilot:
+        await settle(pilot, wide)
+        quotas = wide.screen.query_one("#quotas", DataTable)
+        assert quotas.virtual_size.width <= quotas.size.width
+        assert "Cycle" in [str(c.label) for c in quotas.columns.values()]
+
+
 async def test_services_rows_quotas_and_navigation() -> None:
     client = FakeClient(services=overview(), service_history=lambda sid, period: history(period))
     app = Host(client, ServicesScreen)
@@ -141,7 +173,7 @@ async def test_services_rows_quotas_and_navigation() -> None:
         assert quotas.display and quotas.row_count == 2
         q = [str(c) for c in quotas.get_row("1:3")]
         assert q[1] == "tokyo" and "512.0 GiB / 1.0 TiB (50%)" in q[2]
-        assert q[3] == "2026-11-01 → 2026-12-01" and "(in 1h 00m)" in q[4]
+        assert q[3] == "11-01 → 12-01" and q[4] == "11-18 12:06 (in 1h 00m)"  # this year: no year
         assert "3 monitors" in str(screen.query_one("#services-status", Static).render())
         assert "Test Fleet › Services" in str(screen.query_one("#crumbs", Static).render())
 

@@ -5,8 +5,10 @@ quotas.  Refreshed every 15 s; ``enter`` opens a monitor's history.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,10 +19,11 @@ from textual.widgets import DataTable, Footer, Static
 
 from nezha_tui.api.models import CycleTransferStats, ServiceItem, ServiceOverview
 from nezha_tui.format import fmt_bytes, fmt_duration
-from nezha_tui.ui.drilldown import app_now, app_tz, fmt_local, history_error_message, theme_style
+from nezha_tui.ui.drilldown import app_now, app_tz, fmt_local, history_error_message, local_dt, theme_style
 from nezha_tui.ui.widgets.day_strip import day_strip_text, uptime_level
 
-__all__ = ["ServicesScreen", "service_status", "average_delay", "delay_level", "quota_rows"]
+__all__ = ["ServicesScreen", "service_status", "average_delay", "delay_level", "quota_rows",
+           "QuotaLayout", "QUOTA_LAYOUTS", "quota_cells"]
 
 REFRESH_SECONDS = 15.0
 
@@ -76,7 +79,7 @@ def _styled(text: str, role: str, theme: dict[str, str]) -> Text:
     return Text(text, style=theme_style(theme, role or "foreground-muted"))
 
 
-def _bar(used: int, total: int, width: int, theme: dict[str, str]) -> Text:
+def _bar(used: int, total: int, width: int, theme: dict[str, str], *, short: bool = False) -> Text:
     if total <= 0:
         return Text(f"{fmt_bytes(used)} (no limit)")
     frac = max(0.0, min(1.0, used / total))
@@ -84,15 +87,104 @@ def _bar(used: int, total: int, width: int, theme: dict[str, str]) -> Text:
     role = "error" if frac >= 0.9 else "warning" if frac >= 0.7 else "success"
     t = Text(no_wrap=True)
     t.append("█" * filled, style=theme_style(theme, role))
-    t.append("░" * (width - filled), style=theme_style(theme, "foreground-muted"))
-    t.append(f" {fmt_bytes(used)} / {fmt_bytes(total)} ({used / total * 100:.0f}%)")
+    # the separating space ends the bar's run (SVG renderers drop a run's leading space)
+    t.append("░" * (width - filled) + " ", style=theme_style(theme, "foreground-muted" if width > filled else role))
+    if short:
+        t.append(f"{used / total * 100:.0f}% of {fmt_bytes(total)}")
+    else:
+        t.append(f"{fmt_bytes(used)} / {fmt_bytes(total)} ({used / total * 100:.0f}%)")
     return t
 
 
-def _cycle_end(value: Any, tz: Any) -> str:
-    """A cycle boundary in local time: the date, plus the time when it is not midnight."""
+def _cycle_end(value: Any, tz: Any, year: int | None = None) -> str:
+    """A cycle boundary in local time: the date, plus the time when it is not midnight.
+    With ``year``, a date in that year leaves the year out (``11-30 15:59``)."""
     full = fmt_local(value, tz, "%Y-%m-%d %H:%M")
-    return full[:-6] if full.endswith(" 00:00") else full
+    if full.endswith(" 00:00"):
+        full = full[:-6]
+    if year is not None and full.startswith(f"{year:04d}-"):
+        full = full[5:]
+    return full
+
+
+@dataclass(frozen=True)
+class QuotaLayout:
+    """How much of a quota row to show; the screen takes the widest that fits."""
+
+    bar: int  # cells of the usage bar
+    short_used: bool  # "50% of 1.0 TiB" instead of "512.0 GiB / 1.0 TiB (50%)"
+    cycle: str  # "full" (from → to), "end" (→ to) or "" (no column)
+    next_abs: bool  # the next update's date and time before "(in 1h 00m)"
+    name_max: int  # rule and server names are cut to this many cells
+
+
+QUOTA_LAYOUTS = (
+    QuotaLayout(12, False, "full", True, 24),
+    QuotaLayout(10, False, "full", False, 22),
+    QuotaLayout(8, True, "end", False, 20),
+    QuotaLayout(6, True, "", False, 16),
+)
+
+_QUOTA_HEADERS = {"rule": "Rule", "server": "Server", "used": "Used / max", "cycle": "Cycle",
+                  "next": "Next update"}
+
+
+def _cut(text: str, n: int) -> str:
+    if cell_len(text) <= n:
+        return text
+    out = ""
+    for ch in text:
+        if cell_len(out + ch) > n - 1:
+            break
+        out += ch
+    return out + "…"
+
+
+def quota_cells(st: CycleTransferStats, rule_id: int, sid: int, layout: QuotaLayout, theme: dict[str, str],
+                tz: Any, now: float) -> dict[str, Any]:
+    """The cells of one quota row (by column key) in ``layout``."""
+    year = None
+    local_now = local_dt(now, tz)
+    if local_now is not None:
+        year = local_now.year
+    used = max(0, int(st.transfer.get(sid, 0) or 0))
+    nxt = st.next_update.get(sid)
+    nxt_text = "-"
+    if nxt is not None and nxt.year > 1:
+        rel = ""
+        try:
+            delta = nxt.timestamp() - now
+            rel = f"in {fmt_duration(delta)}" if delta >= 0 else "due"
+        except (OverflowError, OSError, ValueError):
+            pass
+        if layout.next_abs or not rel:
+            nxt_text = _cycle_end(nxt, tz, year) + (f" ({rel})" if rel else "")
+        else:
+            nxt_text = rel
+    cells: dict[str, Any] = {
+        "rule": _cut(st.name or f"rule {rule_id}", layout.name_max),
+        "server": _cut(st.server_name.get(sid, "") or f"#{sid}", layout.name_max),
+        "used": _bar(used, max(0, int(st.max or 0)), layout.bar, theme, short=layout.short_used),
+    }
+    if layout.cycle == "full":
+        cells["cycle"] = f"{_cycle_end(st.from_, tz, year)} → {_cycle_end(st.to, tz, year)}"
+    elif layout.cycle == "end":
+        cells["cycle"] = f"→ {_cycle_end(st.to, tz, year)}"
+    cells["next"] = nxt_text
+    return cells
+
+
+def _table_width(rows: list[dict[str, Any]], headers: dict[str, str]) -> int:
+    """Cells a DataTable needs for these rows (padding 1 each side of every column)."""
+    total = 0
+    for key, title in headers.items():
+        widest = cell_len(title)
+        for r in rows:
+            if key in r:
+                v = r[key]
+                widest = max(widest, v.cell_len if isinstance(v, Text) else cell_len(str(v)))
+        total += widest + 2
+    return total
 
 
 def quota_rows(stats: dict[int, CycleTransferStats]) -> list[tuple[int, int, CycleTransferStats]]:
@@ -124,6 +216,8 @@ class ServicesScreen(Screen[None]):
         self.overview: ServiceOverview | None = None
         self.error: str | None = None
         self.fetches = 0
+        self._narrow: bool | None = None  # services table headers in use
+        self._quota_layout: QuotaLayout | None = None
         self._fetching = False
         self._fetched_at: float | None = None
 
@@ -150,24 +244,35 @@ class ServicesScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#services", DataTable)
-        table.add_column("Monitor", key="name")
-        table.add_column("Now", key="now")
-        table.add_column("30 days (today right)", key="days")
-        table.add_column("Uptime 30d", key="uptime")
-        table.add_column("Avg delay", key="delay")
+        table.cursor_foreground_priority = "renderable"  # the day strip keeps its colours under the cursor
+        self._service_columns(table, narrow=False)
         table.loading = True
         quotas = self.query_one("#quotas", DataTable)
-        quotas.add_column("Rule", key="rule")
-        quotas.add_column("Server", key="server")
-        quotas.add_column("Used / max", key="used")
-        quotas.add_column("Cycle", key="cycle")
-        quotas.add_column("Next update", key="next")
+        quotas.cursor_foreground_priority = "renderable"
         self.query_one("#quotas-title").display = False
         quotas.display = False
         self.query_one("#crumbs", Static).update(self._crumbs())
         self.fetch()
         self.set_interval(self.refresh_seconds, self._tick)
         table.focus()
+
+    def _service_columns(self, table: DataTable[Any], *, narrow: bool) -> None:
+        if self._narrow == narrow:
+            return
+        self._narrow = narrow
+        table.clear(columns=True)
+        table.add_column("Monitor", key="name")
+        table.add_column("Now", key="now")
+        table.add_column("30 days" if narrow else "30 days (today right)", key="days")
+        table.add_column("Uptime" if narrow else "Uptime 30d", key="uptime")
+        table.add_column("Delay" if narrow else "Avg delay", key="delay")
+
+    def _is_narrow(self) -> bool:
+        return 0 < self.size.width < 100
+
+    def on_resize(self) -> None:
+        if self.overview is not None:
+            self._fill()
 
     # ------------------------------------------------------------------ data
 
@@ -216,7 +321,9 @@ class ServicesScreen(Screen[None]):
         theme = self.app.theme_variables
         table = self.query_one("#services", DataTable)
         selected = self._selected_key(table)
+        narrow = self._is_narrow()
         table.clear()
+        self._service_columns(table, narrow=narrow)
         services = self.overview.services
         for sid in sorted(services):
             item = services[sid]
@@ -225,7 +332,7 @@ class ServicesScreen(Screen[None]):
             uptime = item.uptime_percent if total else None
             avg = average_delay(item)
             table.add_row(
-                Text(item.service_name or f"#{sid}", no_wrap=True, overflow="ellipsis"),
+                Text(_cut(item.service_name or f"#{sid}", 16 if narrow else 40), no_wrap=True, overflow="ellipsis"),
                 _styled(label, role, theme),
                 day_strip_text(item.up, item.down, theme),
                 _styled(f"{uptime:.2f}%" if uptime is not None else "no data", uptime_level(uptime), theme),
@@ -248,26 +355,28 @@ class ServicesScreen(Screen[None]):
         rows = quota_rows(self.overview.cycle_transfer_stats)
         quotas.display = bool(rows)
         self.query_one("#quotas-title").display = bool(rows)
-        quotas.clear()
-        for rule_id, sid, st in rows:
-            used = max(0, int(st.transfer.get(sid, 0) or 0))
-            nxt = st.next_update.get(sid)
-            nxt_text = "-"
-            if nxt is not None and nxt.year > 1:
-                nxt_text = fmt_local(nxt, tz, "%m-%d %H:%M")
-                try:
-                    delta = nxt.timestamp() - now
-                    nxt_text += f" (in {fmt_duration(delta)})" if delta >= 0 else " (due)"
-                except (OverflowError, OSError, ValueError):
-                    pass
-            quotas.add_row(
-                st.name or f"rule {rule_id}",
-                st.server_name.get(sid, "") or f"#{sid}",
-                _bar(used, max(0, int(st.max or 0)), 12, theme),
-                f"{_cycle_end(st.from_, tz)} → {_cycle_end(st.to, tz)}",
-                nxt_text,
-                key=f"{rule_id}:{sid}",
-            )
+        selected = self._selected_key(quotas)
+        room = (self.size.width or 132) - 2  # a vertical scrollbar may take two cells
+        layout = QUOTA_LAYOUTS[-1]
+        cells: list[dict[str, Any]] = []
+        for candidate in QUOTA_LAYOUTS:  # the most detailed layout that fits the screen
+            cells = [quota_cells(st, rule_id, sid, candidate, theme, tz, now) for rule_id, sid, st in rows]
+            headers = {k: v for k, v in _QUOTA_HEADERS.items() if k != "cycle" or candidate.cycle}
+            layout = candidate
+            if _table_width(cells, headers) <= room:
+                break
+        if layout != self._quota_layout:
+            self._quota_layout = layout
+            quotas.clear(columns=True)
+            for key, title in _QUOTA_HEADERS.items():
+                if key != "cycle" or layout.cycle:
+                    quotas.add_column(title, key=key)
+        else:
+            quotas.clear()
+        for (rule_id, sid, _st), row in zip(rows, cells):
+            quotas.add_row(*row.values(), key=f"{rule_id}:{sid}")
+        if selected is not None and selected in quotas.rows:
+            quotas.move_cursor(row=quotas.get_row_index(selected))
 
     @staticmethod
     def _selected_key(table: DataTable[Any]) -> str | None:
