@@ -15,7 +15,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 
 from nezha_tui.fleet_view import FleetView
@@ -145,6 +145,19 @@ class FleetCards(FleetGrid):
         if self.large:  # wall pages show whole cards only
             bottom = top + self.rows_per_page - 1
         return self.view.ids[top * cols:(bottom + 1) * cols]
+
+    def _first_visible_index(self) -> int:
+        cols, _ = self.grid()
+        return int(self.scroll_offset.y) // self.card_height * cols
+
+    def _refresh_indices(self, indices: list[int]) -> None:
+        # a card is card_height whole lines tall: repaint the bands of the card rows concerned
+        cols, _ = self.grid()
+        h = self.card_height
+        top = int(self.scroll_offset.y)
+        width = self.size.width
+        rows = sorted({index // cols for index in indices})
+        self.refresh(*(Region(0, row * h - top, width, h) for row in rows))
 
     def _scroll_to_cursor(self) -> None:
         cols, _ = self.grid()

@@ -293,10 +293,19 @@ class FleetGrid(ScrollView, can_focus=True):
         changed = change.changed
         if not changed:
             return
-        for sid in self.visible_ids():
-            if sid in changed:
-                self.refresh()
-                return
+        # Repaint only the lines of visible servers that changed: Textual then re-renders
+        # those lines alone and keeps the others (and the header) from its line cache.
+        first = self._first_visible_index()
+        dirty = [first + i for i, sid in enumerate(self.visible_ids()) if sid in changed]
+        if dirty:
+            self._refresh_indices(dirty)
+
+    def _first_visible_index(self) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _refresh_indices(self, indices: list[int]) -> None:
+        """Repaint the lines showing these positions of ``view.ids`` (ascending, all visible)."""
+        raise NotImplementedError  # pragma: no cover - abstract
 
     def _move_to(self, index: int) -> None:
         ids = self.view.ids
@@ -424,6 +433,22 @@ class FleetTable(FleetGrid):
         top = int(self.scroll_offset.y)
         return self.view.ids[top:top + self._rows_on_screen]
 
+    def _first_visible_index(self) -> int:
+        return int(self.scroll_offset.y)
+
+    def _refresh_indices(self, indices: list[int]) -> None:
+        # one region per run of adjacent rows; line y shows row top + y - 1 (line 0 is the header)
+        offset = 1 - int(self.scroll_offset.y)
+        width = self.size.width
+        regions: list[Region] = []
+        start = prev = indices[0]
+        for index in indices[1:] + [-1]:
+            if index != prev + 1:
+                regions.append(Region(0, start + offset, width, prev - start + 1))
+                start = index
+            prev = index
+        self.refresh(*regions)
+
     def _scroll_to_cursor(self) -> None:
         top = int(self.scroll_offset.y)
         rows = self._rows_on_screen
@@ -490,6 +515,16 @@ class FleetTable(FleetGrid):
             self._styles[key] = style
         return style
 
+    def _kind_styles(self, online: bool, cursor: bool, status: bool) -> dict[str | None, Style]:
+        """``kind -> Style`` for one row state, built once per theme (a row then does one look-up per cell)."""
+        key = ("kinds", online, cursor, status)
+        styles = self._styles.get(key)
+        if styles is None:
+            kinds = (None, "ok", "warn", "crit", "up", "down", "muted")
+            styles = {kind: self._cell_style(kind, online, cursor, status) for kind in kinds}
+            self._styles[key] = styles  # type: ignore[assignment]
+        return styles  # type: ignore[return-value]
+
     def _row(self, sid: int, width: int, cursor: bool) -> Strip:
         self.rows_rendered += 1
         server = self.store.servers.get(sid)
@@ -498,14 +533,13 @@ class FleetTable(FleetGrid):
             return Strip.blank(width, base)
         online = self.store.is_online(sid)
         never = not online and self.store.last_seen_age(sid) is None  # never reported: no values
-        # adjacent cells of one style become one segment: fewer segments, cheaper compositing
         self.columns()
-        segments: list[Segment] = []
-        run: list[str] = []
-        run_style = base
-        gap = " " * GAP
-        styles = self._styles
-        first = True
+        value_styles = self._kind_styles(online, cursor, False)
+        status_styles = self._kind_styles(online, cursor, True)
+        # First the padded text and style of every cell, then adjacent cells of one style
+        # become one segment (fewer segments: cheaper for Textual's filters and compositor).
+        texts: list[str] = []
+        styles: list[Style] = []
         for cell, w, right, is_status, identity in self._plan:
             if never and not identity:
                 text, kind = "-", "muted"
@@ -514,28 +548,27 @@ class FleetTable(FleetGrid):
                     text, kind = cell(server, online)
                 except Exception:
                     text, kind = "?", "muted"
-            style = styles.get((kind, online, cursor, is_status))
-            if style is None:
-                style = self._cell_style(kind, online, cursor, is_status)
             if len(text) <= w and text.isascii():
-                text = text.rjust(w) if right else text.ljust(w)
+                texts.append(text.rjust(w) if right else text.ljust(w))
             else:
-                text = fit(text, w, right)
-            if style is not run_style:
-                if not first:
-                    run.append(gap)
-                if run:
-                    segments.append(Segment("".join(run), run_style))
-                run = [text]
-                run_style = style
-            else:
-                if not first:
-                    run.append(gap)
-                run.append(text)
-            first = False
-        if run:
-            segments.append(Segment("".join(run), run_style))
-        return Strip(segments, self._columns_width).adjust_cell_length(width, base)
+                texts.append(fit(text, w, right))
+            styles.append((status_styles if is_status else value_styles).get(kind, value_styles[None]))
+        gap = " " * GAP
+        segments: list[Segment] = []
+        start = 0
+        count = len(texts)
+        for i in range(1, count + 1):
+            if i == count or styles[i] is not styles[start]:
+                # the gap after a run takes the run's style, as the cells before it
+                text = gap.join(texts[start:i]) + (gap if i < count else "")
+                segments.append(Segment(text, styles[start]))
+                start = i
+        spare = width - self._columns_width
+        if spare > 0:
+            segments.append(Segment(" " * spare, base))
+        elif spare < 0:  # narrower than the columns that are never dropped
+            return Strip(segments, self._columns_width).crop(0, width)
+        return Strip(segments, width)
 
     # -- mouse
     def on_click(self, event: events.Click) -> None:

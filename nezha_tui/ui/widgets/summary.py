@@ -11,7 +11,9 @@ import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
+from rich.segment import Segment
 from rich.text import Text
+from textual.strip import Strip
 from textual.widget import Widget
 
 from nezha_tui.format import fmt_bytes, fmt_duration, fmt_speed
@@ -187,6 +189,21 @@ class FleetSummary(Widget):
                 line.append(sep, style="dim")
             line.append_text(t)
         return line
+
+    def render_line(self, y: int) -> Strip:
+        """The line of :meth:`render`, as Segments made by Rich directly.
+
+        Textual's general path (Text -> Content -> Strip) costs about 1 ms for this one
+        line, repeated every frame; a Rich Text renders to Segments in a tenth of that.
+        """
+        width = self.content_size.width
+        base = self.rich_style
+        if y != 0 or width <= 0:
+            return Strip.blank(max(0, width), base)
+        line = self.render()
+        line.truncate(width, overflow="ellipsis")
+        segments = Segment.apply_style(line.render(self.app.console), base)
+        return Strip(segments).adjust_cell_length(width, base)
 
 
 class StaleBanner(Widget):
