@@ -492,3 +492,36 @@ async def test_demo_legacy_dashboard_too_old_messages() -> None:
     finally:
         await client.aclose()
         await demo.stop()
+
+
+def test_hang_indents_wrapped_values_under_the_value_column() -> None:
+    from rich.text import Text
+
+    from nezha_tui.ui.screens.server_detail import hang
+
+    t = Text("CPU       AMD Ryzen 9 7950X3D 16-Core Processor 32 Physical Core\nArch      amd64")
+    t.stylize("bold", 10, 13)
+    out = hang(t, 30)
+    lines = out.plain.split("\n")
+    assert lines[0] == "CPU       AMD Ryzen 9 7950X3D"
+    assert all(line.startswith(" " * 10) and len(line) <= 30 for line in lines[1:-1])
+    assert lines[-1] == "Arch      amd64"
+    assert "".join(line[10:] for line in lines[:-1]).replace(" ", "") == "AMDRyzen97950X3D16-CoreProcessor32PhysicalCore"
+    assert any(span.style == "bold" for span in out.spans)  # styles survive the wrap
+    assert hang(t, None) is t and hang(t, 12) is t
+
+
+async def test_overview_at_80x24_wraps_under_the_values() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        screen = detail(app)
+        for wid in ("#facts", "#live", "#note"):
+            widget = screen.query_one(wid, Static)
+            text = str(widget.render())
+            for line in text.split("\n"):
+                assert len(line) <= widget.size.width, (wid, line)
+                assert not line or line[:1] == " " or line.split()[0] in (
+                    "Name", "Status", "Platform", "CPU", "Arch", "Memory", "Disk", "Swap", "Boot", "Agent", "GPU",
+                    "Expires", "Price", "Renewal", "Since", "Bandwidth", "Traffic", "IP", "Route", "Tags", "Speed",
+                    "Transfer", "Load", "Conns", "Processes", "Temps"), (wid, line)

@@ -179,6 +179,40 @@ def _row(t: Text, label: str, value: str | Text, theme: Any, width: int = 10) ->
     t.append("\n")
 
 
+_WRAP_CONSOLE: Any = None
+
+
+def hang(text: Text, width: int | None, indent: int = 10) -> Text:
+    """Wrap label/value rows to ``width`` cells with continuation lines indented
+    under the value (a wrapped value must never look like the next label)."""
+    if not width or width < indent + 8:
+        return text
+    global _WRAP_CONSOLE
+    if _WRAP_CONSOLE is None:
+        import io
+
+        from rich.console import Console
+
+        _WRAP_CONSOLE = Console(file=io.StringIO(), width=1000, color_system=None, legacy_windows=False)
+    out = Text(end="")
+    for n, line in enumerate(text.split("\n", allow_blank=True)):
+        if n:
+            out.append("\n")
+        if line.cell_len <= width:
+            out.append_text(line)
+            continue
+        head, body = line[:indent], line[indent:]
+        pieces = body.wrap(_WRAP_CONSOLE, width - indent, overflow="fold")
+        for i, piece in enumerate(pieces):
+            if i:
+                out.append("\n" + " " * indent)
+            else:
+                out.append_text(head)
+            piece.rstrip()
+            out.append_text(piece)
+    return out
+
+
 def facts_text(server: StreamServer, *, online: bool, age: float | None, theme: Any, tz: Any) -> Text:
     h = server.host
     t = Text()
@@ -352,7 +386,7 @@ class ServerDetailScreen(Screen[None]):
         Binding("i", "tab('overview')", "Overview", tooltip="Facts, billing and live values"),
         Binding("h", "tab('history')", "History", tooltip="Metric history (pick metrics from the list)"),
         Binding("m", "tab('monitors')", "Monitors", tooltip="Latency of the service monitors of this server"),
-        *period_bindings(),
+        *period_bindings(show=False),  # the footer would not fit 80 columns; the period bar names the keys
         Binding("r", "reload", "Reload", tooltip="Fetch the shown history again, bypassing the short cache"),
     ]
 
@@ -384,7 +418,7 @@ class ServerDetailScreen(Screen[None]):
                     with VerticalScroll(id="facts-box"):
                         yield Static(id="facts")
                         yield Static(id="note")
-                    with Vertical(id="live-box"):
+                    with VerticalScroll(id="live-box"):  # scrolls when a short terminal squeezes the plots
                         yield Static(id="live")
                         yield Plot(id="rt-pct", fmt=AxisFormat("percent", 0, 100), tz=tz)
                         yield Plot(id="rt-net", fmt=AxisFormat("speed"), tz=tz)
@@ -449,6 +483,9 @@ class ServerDetailScreen(Screen[None]):
         if self.is_current:
             self._update_crumbs(self._server())
 
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._update_live)  # re-wrap the text panels to the new widths
+
     def on_screen_resume(self) -> None:
         if self._dirty_live:
             self._dirty_live = False
@@ -482,7 +519,8 @@ class ServerDetailScreen(Screen[None]):
         tz = app_tz(self.app)
         online = bool(store.is_online(self.server_id)) if store is not None else False
         age = store.last_seen_age(self.server_id) if store is not None else None
-        self.query_one("#facts", Static).update(facts_text(server, online=online, age=age, theme=theme, tz=tz))
+        facts = self.query_one("#facts", Static)
+        facts.update(hang(facts_text(server, online=online, age=age, theme=theme, tz=tz), facts.size.width))
         note = None
         raw = ""
         if store is not None:
@@ -492,12 +530,15 @@ class ServerDetailScreen(Screen[None]):
                 note = store.note(self.server_id, today)
             except Exception:
                 note = None
-        note_t = note_text(note, raw, theme)
         note_box = self.query_one("#note", Static)
+        note_t = note_text(note, raw, theme)
+        if note_t is not None:
+            note_t = hang(note_t, note_box.size.width or facts.size.width)
         note_box.display = note_t is not None
         if note_t is not None:
             note_box.update(note_t)
-        self.query_one("#live", Static).update(live_text(server, theme))
+        live = self.query_one("#live", Static)
+        live.update(hang(live_text(server, theme), live.size.width))
         self._update_realtime()
 
     def _today(self) -> date:

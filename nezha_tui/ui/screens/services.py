@@ -5,7 +5,7 @@ quotas.  Refreshed every 15 s; ``enter`` opens a monitor's history.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rich.cells import cell_len
@@ -359,7 +359,9 @@ class ServicesScreen(Screen[None]):
         room = (self.size.width or 132) - 2  # a vertical scrollbar may take two cells
         layout = QUOTA_LAYOUTS[-1]
         cells: list[dict[str, Any]] = []
-        for candidate in QUOTA_LAYOUTS:  # the most detailed layout that fits the screen
+        last = QUOTA_LAYOUTS[-1]
+        candidates = [*QUOTA_LAYOUTS[:-1], *(replace(last, name_max=n) for n in (24, 20, 18, 16, 14, 12, 10))]
+        for candidate in candidates:  # the most detailed layout that fits the screen
             cells = [quota_cells(st, rule_id, sid, candidate, theme, tz, now) for rule_id, sid, st in rows]
             headers = {k: v for k, v in _QUOTA_HEADERS.items() if k != "cycle" or candidate.cycle}
             layout = candidate
