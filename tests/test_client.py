@@ -503,6 +503,15 @@ async def test_404_history_vs_other():
     assert isinstance(err, ApiError) and "404" in err.message
 
 
+async def test_404_text_on_http_200_from_pre_v15_dashboards_is_too_old():
+    err = await call_err(answer(200, {"error": "404 Not Found"}), "server_metrics", 1, "cpu")
+    assert isinstance(err, DashboardTooOld)
+    err = await call_err(answer(200, {"error": "404 Not Found"}), "service_history", 1)
+    assert isinstance(err, DashboardTooOld)
+    err = await call_err(answer(200, {"error": "404 Not Found"}), "setting")
+    assert not isinstance(err, DashboardTooOld)
+
+
 async def test_non_json_200_is_protocol_error():
     err = await call_err(answer(200, "<!doctype html><html><title>Nezha</title></html>", "text/html"))
     assert isinstance(err, ProtocolError) and "not JSON" in err.message

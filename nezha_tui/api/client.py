@@ -397,6 +397,9 @@ class NezhaClient:
             if not is_json:
                 page = html_reason(body, 60) if body else "empty body"
                 raise ProtocolError(f"the answer of {path} is not JSON ({page}): is the URL the Dashboard's?")
+            if history and envelope_error(body) == "404 Not Found":
+                # Dashboards before v1.5 answered unknown routes with HTTP 200 and this text
+                raise DashboardTooOld()
             return decode_data(body, typ)
         text = (envelope_error(body) or None) if is_json else None
         if status == 401:
