@@ -1,0 +1,163 @@
+"""Make the SVG screenshots in screenshots/ from the demo, with a fixed seed and clock.
+
+    python scripts/screenshots.py [--out screenshots]
+
+The simulated Dashboard runs in-process on 127.0.0.1 with seed 1 and a clock
+that this script steps by hand (2 s per frame, 60 frames, ending at
+2026-11-26 12:00 UTC), so the live values, the realtime plots and the
+history are the same on every run.  The time zone is UTC.  The app reaches
+the demo through the same client code as a real Dashboard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+os.environ["TZ"] = "UTC"
+time.tzset()
+os.environ.pop("NO_COLOR", None)
+
+T_END = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc).timestamp()
+SIZE = (132, 40)
+FRAMES = 60
+
+
+class ManualClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+async def wait_for(pilot, predicate, what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"screenshots: timed out waiting for {what}")
+        await pilot.pause(0.02)
+
+
+def no_loading(app) -> bool:
+    from textual.widgets import LoadingIndicator
+
+    return not any(w.display for w in app.screen.query(LoadingIndicator))
+
+
+class Shooter:
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.made: list[str] = []
+
+    async def shot(self, pilot, name: str) -> None:
+        await pilot.pause(0.3)
+        await pilot.wait_for_scheduled_animations()
+        svg = pilot.app.export_screenshot(title=f"nezha-tui: {name.replace('-', ' ')}")
+        (self.out / f"{name}.svg").write_text(svg, encoding="utf-8")
+        self.made.append(name)
+
+
+async def feed_frames(pilot, demo_clock: ManualClock, app_clock: ManualClock, frames: int) -> None:
+    """Step the demo's clock frame by frame and wait until the app applied each frame."""
+    app = pilot.app
+    for k in range(frames):
+        t = T_END - 2.0 * (frames - 1 - k)
+        demo_clock.t = t
+        app_clock.t = 1000.0 + 2.0 * k
+        await wait_for(pilot, lambda: app.store.now_ms == int(t) * 1000, f"frame {k}")
+
+
+def make_app(demo, wall: float | None, app_clock: ManualClock):
+    from nezha_tui.api.client import Credentials, NezhaClient
+    from nezha_tui.ui.app import NezhaApp
+
+    client = NezhaClient(demo.url, Credentials(username=demo.username, password=demo.password))
+    local_noon = datetime.fromtimestamp(T_END)
+    app = NezhaApp(client, wall=wall, clock=app_clock, wall_clock=lambda: local_noon, start_timers=False)
+    app.tz = timezone.utc
+    return app
+
+
+async def main(out: Path) -> list[str]:
+    from nezha_tui.api.stream import StreamState, StreamStatus
+    from nezha_tui.demo.server import DemoOptions, DemoServer
+
+    out.mkdir(parents=True, exist_ok=True)
+    shooter = Shooter(out)
+    demo_clock = ManualClock(T_END - 2.0 * (FRAMES - 1))
+    demo = DemoServer(DemoOptions(seed=1, clock=demo_clock, frame_interval=0.05))
+    await demo.start()
+    try:
+        app_clock = ManualClock(1000.0)
+        app = make_app(demo, None, app_clock)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.store.frames > 0 and app.setting is not None, "first frame")
+            await feed_frames(pilot, demo_clock, app_clock, FRAMES)
+            await wait_for(pilot, lambda: len(app.store.groups) > 0, "groups")
+            await shooter.shot(pilot, "fleet-table")
+            await pilot.press("v")
+            await shooter.shot(pilot, "fleet-cards")
+            await pilot.press("v", "slash", *"edge")
+            await shooter.shot(pilot, "fleet-filtered")
+            await pilot.press("escape", "escape")
+            await pilot.press("question_mark")
+            await shooter.shot(pilot, "help")
+            await pilot.press("escape")
+
+            # Server detail: overview with live panel, then history at two periods.
+            await pilot.press("home", "enter")
+            await wait_for(pilot, lambda: app.screen.id != "fleet", "server detail")
+            await shooter.shot(pilot, "server-detail")
+            await pilot.press("h")
+            await wait_for(pilot, lambda: no_loading(app), "1d history")
+            await shooter.shot(pilot, "server-history-1d")
+            await pilot.press("7")
+            await wait_for(pilot, lambda: no_loading(app), "7d history")
+            await shooter.shot(pilot, "server-history-7d")
+            await pilot.press("m")
+            await wait_for(pilot, lambda: no_loading(app), "monitors")
+            await shooter.shot(pilot, "server-monitors")
+            await pilot.press("escape")
+
+            # Services overview and one service's history.
+            await pilot.press("s")
+            await wait_for(pilot, lambda: no_loading(app) and app.screen.id != "fleet", "services")
+            await pilot.pause(0.5)
+            await shooter.shot(pilot, "services")
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+            await wait_for(pilot, lambda: no_loading(app), "service history")
+            await shooter.shot(pilot, "service-history")
+            await pilot.press("escape", "escape")
+
+            # The stream stalls: the grid dims under the stale banner, last data kept.
+            demo.faults.stall = True
+            app_clock.t += 14.0
+            app._on_status(StreamStatus(StreamState.STALE, attempt=3, last_frame_at=app_clock.t - 14.0,
+                                        next_retry_at=app_clock.t + 8.0, message="no frame for 14 s"))
+            await shooter.shot(pilot, "fleet-stale")
+            demo.faults.stall = False
+
+        wall_clock = ManualClock(1000.0)
+        wall_app = make_app(demo, 15.0, wall_clock)
+        async with wall_app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: wall_app.store.frames > 0 and len(wall_app.store.groups) > 0, "wall frame")
+            await shooter.shot(pilot, "wall")
+    finally:
+        await demo.stop()
+    return shooter.made
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "screenshots"))
+    made = asyncio.run(main(Path(parser.parse_args().out)))
+    print(f"wrote {len(made)} screenshots: {', '.join(made)}", file=sys.stderr)
