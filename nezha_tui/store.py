@@ -162,7 +162,7 @@ class FleetStore:
         """Names of the groups each server id belongs to."""
         self.totals = FleetTotals()
         self._online: dict[int, bool] = {}
-        self._last_active: dict[int, float | None] = {}
+        self._last_active: dict[int, _dt.datetime | None] = {}
         self._notes: dict[int, str] = {}
         self._parsed_notes: dict[int, tuple[str, object]] = {}
         self._history: deque[_Columns] = deque(maxlen=self.recent_len)
@@ -189,12 +189,16 @@ class FleetStore:
         # Per-server work is done column by column in comprehensions where it can be (a
         # frame holds every server, ~10,000 of them): an explicit loop with one statement
         # per step costs about twice as much in CPython.
-        stamps = [
-            la.timestamp() if la is not None and la.tzinfo is not None and la.year > 1 else _timestamp(la)
-            for la in [server.last_active for server in servers]
+        last_actives = [server.last_active for server in servers]
+        # "now - last_active <= window" as a datetime comparison against a cutoff in the
+        # datetime's own zone (the decoder shares one tzinfo object per offset): it is
+        # about 20 times cheaper than computing every server's timestamp.
+        cutoffs = _cutoffs(last_actives, now_s - window)
+        online_flags = [
+            la >= cutoffs[la.tzinfo] if la is not None and la.tzinfo in cutoffs else _online(la, now_s, window)
+            for la in last_actives
         ]
-        online_flags = [ts is not None and now_s - ts <= window for ts in stamps]
-        self._last_active.update(zip(order, stamps))
+        self._last_active.update(zip(order, last_actives))
         online_map = self._online
         notes = self._notes
         version = self.version
@@ -274,7 +278,7 @@ class FleetStore:
 
     def last_seen_age(self, server_id: int) -> float | None:
         """Seconds between the frame's ``now`` and the server's ``last_active`` (>= 0)."""
-        ts = self._last_active.get(server_id)
+        ts = _timestamp(self._last_active.get(server_id))
         if ts is None:
             return None
         return max(0.0, self.now_ms / 1000.0 - ts)
@@ -364,6 +368,25 @@ class FleetStore:
         """Groups holding at least one server the store knows, in the Dashboard's order."""
         servers = self.servers
         return [g for g in self.groups if any(sid in servers for sid in g.servers or ())]
+
+
+def _cutoffs(last_actives: list[_dt.datetime | None], cutoff_s: float) -> dict[object, _dt.datetime]:
+    """The instant ``cutoff_s`` (unix seconds) in each time zone the aware datetimes use."""
+    cutoffs: dict[object, _dt.datetime] = {}
+    for tz in {la.tzinfo for la in last_actives if la is not None}:
+        if tz is None:
+            continue  # naive: see _online
+        try:
+            cutoffs[tz] = _dt.datetime.fromtimestamp(cutoff_s, tz)
+        except (OverflowError, ValueError, OSError, TypeError):
+            pass  # an absurd "now": those servers take the slow path
+    return cutoffs
+
+
+def _online(last_active: _dt.datetime | None, now_s: float, window: float) -> bool:
+    """The online rule on timestamps, for what has no cutoff (None, naive, odd zones)."""
+    ts = _timestamp(last_active)
+    return ts is not None and now_s - ts <= window
 
 
 def _unique(servers: list[StreamServer]) -> tuple[list[StreamServer], list[int]]:

@@ -37,6 +37,26 @@ def test_online_rule(age, window, online):
         assert store.last_seen_age(1) == pytest.approx(max(0.0, age), abs=1e-3)
 
 
+def test_online_rule_is_the_same_in_every_time_zone_and_for_naive_times():
+    # the store compares against a cutoff per zone; naive times count as UTC
+    now = dt.datetime.fromtimestamp(T0, dt.timezone.utc)
+    zones = [dt.timezone.utc, dt.timezone(dt.timedelta(hours=8)), dt.timezone(dt.timedelta(hours=-5, minutes=-30))]
+    servers = []
+    sid = 0
+    for age, online in [(30.0, True), (30.000001, False), (29.999999, True), (-5.0, True)]:
+        for zone in zones:
+            sid += 1
+            servers.append((sid, (now - dt.timedelta(seconds=age)).astimezone(zone), online, age))
+        sid += 1
+        servers.append((sid, (now - dt.timedelta(seconds=age)).replace(tzinfo=None), online, age))
+    f = m.StreamFrame(now=T0 * 1000, servers=[m.StreamServer(id=i, last_active=la) for i, la, _, _ in servers])
+    store = FleetStore(online_window=30)
+    store.apply(f)
+    for i, _, online, age in servers:
+        assert store.is_online(i) is online, (i, age)
+        assert store.last_seen_age(i) == pytest.approx(max(0.0, age), abs=1e-5)
+
+
 def test_online_rule_uses_frame_now_not_local_clock():
     store = FleetStore()
     # a frame from long ago whose server reported 2 s before that frame's now
