@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
 from textual.widget import Widget
@@ -111,6 +112,18 @@ class FleetSummary(Widget):
     def __init__(self, view: FleetView, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.view = view
+        self._base: Style | None = None
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base = None
+
+    @property
+    def _base_style(self) -> Style:
+        """``rich_style`` (which walks the ancestors' backgrounds), cached until the CSS changes."""
+        if self._base is None:
+            self._base = self.rich_style
+        return self._base
 
     def parts(self) -> list[tuple[int, Text]]:
         """``(priority, text)`` pieces in display order; lower priority numbers are kept longest."""
@@ -197,7 +210,7 @@ class FleetSummary(Widget):
         line, repeated every frame; a Rich Text renders to Segments in a tenth of that.
         """
         width = self.content_size.width
-        base = self.rich_style
+        base = self._base_style
         if y != 0 or width <= 0:
             return Strip.blank(max(0, width), base)
         line = self.render()
