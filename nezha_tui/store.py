@@ -166,12 +166,15 @@ class FleetStore:
         self._notes: dict[int, str] = {}
         self._parsed_notes: dict[int, tuple[str, object]] = {}
         self._history: deque[_Columns] = deque(maxlen=self.recent_len)
+        self._unrecorded: tuple[int, dict[int, int], list[StreamServer]] | None = None
+        """The last frame, until :meth:`settle` records its recent values."""
         self._version_counter = 0
 
     # ------------------------------------------------------------------ frames
 
     def apply(self, frame: StreamFrame) -> FleetChange:
         """Take in one frame; return what it changed."""
+        self.settle()  # the previous frame's recent values, if nobody recorded them yet
         first = self.frames == 0
         self.frames += 1
         now_ms = _int(frame.now)
@@ -254,13 +257,25 @@ class FleetStore:
             self.position = {sid: i for i, sid in enumerate(order)}
         self.servers = new_servers
         self.totals = _totals(online_servers, len(new_servers))
+        self._unrecorded = (now_ms, self.position, servers)
+        return change
+
+    def settle(self) -> None:
+        """Do the per-frame work the fleet screen does not need: record the recent values.
+
+        The app calls it once the frame is on screen; :meth:`recent` and the next
+        :meth:`apply` call it too, so nothing is lost when nobody does.
+        """
+        pending, self._unrecorded = self._unrecorded, None
+        if pending is None:
+            return
+        now_ms, position, servers = pending
         history = self._history
         if not history or history[-1].ts_ms != now_ms:
             try:
-                history.append(_Columns(now_ms, self.position, servers))
+                history.append(_Columns(now_ms, position, servers))
             except (TypeError, ValueError, OverflowError):
                 pass  # a value of the wrong type: no sample for this frame
-        return change
 
     # ------------------------------------------------------------------ queries
 
@@ -305,6 +320,7 @@ class FleetStore:
 
     def recent(self, server_id: int) -> Sequence[RecentSample]:
         """Recent samples of one server, oldest first (at most ``recent_len``, one per frame time)."""
+        self.settle()
         server = self.servers.get(server_id)
         if server is None:
             return []

@@ -256,6 +256,7 @@ class NezhaApp(App[None]):
         sample = FrameSample(started, applied, handled, servers=len(self.store), changed=len(change.changed))
         self.perf.record(sample)
         self.call_after_refresh(self.perf.painted, sample)
+        self.call_after_refresh(self.store.settle)  # plot-only bookkeeping, once the frame is shown
         if change.first:
             self.call_after_refresh(_freeze_long_lived)
 
