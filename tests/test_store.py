@@ -145,6 +145,18 @@ def test_ring_buffer_keeps_last_n_in_order_and_skips_duplicate_now():
     assert samples[-1].net_in_speed == 1000 + 4
 
 
+def test_settle_records_each_frame_once_whoever_calls_it():
+    store = FleetStore()
+    store.apply(fleet(1, now=T0, step=0))
+    store.settle()
+    store.settle()  # nothing pending: no second sample
+    store.apply(fleet(1, now=T0 + 2, step=1))  # not settled: recent() records it
+    assert [s.ts_ms for s in store.recent(1)] == [T0 * 1000, (T0 + 2) * 1000]
+    store.apply(fleet(1, now=T0 + 4, step=2))
+    store.apply(fleet(1, now=T0 + 6, step=3))  # the next apply records the unsettled one
+    assert [s.ts_ms for s in store.recent(1)][-2:] == [(T0 + 4) * 1000, (T0 + 6) * 1000]
+
+
 def test_duplicate_ids_keep_first_and_empty_frame_removes_all():
     store = FleetStore()
     store.apply(frame([server_json(1, "first"), server_json(1, "second")]))
