@@ -477,3 +477,50 @@ async def test_escape_while_typing_closes_the_filter_bar():
         assert len(app.screen.query_one(FleetTable).view.ids) == 12
         assert not app.screen.query_one("#filter-bar").display
         assert app.screen.query_one(FleetTable).has_focus
+
+
+async def test_a_frame_repaints_only_the_lines_of_changed_visible_servers():
+    app, streams, _ = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(12))
+        table = app.screen.query_one(FleetTable)
+        asked: list[int] = []
+        original = table._render_line
+
+        def counting(y: int):
+            asked.append(y)
+            return original(y)
+
+        table._render_line = counting  # type: ignore[method-assign]
+        f = fleet(12, now=T0 + 2)
+        f.servers[1].state.cpu = 42.5
+        await feed(pilot, streams, f)
+        assert asked == [2]  # srv-002's line; not the header, not the other rows
+        assert "42.5%" in app.export_screenshot()
+        asked.clear()
+        await feed(pilot, streams, fleet(12, now=T0 + 4))  # srv-002 back to its old value
+        assert asked == [2]
+
+
+async def test_a_frame_repaints_only_the_card_rows_of_changed_visible_servers():
+    app, streams, _ = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await feed(pilot, streams, fleet(12))
+        await pilot.press("v")
+        await pilot.pause()
+        cards = app.screen.query_one(FleetCards)
+        cols, _ = cards.grid()
+        asked: list[int] = []
+        original = cards._render_line
+
+        def counting(y: int):
+            asked.append(y)
+            return original(y)
+
+        cards._render_line = counting  # type: ignore[method-assign]
+        f = fleet(12, now=T0 + 2)
+        f.servers[cols].state.cpu = 42.5  # first card of the second card row
+        await feed(pilot, streams, f)
+        h = cards.card_height
+        assert sorted(asked) == list(range(h, 2 * h))
+        assert "42.5%" in app.export_screenshot()
