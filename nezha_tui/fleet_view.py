@@ -256,10 +256,11 @@ class FleetView:
                 wanted = store.group_members(self.group_id)
                 base = [sid for sid in base if sid in wanted]
             self.group_total = len(base)
+            online = store.online_flags.get
             if self.status is StatusFilter.ONLINE:
-                base = [sid for sid in base if store.is_online(sid)]
+                base = [sid for sid in base if online(sid, False)]
             elif self.status is StatusFilter.OFFLINE:
-                base = [sid for sid in base if not store.is_online(sid)]
+                base = [sid for sid in base if not online(sid, False)]
             if self._terms:
                 base = [sid for sid in base if self._matches(sid)]
             self._members = list(base)
@@ -293,9 +294,9 @@ class FleetView:
             ids = sorted(members, key=lambda sid: fn(servers[sid]),
                          reverse=key.descending != self.reverse)
         if key.id != "name" or self.offline_first:
-            online = store.is_online
-            up = [sid for sid in ids if online(sid)]
+            online = store.online_flags.get  # a dict look-up: this runs for every member
+            up = [sid for sid in ids if online(sid, False)]
             if len(up) != len(ids):
-                down = [sid for sid in ids if not online(sid)]
+                down = [sid for sid in ids if not online(sid, False)]
                 ids = down + up if self.offline_first else up + down
         return ids

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 from array import array
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -290,6 +290,11 @@ class FleetStore:
 
     def is_online(self, server_id: int) -> bool:
         return self._online.get(server_id, False)
+
+    @property
+    def online_flags(self) -> Mapping[int, bool]:
+        """``id -> online`` for every server (read-only; ``.get(id, False)`` for loops over many ids)."""
+        return self._online
 
     def last_seen_age(self, server_id: int) -> float | None:
         """Seconds between the frame's ``now`` and the server's ``last_active`` (>= 0)."""
