@@ -36,6 +36,7 @@ class FleetScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__(id="fleet")
         self.view: FleetView | None = None
+        self._filter_count_text = ""
 
     # ------------------------------------------------------------------ layout
 
@@ -145,7 +146,10 @@ class FleetScreen(Screen[None]):
         if view is None:
             return
         status = "" if view.status is StatusFilter.ALL else f" ({view.status.value})"
-        self.query_one("#filter-count", Static).update(f"{len(view.ids)} of {view.group_total}{status}")
+        text = f"{len(view.ids)} of {view.group_total}{status}"
+        if text != self._filter_count_text:  # Static.update refreshes the layout even for the same text
+            self._filter_count_text = text
+            self.query_one("#filter-count", Static).update(text)
 
     def _update_filter_bar(self) -> None:
         view = self.view
