@@ -48,11 +48,11 @@ def test_first_frame_typed_fast_path_and_all_values():
     temps = tokyo.state.temperatures
     assert [(t.name, t.temperature) for t in temps] == [("coretemp_package_id_0", 45.0), ("nvme_composite", 38.85)]
     assert isinstance(temps[0].temperature, float)
-    assert tokyo.state.gpu == [3.0] and isinstance(tokyo.state.gpu[0], float)
+    assert tokyo.state.gpu == (3.0,) and isinstance(tokyo.state.gpu[0], float)
     assert tokyo.state.load_15 == 1.0 and isinstance(tokyo.state.load_15, float)
     # Go's shortest float printing round-trips exactly
     assert tokyo.state.cpu == 12.345678901234567
-    assert tokyo.host.cpu == ["AMD EPYC 7B13 8 Virtual Core"] and tokyo.host.gpu == ["NVIDIA T4"]
+    assert tokyo.host.cpu == ("AMD EPYC 7B13 8 Virtual Core",) and tokyo.host.gpu == ("NVIDIA T4",)
     assert tokyo.host.mem_total == 8326979584 and tokyo.state.net_in_transfer == 987654321012
 
 
@@ -62,7 +62,7 @@ def test_omitted_zeros_default():
     # guest view: no platform_version / version; zeros omitted
     assert fra.host.platform_version == "" and fra.host.version == "" and fra.host.swap_total == 0
     assert fra.state.swap_used == 0 and fra.state.load_5 == 0.0 and fra.state.udp_conn_count == 0
-    assert fra.state.temperatures == [] and fra.state.gpu == []
+    assert fra.state.temperatures == () and fra.state.gpu == ()
     assert fra.public_note is None  # absent key (omitempty)
 
 
@@ -101,8 +101,8 @@ def test_null_host_state_and_lists_are_defaults_not_errors():
     assert s[11].host.mem_total == 0 and s[11].state.cpu == 0.0 and s[11].country_code == ""
     assert s[11].last_active == datetime(2026, 11, 26, 4, 0, tzinfo=timezone.utc)
     assert s[12].last_active is None and s[12].host.platform == ""
-    assert s[13].host.cpu == [] and s[13].host.mem_total == 1024
-    assert s[13].state.temperatures == [] and s[13].state.cpu == 3.5
+    assert s[13].host.cpu == () and s[13].host.mem_total == 1024
+    assert s[13].state.temperatures == () and s[13].state.cpu == 3.5
 
 
 def test_wrong_types_cost_one_field_not_the_frame():
@@ -303,7 +303,7 @@ def test_error_that_is_not_a_string():
 def test_convert_lenient_defaults_and_counts():
     report = DecodeReport()
     st = convert_lenient({"cpu": "x", "mem_used": 5, "temperatures": "no"}, HostState, report)
-    assert st.cpu == 0.0 and st.mem_used == 5 and st.temperatures == []
+    assert st.cpu == 0.0 and st.mem_used == 5 and st.temperatures == ()
     assert report.bad_fields == 2
 
 

@@ -297,8 +297,8 @@ def _lenient(value: Any, typ: Any, report: DecodeReport, path: str) -> Any:
         except msgspec.ValidationError:
             return _struct_fields(value, typ, report, path)
         return _clear_zero_times(out, typ) if _has_time(typ) else out
-    if origin is list:
-        (item_t,) = typing.get_args(typ) or (Any,)
+    if origin is list or origin is tuple:  # tuple[X, ...]: the stream models' per-server arrays
+        item_t = (typing.get_args(typ) or (Any,))[0]
         if not isinstance(value, list):
             report.bad(path, f"expected a list, got {_kind(value)}")
             return _BAD
@@ -318,7 +318,7 @@ def _lenient(value: Any, typ: Any, report: DecodeReport, path: str) -> Any:
                 report.note(f"{path}[{i}]: item dropped")
             elif not (_is_datetime(item_t) and got is None):
                 items.append(got)
-        return items
+        return tuple(items) if origin is tuple else items
     if origin is dict:
         key_t, val_t = typing.get_args(typ) or (Any, Any)
         if not isinstance(value, dict):
@@ -418,6 +418,8 @@ def _empty(typ: Any) -> Any:
         return None
     if origin is list:
         return []
+    if origin is tuple:
+        return ()
     if origin is dict:
         return {}
     if _is_struct(typ):

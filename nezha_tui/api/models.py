@@ -47,11 +47,17 @@ class Temperature(Struct, gc=False):
 
 
 class Host(Struct, gc=False):
-    """Static facts about a server (section 4, Host)."""
+    """Static facts about a server (section 4, Host).
+
+    The arrays of the stream models are tuples, not lists: a tuple of strings,
+    numbers or ``gc=False`` structs is dropped from the cyclic garbage
+    collector's tracking, a list never is.  With 10,000 servers a frame makes
+    40,000 of them every 2 s; as lists they cost ~13 ms of collection a frame.
+    """
 
     platform: str = ""
     platform_version: str = ""
-    cpu: list[str] = field(default_factory=list)
+    cpu: tuple[str, ...] = ()
     mem_total: int = 0
     disk_total: int = 0
     swap_total: int = 0
@@ -59,7 +65,7 @@ class Host(Struct, gc=False):
     virtualization: str = ""
     boot_time: int = 0  # unix seconds
     version: str = ""  # agent version
-    gpu: list[str] = field(default_factory=list)
+    gpu: tuple[str, ...] = ()
 
 
 class HostState(Struct, gc=False):
@@ -80,8 +86,8 @@ class HostState(Struct, gc=False):
     tcp_conn_count: int = 0
     udp_conn_count: int = 0
     process_count: int = 0
-    temperatures: list[Temperature] = field(default_factory=list)
-    gpu: list[float] = field(default_factory=list)
+    temperatures: tuple[Temperature, ...] = ()
+    gpu: tuple[float, ...] = ()
 
 
 class StreamServer(Struct, gc=False):

@@ -127,6 +127,7 @@ class FleetStream:
         self._ws: Any = None
         self._auth_retry_used = False
         self.connections = 0  # connections opened so far (for tests and diagnostics)
+        self.received_at: float | None = None  # perf_counter() when the last frame's bytes arrived
 
     # ------------------------------------------------------------------ public
 
@@ -226,6 +227,7 @@ class FleetStream:
                     remaining = max(deadline - loop.time(), 0.0)
                     async with asyncio.timeout(remaining):
                         raw = await self._until_stopped(ws.recv())
+                    self.received_at = time.perf_counter()  # for timing frame -> screen, decode included
                 except TimeoutError:
                     if self._stop.is_set():
                         raise _Stopped from None

@@ -79,14 +79,23 @@ class FrameSample:
     """When the screen was next refreshed (``None`` until then)."""
     servers: int = 0
     changed: int = 0
+    received: float | None = None
+    """When the frame's bytes arrived from the socket, before decoding (``None`` if unknown)."""
 
     @property
     def to_handled_ms(self) -> float:
         return (self.handled - self.started) * 1000.0
 
     @property
+    def decode_ms(self) -> float | None:
+        return None if self.received is None else (self.started - self.received) * 1000.0
+
+    @property
     def to_screen_ms(self) -> float | None:
-        return None if self.painted is None else (self.painted - self.started) * 1000.0
+        """From the frame's arrival (its decoding included) to the screen refreshed."""
+        if self.painted is None:
+            return None
+        return (self.painted - (self.received if self.received is not None else self.started)) * 1000.0
 
 
 @dataclass
@@ -253,7 +262,9 @@ class NezhaApp(App[None]):
         self.fleet_changed.publish(change)
         handled = time.perf_counter()
         self._alert(change)
-        sample = FrameSample(started, applied, handled, servers=len(self.store), changed=len(change.changed))
+        received = getattr(self.stream, "received_at", None)
+        sample = FrameSample(started, applied, handled, servers=len(self.store), changed=len(change.changed),
+                             received=received if isinstance(received, float) and received <= started else None)
         self.perf.record(sample)
         self.call_after_refresh(self.perf.painted, sample)
         self.call_after_refresh(self.store.settle)  # plot-only bookkeeping, once the frame is shown
