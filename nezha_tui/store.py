@@ -21,10 +21,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
-from nezha_tui.api.models import ServerGroup, StreamFrame, StreamServer
+from nezha_tui.api.models import Host, ServerGroup, StreamFrame, StreamServer
 
 if TYPE_CHECKING:  # pragma: no cover
     from nezha_tui.api.public_note import PublicNote
+
+_EMPTY_HOST = Host()  # what a server that never reported sends (``"host": {}``)
 
 __all__ = ["FleetChange", "FleetStore", "FleetTotals", "RecentSample"]
 
@@ -302,6 +304,15 @@ class FleetStore:
         if ts is None:
             return None
         return max(0.0, self.now_ms / 1000.0 - ts)
+
+    def never_reported(self, server_id: int) -> bool:
+        """No report at all: zero ``last_active`` and an empty ``host``.
+
+        A zero ``last_active`` alone also means "agent disconnected" on current
+        Dashboards, which keep that server's last values in ``host``/``state``.
+        """
+        server = self.servers.get(server_id)
+        return server is not None and server.last_active is None and server.host == _EMPTY_HOST
 
     def public_note(self, server_id: int) -> str:
         """The first ``public_note`` seen for the server ("" when none)."""

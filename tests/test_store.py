@@ -210,3 +210,16 @@ def test_decoded_model_roundtrip_with_real_decoder_if_present():
     assert store.is_online(1) and not store.is_online(2)
     assert isinstance(store.get(1), m.StreamServer)
     assert msgspec.structs.asdict(store.get(1).host)["arch"] == "x86_64"
+
+
+def test_never_reported_vs_agent_disconnected():
+    from nezha_tui.api.models import Host, HostState, StreamFrame, StreamServer
+
+    store = FleetStore()
+    store.apply(StreamFrame(now=1_000_000, servers=[
+        StreamServer(id=1, name="never"),
+        StreamServer(id=2, name="gone", host=Host(platform="debian", mem_total=1024), state=HostState(cpu=5.0)),
+    ]))
+    assert store.never_reported(1) and not store.is_online(1)
+    assert not store.never_reported(2) and not store.is_online(2)
+    assert not store.never_reported(99)

@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
-from nezha_tui.api.models import MetricSeries, ServerServiceSeries, StreamServer
+from nezha_tui.api.models import Host, MetricSeries, ServerServiceSeries, StreamServer
 from nezha_tui.downsample import median_step, series_stats
 from nezha_tui.format import (
     country_flag, fmt_age, fmt_bytes, fmt_duration, fmt_load, fmt_percent, fmt_speed, percent_of,
@@ -226,7 +226,11 @@ def facts_text(server: StreamServer, *, online: bool, age: float | None, theme: 
     else:
         status = Text("● offline", style=theme_style(theme, "error"))
     append_gap(status)
-    status.append(f"· last seen {fmt_age(age)}" if age is not None else "· never reported",
+    if age is not None:
+        seen = f"· last seen {fmt_age(age)}"
+    else:  # zero last_active: no report ever, or the agent disconnected (its last values kept)
+        seen = "· never reported" if server.host == Host() else "· agent disconnected"
+    status.append(seen,
                   style=theme_style(theme, "foreground-muted"))
     _row(t, "Status", status, theme)
     _row(t, "Platform", " ".join(x for x in (h.platform, h.platform_version) if x) or "-", theme)

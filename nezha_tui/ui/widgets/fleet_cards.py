@@ -299,7 +299,10 @@ class FleetCards(FleetGrid):
         platform = " · ".join(p for p in (hst.platform, hst.arch, hst.virtualization) if p) or "unknown platform"
         if not online:
             age = self.store.last_seen_age(sid)
-            platform = ("offline, never reported" if age is None else f"offline, last seen {fmt_duration(age)} ago")
+            if age is not None:
+                platform = f"offline, last seen {fmt_duration(age)} ago"
+            else:
+                platform = "offline, never reported" if self.store.never_reported(sid) else "offline, agent disconnected"
             lines.append(row((platform, "down")))
         else:
             lines.append(row((platform, "muted")))

@@ -532,7 +532,7 @@ class FleetTable(FleetGrid):
         if server is None:
             return Strip.blank(width, base)
         online = self.store.is_online(sid)
-        never = not online and self.store.last_seen_age(sid) is None  # never reported: no values
+        never = not online and self.store.never_reported(sid)  # no values to show
         self.columns()
         value_styles = self._kind_styles(online, cursor, False)
         status_styles = self._kind_styles(online, cursor, True)
