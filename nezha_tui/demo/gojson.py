@@ -252,6 +252,19 @@ def _map_key(k: Any) -> str:
     return str(k)
 
 
+def _enc_object(items, out: list[str]) -> None:
+    out.append("{")
+    first = True
+    for k, val in items:
+        if not first:
+            out.append(",")
+        first = False
+        out.append(go_str(k))
+        out.append(":")
+        _enc(val, out)
+    out.append("}")
+
+
 def _enc(v: Any, out: list) -> None:
     if isinstance(v, Raw):
         out.append(v)
@@ -271,29 +284,10 @@ def _enc(v: Any, out: list) -> None:
         out.append(go_float(v))
     elif isinstance(v, GoTime):
         out.append('"' + v.encode() + '"')
-    elif isinstance(v, GoMap):
-        items = sorted(((_map_key(k), val) for k, val in v.items()), key=lambda kv: kv[0])
-        out.append("{")
-        first = True
-        for k, val in items:
-            if not first:
-                out.append(",")
-            first = False
-            out.append(go_str(k))
-            out.append(":")
-            _enc(val, out)
-        out.append("}")
-    elif isinstance(v, dict):
-        out.append("{")
-        first = True
-        for k, val in v.items():
-            if not first:
-                out.append(",")
-            first = False
-            out.append(go_str(k))
-            out.append(":")
-            _enc(val, out)
-        out.append("}")
+    elif isinstance(v, GoMap):  # a Go map: keys as strings, sorted (encoding/json sorts map keys)
+        _enc_object(sorted(((_map_key(k), val) for k, val in v.items()), key=lambda kv: kv[0]), out)
+    elif isinstance(v, dict):  # a Go struct: fields in declaration order
+        _enc_object(v.items(), out)
     elif isinstance(v, (list, tuple)):
         out.append("[")
         for i, val in enumerate(v):

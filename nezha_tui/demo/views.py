@@ -265,13 +265,19 @@ def metric_points(st: "DemoState", s: FleetServer, metric: str, period: str, now
     return out or None
 
 
-def metrics(st: "DemoState", v: Viewer, raw_id: str, metric: str, period: str, now: float) -> dict:
-    sid = parse_id(raw_id)
-    s = st.fleet.by_id.get(sid)
+def _visible_server(st: "DemoState", v: Viewer, raw_id: str):
+    """The server of a ``/server/{id}/...`` route, or the Dashboard's error for it."""
+    s = st.fleet.by_id.get(parse_id(raw_id))
     if s is None:
         raise ApiFailure("server not found")
     if not can_view_server(v, s):
         raise ApiFailure("unauthorized")
+    return s
+
+
+def metrics(st: "DemoState", v: Viewer, raw_id: str, metric: str, period: str, now: float) -> dict:
+    s = _visible_server(st, v, raw_id)
+    sid = s.id
     if metric not in METRICS:
         raise ApiFailure("invalid metric name")
     parse_period(period)
@@ -414,12 +420,8 @@ def _sorted_monitors(st: "DemoState") -> list[Monitor]:
 
 
 def server_services(st: "DemoState", v: Viewer, raw_id: str, period: str, now: float) -> list | None:
-    sid = parse_id(raw_id)
-    s = st.fleet.by_id.get(sid)
-    if s is None:
-        raise ApiFailure("server not found")
-    if not can_view_server(v, s):
-        raise ApiFailure("unauthorized")
+    s = _visible_server(st, v, raw_id)
+    sid = s.id
     span, step = parse_period(period)
     if not v.is_member and period not in ("1d", ""):
         raise ApiFailure("unauthorized: only 1d data available for guests")

@@ -19,7 +19,7 @@ import importlib.util
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,6 +34,8 @@ from nezha_tui.ui.commands import bindings_for, palette_commands
 __all__ = ["NezhaApp", "FramePerf", "FrameSample"]
 
 log = logging.getLogger("nezha_tui.ui")
+
+_FAILED = object()  # what NezhaApp._fetch returns when the request failed (None can be an answer)
 
 
 def _error_message(exc: BaseException) -> str:
@@ -334,21 +336,28 @@ class NezhaApp(App[None]):
 
     # ------------------------------------------------------------------ REST data
 
-    async def _load_setting(self) -> None:
+    async def _fetch(self, key: str, what: str, request: Callable[[], Awaitable[Any]]) -> Any:
+        """One REST answer, or ``_FAILED`` after a one-time warning (cleared by the next success)."""
         try:
-            setting = await self.client.setting()
+            answer = await request()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.info("setting failed: %s", _error_message(exc))
-            self.report_error("setting", f"Site settings: {_error_message(exc)}", "warning")
+            log.info("%s failed: %s", key, _error_message(exc))
+            self.report_error(key, f"{what}: {_error_message(exc)}", "warning")
+            return _FAILED
+        self._reported.pop(key, None)
+        return answer
+
+    async def _load_setting(self) -> None:
+        setting = await self._fetch("setting", "Site settings", self.client.setting)
+        if setting is _FAILED:
             return
         self.setting = setting
         config = getattr(setting, "config", None)
         self.store.site_name = getattr(config, "site_name", "") or ""
         if self.store.site_name:
             self.sub_title = self.store.site_name
-        self._reported.pop("setting", None)
         self.state_changed.publish("setting")
 
     def refresh_groups(self) -> None:
@@ -359,15 +368,9 @@ class NezhaApp(App[None]):
                             exit_on_error=False)
 
     async def _load_groups(self) -> None:
-        try:
-            groups = await self.client.server_groups()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.info("groups failed: %s", _error_message(exc))
-            self.report_error("groups", f"Server groups: {_error_message(exc)}", "warning")
+        groups = await self._fetch("groups", "Server groups", self.client.server_groups)
+        if groups is _FAILED:
             return
-        self._reported.pop("groups", None)
         if self.store.set_groups(groups or []):
             self.fleet_changed.publish(FleetChange(now_ms=self.store.now_ms))
             self.state_changed.publish("groups")
