@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from contextlib import aclosing, asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -80,9 +82,10 @@ class TrackingConnect:
 class Dash:
     """A scripted stream endpoint: ``behaviours[i]`` serves connection i."""
 
-    def __init__(self, *behaviours, process_request=None) -> None:
+    def __init__(self, *behaviours, process_request=None, ssl=None) -> None:
         self.behaviours = list(behaviours)
         self.process_request = process_request
+        self.ssl = ssl
         self.count = 0
         self.headers: list[Headers] = []
         self.server = None
@@ -97,16 +100,19 @@ class Dash:
 
     async def start(self, port: int = 0) -> None:
         self.server = await serve(self.handler, "127.0.0.1", port, process_request=self.process_request,
-                                  ping_interval=None)
+                                  ssl=self.ssl, ping_interval=None)
         self.port = self.server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
-        self.server.close()
-        await self.server.wait_closed()
+        """Closes the port and every connection; a no-op when not (or no longer) serving."""
+        server, self.server = self.server, None
+        if server is not None:
+            server.close()
+            await server.wait_closed()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ssl else 'http'}://127.0.0.1:{self.port}"
 
 
 def send_then_hold(*docs):
@@ -114,6 +120,14 @@ def send_then_hold(*docs):
         for d in docs:
             await ws.send(d)
         await ws.wait_closed()
+    return beh
+
+
+def send_then_drop(doc):
+    async def beh(ws):
+        await ws.send(doc)
+        await asyncio.sleep(0.01)
+        ws.transport.abort()  # no close frame, like a proxy cutting the TCP connection
     return beh
 
 
@@ -130,38 +144,84 @@ async def finish(stream: FleetStream, task: asyncio.Task) -> None:
     assert stream.status.state in (StreamState.STOPPED, StreamState.AUTH_FAILED)
 
 
+async def run_to_end(stream: FleetStream) -> None:
+    """Runs the stream until it returns on its own (no retry after AUTH_FAILED)."""
+    async with asyncio.timeout(5):
+        await stream.run()
+
+
+@asynccontextmanager
+async def running(stream: FleetStream):
+    """``stream.run()`` as a task for the block; ``finish`` (stop + checks) at the end of it.
+
+    When the block fails, the stream is still stopped and its task ended, then the failure propagates.
+    """
+    task = asyncio.create_task(stream.run())
+    try:
+        yield task
+    except BaseException:
+        stream.stop()
+        task.cancel()
+        await asyncio.wait([task], timeout=3)
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: the block's failure is the one to report
+        raise
+    await finish(stream, task)
+
+
+@asynccontextmanager
+async def serving(*behaviours, **kw):
+    """A started ``Dash``, always stopped afterwards."""
+    dash = Dash(*behaviours, **kw)
+    await dash.start()
+    try:
+        yield dash
+    finally:
+        await dash.stop()
+
+
+@asynccontextmanager
+async def running_stream(*behaviours, process_request=None, credentials=Credentials(), make_client=None,
+                         rec=None, start=True, **stream_kw):
+    """Dash serving ``behaviours`` + client + ``make_stream`` stream (+ its run task unless ``start=False``).
+
+    Yields ``(dash, client, stream, rec)``; stops the stream, closes the client and stops the Dash
+    afterwards, also when the block fails.
+    """
+    async with serving(*behaviours, process_request=process_request) as dash:
+        client = NezhaClient(dash.url, credentials) if make_client is None else make_client(dash.url)
+        async with aclosing(client):
+            rec = Recorder() if rec is None else rec
+            stream = make_stream(client, rec, **stream_kw)
+            if not start:
+                yield dash, client, stream, rec
+                return
+            async with running(stream):
+                yield dash, client, stream, rec
+
+
 # --------------------------------------------------------------------------- frames, notes
 
 
 async def test_live_frames_and_public_note_cache():
-    dash = Dash(send_then_hold(FIRST, LATER))
-    await dash.start()
-    rec = Recorder()
-    client = NezhaClient(dash.url)
-    stream = make_stream(client, rec)
-    task = asyncio.create_task(stream.run())
-    await rec.until(lambda: len(rec.frames) == 2)
-    first, later = rec.frames[0][0], rec.frames[1][0]
-    assert first.servers[0].public_note.startswith('{"billingDataMod"')
-    notes = {s.id: s.public_note for s in later.servers}
-    assert notes[3] == first.servers[0].public_note  # filled from the cache
-    assert notes[8] == "not json: renew at the shop"
-    assert notes[1] == "" and notes[7] == ""  # absent in the first frame = empty note
-    assert notes[9] == ""  # appeared later with its own (empty) note
-    assert stream.public_notes[3].startswith('{"billingDataMod"')
-    assert rec.states()[:2] == [StreamState.CONNECTING, StreamState.LIVE]
-    live = rec.statuses[1]
-    assert live.attempt == 0 and live.last_frame_at == rec.t and live.next_retry_at is None
-    assert dash.headers[0].get("Authorization") is None  # guest
-    await finish(stream, task)
+    async with running_stream(send_then_hold(FIRST, LATER)) as (dash, client, stream, rec):
+        await rec.until(lambda: len(rec.frames) == 2)
+        first, later = rec.frames[0][0], rec.frames[1][0]
+        assert first.servers[0].public_note.startswith('{"billingDataMod"')
+        notes = {s.id: s.public_note for s in later.servers}
+        assert notes[3] == first.servers[0].public_note  # filled from the cache
+        assert notes[8] == "not json: renew at the shop"
+        assert notes[1] == "" and notes[7] == ""  # absent in the first frame = empty note
+        assert notes[9] == ""  # appeared later with its own (empty) note
+        assert stream.public_notes[3].startswith('{"billingDataMod"')
+        assert rec.states()[:2] == [StreamState.CONNECTING, StreamState.LIVE]
+        live = rec.statuses[1]
+        assert live.attempt == 0 and live.last_frame_at == rec.t and live.next_retry_at is None
+        assert dash.headers[0].get("Authorization") is None  # guest
     assert rec.states()[-1] is StreamState.STOPPED
-    await client.aclose()
-    await dash.stop()
 
 
 async def test_on_frame_exception_does_not_kill_the_stream():
-    dash = Dash(send_then_hold(FIRST, LATER))
-    await dash.start()
     rec = Recorder()
     calls = []
 
@@ -170,140 +230,94 @@ async def test_on_frame_exception_does_not_kill_the_stream():
         rec.changed.set()
         raise RuntimeError("consumer bug")
 
-    client = NezhaClient(dash.url)
-    stream = FleetStream(client, on_frame=bad_on_frame, on_status=rec.on_status, sleep=rec.sleep)
-    task = asyncio.create_task(stream.run())
-    await rec.until(lambda: len(calls) == 2)
-    assert stream.connections == 1
-    await finish(stream, task)
-    await client.aclose()
-    await dash.stop()
+    async with serving(send_then_hold(FIRST, LATER)) as dash, aclosing(NezhaClient(dash.url)) as client:
+        stream = FleetStream(client, on_frame=bad_on_frame, on_status=rec.on_status, sleep=rec.sleep)
+        async with running(stream):
+            await rec.until(lambda: len(calls) == 2)
+            assert stream.connections == 1
 
 
 async def test_malformed_frames_are_reported_not_delivered():
-    dash = Dash(send_then_hold("garbage{", "[1,2]", FIRST))
-    await dash.start()
-    rec = Recorder()
-    client = NezhaClient(dash.url)
-    stream = make_stream(client, rec)
-    task = asyncio.create_task(stream.run())
-    await rec.until(lambda: len(rec.frames) == 1)
-    msgs = [s.message for s in rec.statuses]
-    assert any(m.startswith("malformed frame ignored: stream frame is not JSON") for m in msgs)
-    assert any("not a JSON object" in m for m in msgs)
-    assert stream.connections == 1 and rec.sleeps == []  # the connection was kept
-    assert rec.frames[0][0].servers[0].id == 3
-    await finish(stream, task)
-    await client.aclose()
-    await dash.stop()
+    async with running_stream(send_then_hold("garbage{", "[1,2]", FIRST)) as (dash, client, stream, rec):
+        await rec.until(lambda: len(rec.frames) == 1)
+        msgs = [s.message for s in rec.statuses]
+        assert any(m.startswith("malformed frame ignored: stream frame is not JSON") for m in msgs)
+        assert any("not a JSON object" in m for m in msgs)
+        assert stream.connections == 1 and rec.sleeps == []  # the connection was kept
+        assert rec.frames[0][0].servers[0].id == 3
 
 
 async def test_frame_with_bad_fields_is_delivered_with_report():
     bad = json.dumps({"now": 1, "servers": [{"id": 1, "state": {"cpu": "x"}}, {"name": "no id"}]})
-    dash = Dash(send_then_hold(bad))
-    await dash.start()
-    rec = Recorder()
-    client = NezhaClient(dash.url)
-    stream = make_stream(client, rec)
-    task = asyncio.create_task(stream.run())
-    await rec.until(lambda: len(rec.frames) == 1)
-    frame, report = rec.frames[0]
-    assert [s.id for s in frame.servers] == [1] and report.bad_fields == 1 and report.dropped_servers == 1
-    assert "repaired 1 field(s), dropped 1 server(s)" in stream.status.message
-    await finish(stream, task)
-    await client.aclose()
-    await dash.stop()
+    async with running_stream(send_then_hold(bad)) as (dash, client, stream, rec):
+        await rec.until(lambda: len(rec.frames) == 1)
+        frame, report = rec.frames[0]
+        assert [s.id for s in frame.servers] == [1] and report.bad_fields == 1 and report.dropped_servers == 1
+        assert "repaired 1 field(s), dropped 1 server(s)" in stream.status.message
 
 
 # --------------------------------------------------------------------------- losing the connection
 
 
 async def test_drop_without_close_frame_reconnects_with_backoff():
-    async def drop(ws):
-        await ws.send(FIRST)
-        await asyncio.sleep(0.01)
-        ws.transport.abort()  # no close frame, like a proxy cutting the TCP connection
-
     second_note = FIRST.replace("not json: renew at the shop", "renewed")
-    dash = Dash(drop, send_then_hold(second_note, LATER))
-    await dash.start()
-    rec = Recorder()
     tracker = TrackingConnect()
-    client = NezhaClient(dash.url)
-    stream = make_stream(client, rec, connect=tracker)
-    task = asyncio.create_task(stream.run())
-    await rec.until(lambda: len(rec.frames) == 3)
-    assert rec.sleeps == [1.0]
-    states = rec.states()
-    i = states.index(StreamState.STALE)
-    assert states[i - 1:i + 4] == [StreamState.LIVE, StreamState.STALE, StreamState.RECONNECTING,
-                                   StreamState.CONNECTING, StreamState.LIVE]
-    stale, waiting, connecting = rec.statuses[i], rec.statuses[i + 1], rec.statuses[i + 2]
-    assert "connection lost" in stale.message and stale.last_frame_at is not None
-    assert waiting.next_retry_at == pytest.approx(stale.last_frame_at + 1.0)
-    # attempt = connection attempts since the last good frame
-    assert waiting.message == "connection lost; retrying in 1 s" and waiting.attempt == 0
-    assert connecting.message == "reconnecting (attempt 1)" and connecting.attempt == 1
-    # the notes came back from the new connection's first frame
-    assert rec.frames[2][0].servers[3].public_note == "renewed"
-    assert stream.connections == 2 and len(tracker.opened) == 2
-    # the options that matter for the Dashboard
-    kw = tracker.kwargs[0]
-    assert kw["ping_interval"] is None and kw["max_size"] >= 8 * 1024 * 1024
-    assert "ssl" not in kw and kw["additional_headers"] == {}
-    await finish(stream, task)
-    await client.aclose()
-    await dash.stop()
+    async with running_stream(send_then_drop(FIRST), send_then_hold(second_note, LATER),
+                              connect=tracker) as (dash, client, stream, rec):
+        await rec.until(lambda: len(rec.frames) == 3)
+        assert rec.sleeps == [1.0]
+        states = rec.states()
+        i = states.index(StreamState.STALE)
+        assert states[i - 1:i + 4] == [StreamState.LIVE, StreamState.STALE, StreamState.RECONNECTING,
+                                       StreamState.CONNECTING, StreamState.LIVE]
+        stale, waiting, connecting = rec.statuses[i], rec.statuses[i + 1], rec.statuses[i + 2]
+        assert "connection lost" in stale.message and stale.last_frame_at is not None
+        assert waiting.next_retry_at == pytest.approx(stale.last_frame_at + 1.0)
+        # attempt = connection attempts since the last good frame
+        assert waiting.message == "connection lost; retrying in 1 s" and waiting.attempt == 0
+        assert connecting.message == "reconnecting (attempt 1)" and connecting.attempt == 1
+        # the notes came back from the new connection's first frame
+        assert rec.frames[2][0].servers[3].public_note == "renewed"
+        assert stream.connections == 2 and len(tracker.opened) == 2
+        # the options that matter for the Dashboard
+        kw = tracker.kwargs[0]
+        assert kw["ping_interval"] is None and kw["max_size"] >= 8 * 1024 * 1024
+        assert "ssl" not in kw and kw["additional_headers"] == {}
 
 
 async def test_stall_goes_stale_and_reconnects():
-    async def stall(ws):
-        await ws.send(FIRST)
-        await ws.wait_closed()  # then silence: no frames, socket open
-
-    dash = Dash(stall, send_then_hold(FIRST))
-    await dash.start()
-    rec = Recorder()
+    # stall: one frame, then silence (no frames, socket open)
     tracker = TrackingConnect()
-    client = NezhaClient(dash.url)
-    stream = make_stream(client, rec, interval=0.05, connect=tracker)
-    task = asyncio.create_task(stream.run())
-    await rec.until(lambda: len(rec.frames) == 2)
-    stale = [s for s in rec.statuses if s.state is StreamState.STALE]
-    assert stale and stale[0].message == "no data for 0.15 s; reconnecting"
-    assert rec.sleeps == [1.0] and dash.count == 2
-    assert tracker.opened[0].transport.is_closing()
-    await finish(stream, task)
-    await client.aclose()
-    await dash.stop()
+    async with running_stream(send_then_hold(FIRST), send_then_hold(FIRST), interval=0.05,
+                              connect=tracker) as (dash, client, stream, rec):
+        await rec.until(lambda: len(rec.frames) == 2)
+        stale = [s for s in rec.statuses if s.state is StreamState.STALE]
+        assert stale and stale[0].message == "no data for 0.15 s; reconnecting"
+        assert rec.sleeps == [1.0] and dash.count == 2
+        assert tracker.opened[0].transport.is_closing()
 
 
 async def test_server_restart_on_the_same_port():
-    dash = Dash(send_then_hold(FIRST))
-    await dash.start()
-    port = dash.port
-    rec = Recorder()
-    client = NezhaClient(dash.url)
-    stream = make_stream(client, rec)
     restarted = Dash(send_then_hold(LATER))
+    try:
+        async with running_stream(send_then_hold(FIRST)) as (dash, client, stream, rec):
+            port = dash.port
 
-    async def hook(n):
-        if n == 2:  # the Dashboard comes back while we wait for the 3rd attempt
-            await restarted.start(port)
+            async def hook(n):
+                if n == 2:  # the Dashboard comes back while we wait for the 3rd attempt
+                    await restarted.start(port)
 
-    rec.on_sleep = hook
-    task = asyncio.create_task(stream.run())
-    await rec.until(lambda: len(rec.frames) == 1)
-    await dash.stop()  # closes the connection (code 1001) and the port
-    await rec.until(lambda: len(rec.frames) == 2)
-    assert rec.sleeps == [1.0, 2.0]
-    refused = [s for s in rec.statuses if s.state is StreamState.RECONNECTING][1]
-    assert refused.message.startswith(f"connection refused by 127.0.0.1:{port}")
-    closed = [s for s in rec.statuses if s.state is StreamState.STALE][0]
-    assert "code 1001" in closed.message
-    await finish(stream, task)
-    await client.aclose()
-    await restarted.stop()
+            rec.on_sleep = hook
+            await rec.until(lambda: len(rec.frames) == 1)
+            await dash.stop()  # closes the connection (code 1001) and the port
+            await rec.until(lambda: len(rec.frames) == 2)
+            assert rec.sleeps == [1.0, 2.0]
+            refused = [s for s in rec.statuses if s.state is StreamState.RECONNECTING][1]
+            assert refused.message.startswith(f"connection refused by 127.0.0.1:{port}")
+            closed = [s for s in rec.statuses if s.state is StreamState.STALE][0]
+            assert "code 1001" in closed.message
+    finally:
+        await restarted.stop()
 
 
 # --------------------------------------------------------------------------- handshake answers
@@ -317,67 +331,41 @@ def http_answer(status: int, body: bytes, ctype: str):
 
 
 async def test_force_auth_http_200_json_is_auth_failed():
-    dash = Dash(send_then_hold(FIRST), process_request=http_answer(200, b'{"error":"ApiErrorUnauthorized"}',
-                                                                   "application/json; charset=utf-8"))
-    await dash.start()
-    rec = Recorder()
-    client = NezhaClient(dash.url)
-    stream = make_stream(client, rec)
-    async with asyncio.timeout(5):
-        await stream.run()  # returns on its own: no retry after AUTH_FAILED
-    assert stream.status.state is StreamState.AUTH_FAILED
-    assert stream.status.message == "not authorized: this Dashboard requires logging in"
-    assert rec.sleeps == [] and rec.frames == []
-    await client.aclose()
-    await dash.stop()
+    answer = http_answer(200, b'{"error":"ApiErrorUnauthorized"}', "application/json; charset=utf-8")
+    async with running_stream(send_then_hold(FIRST), process_request=answer,
+                              start=False) as (dash, client, stream, rec):
+        await run_to_end(stream)  # returns on its own: no retry after AUTH_FAILED
+        assert stream.status.state is StreamState.AUTH_FAILED
+        assert stream.status.message == "not authorized: this Dashboard requires logging in"
+        assert rec.sleeps == [] and rec.frames == []
 
 
 async def test_401_json_is_auth_failed():
     body = b'{"error":"ApiErrorUnauthorized: invalid api token"}'
-    dash = Dash(send_then_hold(FIRST), process_request=http_answer(401, body, "application/json"))
-    await dash.start()
-    rec = Recorder()
-    client = NezhaClient(dash.url, Credentials(token="nzp_bad"))
-    stream = make_stream(client, rec)
-    async with asyncio.timeout(5):
-        await stream.run()
-    assert stream.status.state is StreamState.AUTH_FAILED and "invalid api token" in stream.status.message
-    assert dash.headers == []  # never upgraded
-    await client.aclose()
-    await dash.stop()
+    async with running_stream(send_then_hold(FIRST), process_request=http_answer(401, body, "application/json"),
+                              credentials=Credentials(token="nzp_bad"), start=False) as (dash, client, stream, rec):
+        await run_to_end(stream)
+        assert stream.status.state is StreamState.AUTH_FAILED and "invalid api token" in stream.status.message
+        assert dash.headers == []  # never upgraded
 
 
 async def test_waf_html_403_retries_at_the_cap():
     page = (FIX / "waf_blocked.html").read_bytes()
-    dash = Dash(send_then_hold(FIRST), process_request=http_answer(403, page, "text/html; charset=utf-8"))
-    await dash.start()
-    rec = Recorder()
-    client = NezhaClient(dash.url)
-    stream = make_stream(client, rec)
-    task = asyncio.create_task(stream.run())
-    await rec.until(lambda: len(rec.sleeps) == 2)
-    assert rec.sleeps == [30.0, 30.0]
-    waiting = [s for s in rec.statuses if s.state is StreamState.RECONNECTING][0]
-    assert waiting.message.startswith("blocked by the Dashboard's firewall: you were blocked by nezha WAF")
-    await finish(stream, task)
-    await client.aclose()
-    await dash.stop()
+    async with running_stream(send_then_hold(FIRST), process_request=http_answer(
+            403, page, "text/html; charset=utf-8")) as (dash, client, stream, rec):
+        await rec.until(lambda: len(rec.sleeps) == 2)
+        assert rec.sleeps == [30.0, 30.0]
+        waiting = [s for s in rec.statuses if s.state is StreamState.RECONNECTING][0]
+        assert waiting.message.startswith("blocked by the Dashboard's firewall: you were blocked by nezha WAF")
 
 
 async def test_5xx_html_retries_with_backoff():
     page = (FIX / "nginx_502.html").read_bytes()
-    dash = Dash(send_then_hold(FIRST), process_request=http_answer(502, page, "text/html"))
-    await dash.start()
-    rec = Recorder()
-    client = NezhaClient(dash.url)
-    stream = make_stream(client, rec)
-    task = asyncio.create_task(stream.run())
-    await rec.until(lambda: len(rec.sleeps) == 3)
-    assert rec.sleeps == [1.0, 2.0, 4.0]
-    assert rec.statuses[-1].message.startswith("proxy error 502 Bad Gateway")
-    await finish(stream, task)
-    await client.aclose()
-    await dash.stop()
+    async with running_stream(send_then_hold(FIRST), process_request=http_answer(
+            502, page, "text/html")) as (dash, client, stream, rec):
+        await rec.until(lambda: len(rec.sleeps) == 3)
+        assert rec.sleeps == [1.0, 2.0, 4.0]
+        assert rec.statuses[-1].message.startswith("proxy error 502 Bad Gateway")
 
 
 # --------------------------------------------------------------------------- auth before (re)connect
@@ -405,32 +393,23 @@ class FakeClient:
     def invalidate_jwt(self) -> None:
         self.invalidated += 1
 
+    async def aclose(self) -> None:
+        pass
+
 
 async def test_ensure_auth_before_each_connect_uses_renewed_token():
-    async def drop(ws):
-        await ws.send(FIRST)
-        await asyncio.sleep(0.01)
-        ws.transport.abort()
-
-    dash = Dash(drop, send_then_hold(FIRST))
-    await dash.start()
-    rec = Recorder()
-    client = FakeClient(dash.url)
-    stream = make_stream(client, rec)
-    task = asyncio.create_task(stream.run())
-    await rec.until(lambda: len(rec.frames) == 2)
-    assert client.ensured == 2
-    assert [h["Authorization"] for h in dash.headers] == ["Bearer jwt-1", "Bearer jwt-2"]
-    await finish(stream, task)
-    await dash.stop()
+    async with running_stream(send_then_drop(FIRST), send_then_hold(FIRST),
+                              make_client=FakeClient) as (dash, client, stream, rec):
+        await rec.until(lambda: len(rec.frames) == 2)
+        assert client.ensured == 2
+        assert [h["Authorization"] for h in dash.headers] == ["Bearer jwt-1", "Bearer jwt-2"]
 
 
 async def test_bad_credentials_in_ensure_auth_stop_retrying():
     rec = Recorder()
     client = FakeClient("http://127.0.0.1:9", fail=BadCredentials())
     stream = make_stream(client, rec)
-    async with asyncio.timeout(5):
-        await stream.run()
+    await run_to_end(stream)
     assert stream.status.state is StreamState.AUTH_FAILED
     assert stream.status.message == "login failed: wrong user name or password"
     assert rec.sleeps == [] and stream.connections == 0
@@ -440,25 +419,19 @@ async def test_waf_in_ensure_auth_waits_the_cap():
     rec = Recorder()
     client = FakeClient("http://127.0.0.1:9", fail=WafBlocked("you were blocked by nezha WAF"))
     stream = make_stream(client, rec)
-    task = asyncio.create_task(stream.run())
-    await rec.until(lambda: len(rec.sleeps) == 1)
-    assert rec.sleeps == [30.0] and stream.connections == 0
-    await finish(stream, task)
+    async with running(stream):
+        await rec.until(lambda: len(rec.sleeps) == 1)
+        assert rec.sleeps == [30.0] and stream.connections == 0
 
 
 async def test_password_mode_200_logs_in_again_once_then_auth_failed():
-    dash = Dash(send_then_hold(FIRST), process_request=http_answer(200, b'{"error":"ApiErrorUnauthorized"}',
-                                                                   "application/json"))
-    await dash.start()
-    rec = Recorder()
-    client = FakeClient(dash.url, mode="password")
-    stream = make_stream(client, rec)
-    async with asyncio.timeout(5):
-        await stream.run()
-    assert client.invalidated == 1 and client.ensured == 2
-    assert rec.sleeps == [1.0]
-    assert stream.status.state is StreamState.AUTH_FAILED
-    await dash.stop()
+    answer = http_answer(200, b'{"error":"ApiErrorUnauthorized"}', "application/json")
+    async with running_stream(send_then_hold(FIRST), process_request=answer, start=False,
+                              make_client=partial(FakeClient, mode="password")) as (dash, client, stream, rec):
+        await run_to_end(stream)
+        assert client.invalidated == 1 and client.ensured == 2
+        assert rec.sleeps == [1.0]
+        assert stream.status.state is StreamState.AUTH_FAILED
 
 
 # --------------------------------------------------------------------------- backoff, stop
@@ -478,9 +451,8 @@ async def test_backoff_sequence_attempts_and_retry_times():
     refused = Refused()
     client = FakeClient("http://127.0.0.1:9", mode="guest")
     stream = make_stream(client, rec, connect=refused)
-    task = asyncio.create_task(stream.run())
-    await rec.until(lambda: len(rec.sleeps) == 8)
-    await finish(stream, task)
+    async with running(stream):
+        await rec.until(lambda: len(rec.sleeps) == 8)
     assert rec.sleeps == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
     waiting = [s for s in rec.statuses if s.state is StreamState.RECONNECTING]
     assert [s.attempt for s in waiting[:8]] == [1, 2, 3, 4, 5, 6, 7, 8]
@@ -519,19 +491,15 @@ async def test_stop_during_a_real_backoff_sleep_is_prompt():
 
 
 async def test_stop_while_connected_closes_the_socket():
-    dash = Dash(send_then_hold(FIRST))
-    await dash.start()
     rec = Recorder()
     tracker = TrackingConnect()
-    client = NezhaClient(dash.url)
-    stream = make_stream(client, rec, connect=tracker)
-    task = asyncio.create_task(stream.run())
-    await rec.until(lambda: len(rec.frames) == 1)
-    await finish(stream, task)
-    assert tracker.opened[0].transport.is_closing()
-    assert rec.sleeps == []
-    await client.aclose()
-    await dash.stop()
+    async with serving(send_then_hold(FIRST)) as dash, aclosing(NezhaClient(dash.url)) as client:
+        stream = make_stream(client, rec, connect=tracker)
+        async with running(stream):
+            await rec.until(lambda: len(rec.frames) == 1)
+        # stopped, with the Dashboard still up: the stream closed the socket itself
+        assert tracker.opened[0].transport.is_closing()
+        assert rec.sleeps == []
 
 
 async def test_unexpected_connect_error_is_retried_not_fatal():
@@ -544,50 +512,29 @@ async def test_unexpected_connect_error_is_retried_not_fatal():
 
     rec = Recorder()
     stream = make_stream(FakeClient("http://127.0.0.1:9", mode="guest"), rec, connect=Weird())
-    task = asyncio.create_task(stream.run())
-    await rec.until(lambda: len(rec.sleeps) == 2)
-    assert rec.statuses[-1].state in (StreamState.RECONNECTING, StreamState.CONNECTING)
-    assert any("unexpected error: exotic library failure" in s.message for s in rec.statuses)
-    await finish(stream, task)
+    async with running(stream):
+        await rec.until(lambda: len(rec.sleeps) == 2)
+        assert rec.statuses[-1].state in (StreamState.RECONNECTING, StreamState.CONNECTING)
+        assert any("unexpected error: exotic library failure" in s.message for s in rec.statuses)
 
 
 async def test_html_200_instead_of_upgrade_is_a_wrong_url_not_an_auth_failure():
     page = b"<!DOCTYPE html><html><head><title>Nezha</title></head><body>SPA</body></html>"
-    dash = Dash(send_then_hold(FIRST), process_request=http_answer(200, page, "text/html"))
-    await dash.start()
-    rec = Recorder()
-    client = NezhaClient(dash.url)
-    stream = make_stream(client, rec)
-    task = asyncio.create_task(stream.run())
-    await rec.until(lambda: len(rec.sleeps) == 1)
-    assert rec.sleeps == [30.0]
-    assert "without upgrading (Nezha): is the URL the Dashboard's?" in rec.statuses[-1].message
-    assert StreamState.AUTH_FAILED not in rec.states()
-    await finish(stream, task)
-    await client.aclose()
-    await dash.stop()
+    async with running_stream(send_then_hold(FIRST), process_request=http_answer(
+            200, page, "text/html")) as (dash, client, stream, rec):
+        await rec.until(lambda: len(rec.sleeps) == 1)
+        assert rec.sleeps == [30.0]
+        assert "without upgrading (Nezha): is the URL the Dashboard's?" in rec.statuses[-1].message
+        assert StreamState.AUTH_FAILED not in rec.states()
 
 
 async def test_malformed_first_frame_keeps_cached_notes():
-    async def drop(ws):
-        await ws.send(FIRST)
-        await asyncio.sleep(0.01)
-        ws.transport.abort()
-
-    dash = Dash(drop, send_then_hold("{broken", LATER))
-    await dash.start()
-    rec = Recorder()
-    client = NezhaClient(dash.url)
-    stream = make_stream(client, rec)
-    task = asyncio.create_task(stream.run())
-    await rec.until(lambda: len(rec.frames) == 2)
-    notes = {s.id: s.public_note for s in rec.frames[1][0].servers}
-    assert notes[8] == "not json: renew at the shop"  # not blanked by the non-first LATER frame
-    assert notes[9] == ""
-    assert {s.id: s.public_note for s in rec.frames[0][0].servers}[1] == ""  # first frame: filled
-    await finish(stream, task)
-    await client.aclose()
-    await dash.stop()
+    async with running_stream(send_then_drop(FIRST), send_then_hold("{broken", LATER)) as (dash, client, stream, rec):
+        await rec.until(lambda: len(rec.frames) == 2)
+        notes = {s.id: s.public_note for s in rec.frames[1][0].servers}
+        assert notes[8] == "not json: renew at the shop"  # not blanked by the non-first LATER frame
+        assert notes[9] == ""
+        assert {s.id: s.public_note for s in rec.frames[0][0].servers}[1] == ""  # first frame: filled
 
 
 @pytest.fixture(scope="module")
@@ -611,30 +558,15 @@ async def test_wss_self_signed_needs_insecure(tls_files):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(*tls_files)
 
-    async def beh(ws):
-        await ws.send(FIRST)
-        await ws.wait_closed()
+    async with serving(send_then_hold(FIRST), ssl=ctx) as dash:
+        async with aclosing(NezhaClient(dash.url)) as strict:
+            assert strict.ws_url.startswith("wss://")
+            rec = Recorder()
+            async with running(make_stream(strict, rec)):
+                await rec.until(lambda: len(rec.sleeps) == 1)
+                assert "TLS certificate verification failed" in rec.statuses[-1].message
 
-    server = await serve(beh, "127.0.0.1", 0, ssl=ctx, ping_interval=None)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        rec = Recorder()
-        strict = NezhaClient(f"https://127.0.0.1:{port}")
-        assert strict.ws_url.startswith("wss://")
-        stream = make_stream(strict, rec)
-        task = asyncio.create_task(stream.run())
-        await rec.until(lambda: len(rec.sleeps) == 1)
-        assert "TLS certificate verification failed" in rec.statuses[-1].message
-        await finish(stream, task)
-        await strict.aclose()
-
-        rec = Recorder()
-        insecure = NezhaClient(f"https://127.0.0.1:{port}", verify=False)
-        stream = make_stream(insecure, rec)
-        task = asyncio.create_task(stream.run())
-        await rec.until(lambda: len(rec.frames) == 1)
-        await finish(stream, task)
-        await insecure.aclose()
-    finally:
-        server.close()
-        await server.wait_closed()
+        async with aclosing(NezhaClient(dash.url, verify=False)) as insecure:
+            rec = Recorder()
+            async with running(make_stream(insecure, rec)):
+                await rec.until(lambda: len(rec.frames) == 1)
