@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -36,6 +37,19 @@ async def feed(pilot, streams, f) -> None:
     await pilot.pause()
 
 
+@asynccontextmanager
+async def fleet_screen(first=None, *, size=NARROW, **app_kw: Any):
+    """``make_app(**app_kw)`` running at ``size``, fed the frame ``first`` when given.
+
+    Yields ``(app, pilot, streams, notes)``; the app is shut down when the block ends, also on a failure.
+    """
+    app, streams, notes = make_app(**app_kw)
+    async with app.run_test(size=size) as pilot:
+        if first is not None:
+            await feed(pilot, streams, first)
+        yield app, pilot, streams, notes
+
+
 def table_lines(app: NezhaApp) -> list[str]:
     table = app.screen.query_one(FleetTable)
     return [table.render_line(y).text for y in range(table.scrollable_content_region.height)]
@@ -46,8 +60,7 @@ def header(app: NezhaApp) -> str:
 
 
 async def test_rows_shown_and_values_change_with_next_frame():
-    app, streams, _ = make_app()
-    async with app.run_test(size=NARROW) as pilot:
+    async with fleet_screen() as (app, pilot, streams, _):
         await pilot.pause()
         streams.last.set_status(status("live"))
         await feed(pilot, streams, fleet(12))
@@ -63,16 +76,13 @@ async def test_rows_shown_and_values_change_with_next_frame():
 
 
 async def test_narrow_drops_columns_wide_shows_all():
-    app, streams, _ = make_app()
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, fleet(3))
+    async with fleet_screen(fleet(3)) as (app, pilot, streams, _):
         head = table_lines(app)[0]
         assert all(t in head for t in ("NAME", "CPU", "MEM", "DISK", "IN/s", "OUT/s"))
         assert "GPU" not in head and "TCP/UDP" not in head
         assert len(head) <= 80
-    app, streams, _ = make_app()
-    async with app.run_test(size=WIDE) as pilot:
-        await feed(pilot, streams, fleet(3, temps=(41, 63.5), gpu=(12.0, 88.0)))
+    hot = fleet(3, temps=(41, 63.5), gpu=(12.0, 88.0))
+    async with fleet_screen(hot, size=WIDE) as (app, pilot, streams, _):
         lines = table_lines(app)
         for title in ("CC", "SWAP", "RX", "TX", "LOAD", "UPTIME", "TCP/UDP", "PROC", "TEMP", "GPU"):
             assert title in lines[0]
@@ -80,11 +90,9 @@ async def test_narrow_drops_columns_wide_shows_all():
 
 
 async def test_layout_does_not_jump_when_values_change_width():
-    app, streams, _ = make_app()
-    async with app.run_test(size=NARROW) as pilot:
-        f = fleet(2)
-        f.servers[0].state.cpu, f.servers[0].state.net_in_speed = 1.0, 5
-        await feed(pilot, streams, f)
+    f = fleet(2)
+    f.servers[0].state.cpu, f.servers[0].state.net_in_speed = 1.0, 5
+    async with fleet_screen(f) as (app, pilot, streams, _):
         before = table_lines(app)[1].index("%")
         g = fleet(2, now=T0 + 2)
         g.servers[0].state.cpu, g.servers[0].state.net_in_speed = 100.0, 1023 * 1024 * 1024
@@ -93,18 +101,14 @@ async def test_layout_does_not_jump_when_values_change_width():
 
 
 async def test_offline_rows_are_marked_and_last():
-    app, streams, _ = make_app()
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, fleet(4, offline=[1]))
+    async with fleet_screen(fleet(4, offline=[1])) as (app, pilot, streams, _):
         lines = table_lines(app)
         assert lines[1].startswith("●") and "srv-002" in lines[1]
         assert lines[4].startswith("○") and "srv-001" in lines[4]
 
 
 async def test_filter_counts_escape_and_q_typed_into_filter():
-    app, streams, _ = make_app()
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, fleet(12))
+    async with fleet_screen(fleet(12)) as (app, pilot, streams, _):
         await pilot.press("slash")
         await pilot.press(*"srv-01")
         table = app.screen.query_one(FleetTable)
@@ -122,9 +126,7 @@ async def test_filter_counts_escape_and_q_typed_into_filter():
 
 
 async def test_filter_by_country_platform_and_group():
-    app, streams, _ = make_app(group_list=groups((1, "Tokyo-DC", [3, 8])))
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, fleet(10))
+    async with fleet_screen(fleet(10), group_list=groups((1, "Tokyo-DC", [3, 8]))) as (app, pilot, streams, _):
         await pilot.pause()
         await pilot.press("slash", *"tokyo")
         assert app.screen.query_one(FleetTable).view.ids == [3, 8]
@@ -133,9 +135,7 @@ async def test_filter_by_country_platform_and_group():
 
 
 async def test_status_filter_key():
-    app, streams, _ = make_app()
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, fleet(5, offline=[2, 4]))
+    async with fleet_screen(fleet(5, offline=[2, 4])) as (app, pilot, streams, _):
         await pilot.press("f")
         assert app.screen.query_one(FleetTable).view.ids == [1, 3, 5]
         await pilot.press("f")
@@ -146,11 +146,9 @@ async def test_status_filter_key():
 
 
 async def test_sort_keys_reverse_and_stability():
-    app, streams, _ = make_app()
-    async with app.run_test(size=NARROW) as pilot:
-        servers = [server_json(i, f"n{10 - i}", cpu=(50.0 if i % 2 else 20.0)) for i in range(1, 7)]
-        servers.append(server_json(7, "a-offline", cpu=99.0, age=None))
-        await feed(pilot, streams, frame(servers))
+    servers = [server_json(i, f"n{10 - i}", cpu=(50.0 if i % 2 else 20.0)) for i in range(1, 7)]
+    servers.append(server_json(7, "a-offline", cpu=99.0, age=None))
+    async with fleet_screen(frame(servers)) as (app, pilot, streams, _):
         table = app.screen.query_one(FleetTable)
         await pilot.press("o")  # name (offline not forced last)
         assert table.view.sort_key.id == "name" and table.view.ids[0] == 7
@@ -166,9 +164,8 @@ async def test_sort_keys_reverse_and_stability():
 
 
 async def test_selection_kept_across_frames_sorts_filters_groups_and_views():
-    app, streams, _ = make_app(group_list=groups((1, "even", [2, 4, 6, 8]), (2, "odd", [1, 3, 5, 7])))
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, fleet(8, step=0))
+    even_odd = groups((1, "even", [2, 4, 6, 8]), (2, "odd", [1, 3, 5, 7]))
+    async with fleet_screen(fleet(8, step=0), group_list=even_odd) as (app, pilot, streams, _):
         await pilot.pause()
         table = app.screen.query_one(FleetTable)
         await pilot.press("down", "down", "down")
@@ -190,9 +187,8 @@ async def test_selection_kept_across_frames_sorts_filters_groups_and_views():
 
 
 async def test_group_keys_cycle_visible_groups():
-    app, streams, _ = make_app(group_list=groups((1, "eu", [1, 2, 3]), (2, "empty", None), (3, "asia", [4, 5])))
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, fleet(6))
+    three = groups((1, "eu", [1, 2, 3]), (2, "empty", None), (3, "asia", [4, 5]))
+    async with fleet_screen(fleet(6), group_list=three) as (app, pilot, streams, _):
         await pilot.pause()
         view = app.screen.query_one(FleetTable).view
         await pilot.press("right_square_bracket")
@@ -207,10 +203,8 @@ async def test_group_keys_cycle_visible_groups():
 
 async def test_view_toggle_cards_show_billing_and_bars():
     note = '{"billingDataMod":{"startDate":"2026-01-01T00:00:00Z","endDate":"2027-01-01T00:00:00Z","autoRenewal":"1","cycle":"Year","amount":"9.99EUR"}}'
-    app, streams, _ = make_app()
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, frame([server_json(1, "billed", public_note=note, cpu=95.0),
-                                          server_json(2, "plain")]))
+    billed = frame([server_json(1, "billed", public_note=note, cpu=95.0), server_json(2, "plain")])
+    async with fleet_screen(billed) as (app, pilot, streams, _):
         await pilot.press("v")
         cards = app.screen.query_one(FleetCards)
         text = "\n".join(cards.render_line(y).text for y in range(cards.card_height))
@@ -220,9 +214,7 @@ async def test_view_toggle_cards_show_billing_and_bars():
 
 
 async def test_only_visible_rows_are_formatted():
-    app, streams, _ = make_app()
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, fleet(3000))
+    async with fleet_screen(fleet(3000)) as (app, pilot, streams, _):
         table = app.screen.query_one(FleetTable)
         first = table.rows_rendered
         assert 0 < first <= 60
@@ -237,10 +229,9 @@ async def test_only_visible_rows_are_formatted():
 
 
 async def test_enter_and_click_open_the_selected_server():
-    app, streams, _ = make_app()
     opened: list[int] = []
-    app.action_open_server = opened.append  # type: ignore[method-assign]
-    async with app.run_test(size=NARROW) as pilot:
+    async with fleet_screen() as (app, pilot, streams, _):
+        app.action_open_server = opened.append  # type: ignore[method-assign]
         await feed(pilot, streams, fleet(5))
         await pilot.press("down", "enter")
         assert opened == [2]
@@ -261,9 +252,7 @@ async def test_open_server_without_detail_screen_notifies(monkeypatch):
             raise ImportError("not built")
         return real_import(name, *args, **kwargs)
 
-    app, streams, notes = make_app()
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, fleet(2))
+    async with fleet_screen(fleet(2)) as (app, pilot, streams, notes):
         monkeypatch.setattr(builtins, "__import__", fake_import)
         await pilot.press("enter")
         monkeypatch.setattr(builtins, "__import__", real_import)
@@ -273,18 +262,14 @@ async def test_open_server_without_detail_screen_notifies(monkeypatch):
 
 async def test_services_key_opens_services_screen():
     pytest.importorskip("nezha_tui.ui.screens.services")
-    app, streams, _ = make_app()
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, fleet(2))
+    async with fleet_screen(fleet(2)) as (app, pilot, streams, _):
         await pilot.press("s")
         await pilot.pause()
         assert type(app.screen).__name__ == "ServicesScreen"
 
 
 async def test_help_lists_every_binding_and_closes():
-    app, streams, _ = make_app()
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, fleet(2))
+    async with fleet_screen(fleet(2)) as (app, pilot, streams, _):
         await pilot.press("question_mark")
         await pilot.pause()
         from nezha_tui.ui.screens.help import HelpScreen, help_rows
@@ -299,9 +284,7 @@ async def test_help_lists_every_binding_and_closes():
 
 
 async def test_pause_freezes_picture_and_resume_applies_latest():
-    app, streams, notes = make_app()
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, fleet(3))
+    async with fleet_screen(fleet(3)) as (app, pilot, streams, notes):
         await pilot.press("p")
         assert app.paused and "PAUSED" in header(app)
         f = fleet(3, now=T0 + 2)
@@ -314,10 +297,9 @@ async def test_pause_freezes_picture_and_resume_applies_latest():
 
 
 async def test_bell_key_rings_on_alerts():
-    app, streams, notes = make_app()
     rings: list[int] = []
-    app.bell = lambda: rings.append(1)  # type: ignore[method-assign]
-    async with app.run_test(size=NARROW) as pilot:
+    async with fleet_screen() as (app, pilot, streams, _):
+        app.bell = lambda: rings.append(1)  # type: ignore[method-assign]
         await feed(pilot, streams, fleet(3))
         await feed(pilot, streams, fleet(3, now=T0 + 2, offline=[2]))
         assert rings == []
@@ -328,9 +310,7 @@ async def test_bell_key_rings_on_alerts():
 
 
 async def test_quit_key():
-    app, streams, _ = make_app()
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, fleet(2))
+    async with fleet_screen(fleet(2)) as (app, pilot, streams, _):
         await pilot.press("q")
         await pilot.pause()
         assert app.return_code == 0 and not app.is_running
@@ -338,9 +318,7 @@ async def test_quit_key():
 
 
 async def test_command_palette_runs_the_same_actions():
-    app, streams, _ = make_app()
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, fleet(3))
+    async with fleet_screen(fleet(3)) as (app, pilot, streams, _):
         await pilot.press("ctrl+p")
         await pilot.pause()
         from textual.command import CommandPalette
@@ -383,10 +361,9 @@ async def test_empty_states_and_client_errors_are_notifications():
 
 
 async def test_perf_hook_records_frames_to_screen():
-    app, streams, _ = make_app()
     seen = []
-    app.perf.add_listener(seen.append)
-    async with app.run_test(size=NARROW) as pilot:
+    async with fleet_screen() as (app, pilot, streams, _):
+        app.perf.add_listener(seen.append)
         await feed(pilot, streams, fleet(50))
         await feed(pilot, streams, fleet(50, now=T0 + 2, step=1))
         await pilot.pause()
@@ -398,9 +375,7 @@ async def test_perf_hook_records_frames_to_screen():
 async def test_keys_typed_right_after_slash_reach_the_filter():
     from textual import events
 
-    app, streams, _ = make_app()
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, fleet(12))
+    async with fleet_screen(fleet(12)) as (app, pilot, streams, _):
         for key in ("slash", "1", "0"):  # one burst, as a terminal delivers a fast typist's keys
             app._driver.send_message(events.Key(key, "/" if key == "slash" else key))
         await pilot.pause()
@@ -410,17 +385,15 @@ async def test_keys_typed_right_after_slash_reach_the_filter():
 
 
 async def test_bad_values_are_formatted_safely_in_both_views():
-    app, streams, _ = make_app()
-    async with app.run_test(size=WIDE) as pilot:
-        f = fleet(3)
-        bad = f.servers[0]
-        bad.name = None  # type: ignore[assignment]
-        bad.state.cpu = float("nan")
-        bad.state.net_in_speed = None  # type: ignore[assignment]
-        bad.state.temperatures = [None]  # type: ignore[list-item]
-        bad.host.mem_total = -5
-        bad.country_code = "🙂🙂🙂"
-        await feed(pilot, streams, f)
+    f = fleet(3)
+    bad = f.servers[0]
+    bad.name = None  # type: ignore[assignment]
+    bad.state.cpu = float("nan")
+    bad.state.net_in_speed = None  # type: ignore[assignment]
+    bad.state.temperatures = [None]  # type: ignore[list-item]
+    bad.host.mem_total = -5
+    bad.country_code = "🙂🙂🙂"
+    async with fleet_screen(f, size=WIDE) as (app, pilot, streams, _):
         lines = table_lines(app)
         assert "#1" in lines[1] and "srv-002" in lines[2]
         await pilot.press("v")
@@ -430,9 +403,7 @@ async def test_bad_values_are_formatted_safely_in_both_views():
 
 
 async def test_clicking_a_column_title_sorts_by_it():
-    app, streams, _ = make_app()
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, fleet(5))
+    async with fleet_screen(fleet(5)) as (app, pilot, streams, _):
         table = app.screen.query_one(FleetTable)
         x = next(i for i, c in enumerate(table_lines(app)[0]) if table_lines(app)[0][i:i + 3] == "CPU")
         await pilot.click(FleetTable, offset=(x, 0))
@@ -467,9 +438,7 @@ def test_billing_text_and_urgency():
 
 
 async def test_escape_while_typing_closes_the_filter_bar():
-    app, streams, _ = make_app()
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, fleet(12))
+    async with fleet_screen(fleet(12)) as (app, pilot, streams, _):
         await pilot.press("slash", *"srv-01")
         assert app.screen.query_one("#filter-bar").display
         await pilot.press("escape")
@@ -480,9 +449,7 @@ async def test_escape_while_typing_closes_the_filter_bar():
 
 
 async def test_a_frame_repaints_only_the_lines_of_changed_visible_servers():
-    app, streams, _ = make_app()
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, fleet(12))
+    async with fleet_screen(fleet(12)) as (app, pilot, streams, _):
         table = app.screen.query_one(FleetTable)
         asked: list[int] = []
         original = table._render_line
@@ -503,9 +470,7 @@ async def test_a_frame_repaints_only_the_lines_of_changed_visible_servers():
 
 
 async def test_a_frame_repaints_only_the_card_rows_of_changed_visible_servers():
-    app, streams, _ = make_app()
-    async with app.run_test(size=NARROW) as pilot:
-        await feed(pilot, streams, fleet(12))
+    async with fleet_screen(fleet(12)) as (app, pilot, streams, _):
         await pilot.press("v")
         await pilot.pause()
         cards = app.screen.query_one(FleetCards)
