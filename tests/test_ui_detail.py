@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from contextlib import asynccontextmanager
 from typing import Any
 
 from textual.widgets import DataTable, OptionList, Static, TabbedContent
@@ -68,6 +69,24 @@ def make_app(client: Any = None, **screen_kw: Any) -> Host:
 def detail(app: Host) -> ServerDetailScreen:
     assert isinstance(app.screen, ServerDetailScreen)
     return app.screen
+
+
+@asynccontextmanager
+async def detail_screen(app: Host | None = None, size: tuple[int, int] = (120, 40)):
+    """``app`` (``make_app()`` when not given) running at ``size`` and settled on the detail screen.
+
+    Yields ``(app, pilot, screen)``; the app is shut down when the block ends, also on a failure.
+    """
+    app = app or make_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot, app)
+        yield app, pilot, detail(app)
+
+
+async def press(pilot: Any, app: Host, *keys: str) -> None:
+    """Presses ``keys`` and waits until the screen's fetches have been answered and shown."""
+    await pilot.press(*keys)
+    await settle(pilot, app)
 
 
 # --------------------------------------------------------------------------- pure parts
@@ -134,10 +153,7 @@ def test_note_text_raw_is_plain_text() -> None:
 
 
 async def test_overview_facts_note_live_and_realtime_plot() -> None:
-    app = make_app()
-    async with app.run_test(size=(130, 44)) as pilot:
-        await settle(pilot, app)
-        screen = detail(app)
+    async with detail_screen(size=(130, 44)) as (app, pilot, screen):
         facts = str(screen.query_one("#facts", Static).render())
         for part in ("tokyo-1", "DE", "● online", "last seen", "debian 12", "AMD EPYC 7B13", "x86_64 · kvm",
                      "8.0 GiB", "100.0 GiB", "2.0 GiB", "(up 3d 1h)", "1.12.0"):
@@ -178,30 +194,24 @@ async def test_raw_note_shown_as_text() -> None:
     client = uf.FakeClient(server_metrics=metric_answer, server_services=services_answer)
     app = Host(client, lambda: ServerDetailScreen(2))
     app.store.apply(uf.frame([uf.server_json(2, "paris-2", public_note="plain [b]x[/b]")]))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, app)
-        assert "plain [b]x[/b]" in str(detail(app).query_one("#note", Static).render())
+    async with detail_screen(app) as (app, pilot, screen):
+        assert "plain [b]x[/b]" in str(screen.query_one("#note", Static).render())
 
 
 async def test_unknown_server_says_so() -> None:
     client = uf.FakeClient(server_metrics=metric_answer)
     app = Host(client, lambda: ServerDetailScreen(99))
     app.store.apply(uf.frame([uf.server_json(2, "paris-2")]))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, app)
-        assert "gone" in str(detail(app).query_one("#facts", Static).render())
+    async with detail_screen(app) as (app, pilot, screen):
+        assert "gone" in str(screen.query_one("#facts", Static).render())
 
 
 # --------------------------------------------------------------------------- metric history
 
 
 async def test_history_metric_choice_periods_and_cache() -> None:
-    app = make_app()
-    async with app.run_test(size=(130, 44)) as pilot:
-        await settle(pilot, app)
-        screen = detail(app)
-        await pilot.press("h")
-        await settle(pilot, app)
+    async with detail_screen(size=(130, 44)) as (app, pilot, screen):
+        await press(pilot, app, "h")
         assert screen.query_one("#tabs", TabbedContent).active == "history"
         assert app.client.calls[-1] == ("server_metrics", (1, "cpu", "1d"))
         plot = screen.query_one("#metric-plot", Plot)
@@ -223,21 +233,17 @@ async def test_history_metric_choice_periods_and_cache() -> None:
         # arrow keys in the list choose the next view
         options = screen.query_one("#metrics", OptionList)
         assert options.has_focus
-        await pilot.press("down")
-        await settle(pilot, app)
+        await press(pilot, app, "down")
         assert screen.view_key == "disk" and ("server_metrics", (1, "disk", "1d")) in app.client.calls
 
-        await pilot.press("7")
-        await settle(pilot, app)
+        await press(pilot, app, "7")
         assert ("server_metrics", (1, "disk", "7d")) in app.client.calls
         assert "[7d]" in str(screen.query_one("#history-bar", Static).render())
         calls = app.client.count("server_metrics")
-        await pilot.press("1")
-        await settle(pilot, app)
+        await press(pilot, app, "1")
         assert app.client.count("server_metrics") == calls  # back to 1d: from the cache
         assert plot.message is None
-        await pilot.press("r")
-        await settle(pilot, app)
+        await press(pilot, app, "r")
         assert app.client.count("server_metrics") == calls + 1
 
 
@@ -247,11 +253,8 @@ async def test_history_tsdb_off() -> None:
     app = make_app(uf.FakeClient(server_metrics=m.MetricSeries(server_id=1, data_points=[]),
                                  server_services=services_answer))
     app.setting = m.Setting(tsdb_enabled=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, app)
-        await pilot.press("h")
-        await settle(pilot, app)
-        screen = detail(app)
+    async with detail_screen(app) as (app, pilot, screen):
+        await press(pilot, app, "h")
         assert screen.query_one("#metric-plot", Plot).message == NO_TSDB_MESSAGE
         assert app.client.count("server_metrics") == 1
         screen.select_metric("load")
@@ -259,8 +262,7 @@ async def test_history_tsdb_off() -> None:
         assert screen.query_one("#metric-plot", Plot).message == NO_TSDB_MESSAGE
         assert app.client.count("server_metrics") == 1
         # service monitors still come from the SQL database
-        await pilot.press("m")
-        await settle(pilot, app)
+        await press(pilot, app, "m")
         assert screen.query_one("#monitor-plot", Plot).message is None
 
 
@@ -268,39 +270,29 @@ async def test_history_empty_when_setting_unknown() -> None:
     client = uf.FakeClient(server_metrics=m.MetricSeries(), server_services=[])
     app = make_app(client)
     app.setting = None
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, app)
-        await pilot.press("h")
-        await settle(pilot, app)
-        assert "TSDB off?" in (detail(app).query_one("#metric-plot", Plot).message or "")
+    async with detail_screen(app) as (app, pilot, screen):
+        await press(pilot, app, "h")
+        assert "TSDB off?" in (screen.query_one("#metric-plot", Plot).message or "")
 
 
 async def test_history_error_messages() -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, app)
-        screen = detail(app)
+    async with detail_screen() as (app, pilot, screen):
         plot = screen.query_one("#metric-plot", Plot)
         app.client.errors["server_metrics"] = e.GuestPeriodDenied()
-        await pilot.press("7")  # from the overview: jumps to the history tab
-        await settle(pilot, app)
+        await press(pilot, app, "7")  # from the overview: jumps to the history tab
         assert screen.query_one("#tabs", TabbedContent).active == "history"
         assert plot.message == GUEST_MESSAGE
         app.client.errors["server_metrics"] = e.DashboardTooOld()
-        await pilot.press("r")
-        await settle(pilot, app)
+        await press(pilot, app, "r")
         assert plot.message == TOO_OLD_MESSAGE
         app.client.errors["server_metrics"] = e.NotFound("server not found")
-        await pilot.press("r")
-        await settle(pilot, app)
+        await press(pilot, app, "r")
         assert plot.message is not None and "gone" in plot.message
         app.client.errors["server_metrics"] = e.NetworkError("timed out after 10 s")
-        await pilot.press("r")
-        await settle(pilot, app)
+        await press(pilot, app, "r")
         assert plot.message == "timed out after 10 s"
         del app.client.errors["server_metrics"]
-        await pilot.press("r")
-        await settle(pilot, app)
+        await press(pilot, app, "r")
         assert plot.message is None
 
 
@@ -320,10 +312,7 @@ class SlowMetrics(uf.FakeClient):
 
 async def test_history_fetch_the_user_left_is_not_shown() -> None:
     client = SlowMetrics()
-    app = make_app(client)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, app)
-        screen = detail(app)
+    async with detail_screen(make_app(client)) as (app, pilot, screen):
         await pilot.press("h")
         await client.started.wait()
         plot = screen.query_one("#metric-plot", Plot)
@@ -340,12 +329,8 @@ async def test_history_fetch_the_user_left_is_not_shown() -> None:
 
 
 async def test_monitors_lines_and_loss_estimate() -> None:
-    app = make_app()
-    async with app.run_test(size=(130, 44)) as pilot:
-        await settle(pilot, app)
-        screen = detail(app)
-        await pilot.press("m")
-        await settle(pilot, app)
+    async with detail_screen(size=(130, 44)) as (app, pilot, screen):
+        await press(pilot, app, "m")
         plot = screen.query_one("#monitor-plot", Plot)
         assert [s.label for s in plot.series] == ["db", "api"]  # display_index first
         assert max(b.hi for b in plot.last.buckets[0]) == 310.0
@@ -354,16 +339,13 @@ async def test_monitors_lines_and_loss_estimate() -> None:
         assert api[0] == "api" and "100 of 2880 points missing" in api[3] and api[3].startswith("≈ 3.5%")
         assert "Loss (estimated from gaps)" in str(table.columns[table.ordered_columns[3].key].label)
         app.client.errors["server_services"] = e.GuestPeriodDenied()
-        await pilot.press("3")
-        await settle(pilot, app)
+        await press(pilot, app, "3")
         assert plot.message == GUEST_MESSAGE and table.row_count == 0
         del app.client.errors["server_services"]
         app.client.answers["server_services"] = []
-        await pilot.press("1")
-        await settle(pilot, app)
+        await press(pilot, app, "1")
         assert plot.message is None  # 1d came back from the cache
-        await pilot.press("r")
-        await settle(pilot, app)
+        await press(pilot, app, "r")
         assert plot.message == "no service monitors cover this server"
 
 
@@ -388,110 +370,100 @@ def demo_setup(guest: bool = False, **options: Any) -> tuple[Any, Any]:
                                       Credentials(username=demo.username, password=demo.password), timeout=5))
 
 
-async def test_demo_detail_history_and_back() -> None:
-    from nezha_tui.ui.app import NezhaApp
-    from nezha_tui.ui.drilldown import history_cache
+@asynccontextmanager
+async def demo_app(size: tuple[int, int], guest: bool = False, **options: Any):
+    """The real app against a started demo Dashboard, once the fleet and the settings have arrived.
 
-    demo, make_client = demo_setup()
+    Yields ``(app, pilot, client)``; the app, the client and the demo are shut down afterwards, also on a failure.
+    """
+    from nezha_tui.ui.app import NezhaApp
+
+    demo, make_client = demo_setup(guest=guest, **options)
     await demo.start()
     client = make_client()
     try:
         app = NezhaApp(client, start_timers=False)
-        async with app.run_test(size=(130, 44)) as pilot:
+        async with app.run_test(size=size) as pilot:
             await wait_until(pilot, lambda: len(app.store.servers) > 0 and app.setting is not None, "the fleet")
-            sid = next(s for s in app.store.order if app.store.is_online(s))
-            base = app.screen
-            app.action_open_server(sid)
-            await pilot.pause()
-            screen = detail(app)
-            assert app.store.get(sid).name in str(screen.query_one("#facts", Static).render())
-            await pilot.press("h")
-            plot = screen.query_one("#metric-plot", Plot)
-            await wait_until(pilot, lambda: plot.last is not None and not plot.loading, "the cpu history")
-            series = history_cache(app).get(("metrics", client.base_url, sid, "cpu", "1d"))
-            assert series is not None and len(series.data_points) > 100
-            assert max(b.hi for b in plot.last.buckets[0]) == max(p.value for p in series.data_points)
-            await pilot.press("7")
-            await wait_until(pilot, lambda: history_cache(app).get(("metrics", client.base_url, sid, "cpu", "7d"))
-                             is not None and not plot.loading, "7d")
-            assert plot.message is None
-            await pilot.press("m")
-            mplot = screen.query_one("#monitor-plot", Plot)
-            await wait_until(pilot, lambda: not mplot.loading and (screen._shown["monitors"] is not None
-                                                                   or screen.monitors_message is not None), "monitors")
-            assert screen.monitor_rows or screen.monitors_message == "no service monitors cover this server"
-            if screen.monitor_rows:
-                assert mplot.message is None and mplot.series
-            await pilot.press("escape")
-            await pilot.pause()
-            assert app.screen is base
+            yield app, pilot, client
     finally:
         await client.aclose()
         await demo.stop()
+
+
+async def test_demo_detail_history_and_back() -> None:
+    from nezha_tui.ui.drilldown import history_cache
+
+    async with demo_app((130, 44)) as (app, pilot, client):
+        sid = next(s for s in app.store.order if app.store.is_online(s))
+        base = app.screen
+        app.action_open_server(sid)
+        await pilot.pause()
+        screen = detail(app)
+        assert app.store.get(sid).name in str(screen.query_one("#facts", Static).render())
+        await pilot.press("h")
+        plot = screen.query_one("#metric-plot", Plot)
+        await wait_until(pilot, lambda: plot.last is not None and not plot.loading, "the cpu history")
+        series = history_cache(app).get(("metrics", client.base_url, sid, "cpu", "1d"))
+        assert series is not None and len(series.data_points) > 100
+        assert max(b.hi for b in plot.last.buckets[0]) == max(p.value for p in series.data_points)
+        await pilot.press("7")
+        await wait_until(pilot, lambda: history_cache(app).get(("metrics", client.base_url, sid, "cpu", "7d"))
+                         is not None and not plot.loading, "7d")
+        assert plot.message is None
+        await pilot.press("m")
+        mplot = screen.query_one("#monitor-plot", Plot)
+        await wait_until(pilot, lambda: not mplot.loading and (screen._shown["monitors"] is not None
+                                                               or screen.monitors_message is not None), "monitors")
+        assert screen.monitor_rows or screen.monitors_message == "no service monitors cover this server"
+        if screen.monitor_rows:
+            assert mplot.message is None and mplot.series
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is base
 
 
 async def test_demo_guest_and_tsdb_off_messages() -> None:
-    from nezha_tui.ui.app import NezhaApp
-
-    demo, make_client = demo_setup(guest=True, tsdb=False)
-    await demo.start()
-    client = make_client()
-    try:
-        app = NezhaApp(client, start_timers=False)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await wait_until(pilot, lambda: len(app.store.servers) > 0 and app.setting is not None, "the fleet")
-            sid = app.store.order[0]
-            app.action_open_server(sid)
-            await pilot.pause()
-            screen = detail(app)
-            await pilot.press("h")
-            plot = screen.query_one("#metric-plot", Plot)
-            await wait_until(pilot, lambda: plot.message == NO_TSDB_MESSAGE, "the TSDB message")
-            await pilot.press("m", "7")
-            mplot = screen.query_one("#monitor-plot", Plot)
-            await wait_until(pilot, lambda: mplot.message == GUEST_MESSAGE, "the guest message")
-    finally:
-        await client.aclose()
-        await demo.stop()
+    async with demo_app((120, 40), guest=True, tsdb=False) as (app, pilot, client):
+        sid = app.store.order[0]
+        app.action_open_server(sid)
+        await pilot.pause()
+        screen = detail(app)
+        await pilot.press("h")
+        plot = screen.query_one("#metric-plot", Plot)
+        await wait_until(pilot, lambda: plot.message == NO_TSDB_MESSAGE, "the TSDB message")
+        await pilot.press("m", "7")
+        mplot = screen.query_one("#monitor-plot", Plot)
+        await wait_until(pilot, lambda: mplot.message == GUEST_MESSAGE, "the guest message")
 
 
 async def test_demo_legacy_dashboard_too_old_messages() -> None:
     """A Dashboard before v2.0 (demo ``legacy``): no tsdb_enabled in /setting, the history routes
     answer the 404 fallback; detail history, monitors and the service history say "too old"."""
-    from nezha_tui.ui.app import NezhaApp
     from nezha_tui.ui.screens.service_history import ServiceHistoryScreen
 
-    demo, make_client = demo_setup(legacy=True)
-    await demo.start()
-    client = make_client()
-    try:
-        app = NezhaApp(client, start_timers=False)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await wait_until(pilot, lambda: len(app.store.servers) > 0 and app.setting is not None, "the fleet")
-            assert app.setting.tsdb_enabled is False and app.setting.version == "v1.14.14"
-            app.action_open_server(app.store.order[0])
-            await pilot.pause()
-            screen = detail(app)
-            await pilot.press("h")
-            plot = screen.query_one("#metric-plot", Plot)
-            await wait_until(pilot, lambda: plot.message == TOO_OLD_MESSAGE, "the too-old message")
-            await pilot.press("m")
-            mplot = screen.query_one("#monitor-plot", Plot)
-            await wait_until(pilot, lambda: mplot.message == TOO_OLD_MESSAGE, "the monitors message")
-            await pilot.press("escape")
-            await pilot.pause()
-            app.action_open_services()
-            await pilot.pause()
-            table = app.screen.query_one("#services", DataTable)
-            await wait_until(pilot, lambda: table.row_count > 1, "the services (they exist before v2.0)")
-            await pilot.press("enter")
-            await wait_until(pilot, lambda: isinstance(app.screen, ServiceHistoryScreen), "the service history")
-            hplot = app.screen.query_one("#latency", Plot)
-            await wait_until(pilot, lambda: hplot.message == TOO_OLD_MESSAGE, "the service history message")
-            assert "[1d]" in str(app.screen.query_one("#period-bar", Static).render())
-    finally:
-        await client.aclose()
-        await demo.stop()
+    async with demo_app((120, 40), legacy=True) as (app, pilot, client):
+        assert app.setting.tsdb_enabled is False and app.setting.version == "v1.14.14"
+        app.action_open_server(app.store.order[0])
+        await pilot.pause()
+        screen = detail(app)
+        await pilot.press("h")
+        plot = screen.query_one("#metric-plot", Plot)
+        await wait_until(pilot, lambda: plot.message == TOO_OLD_MESSAGE, "the too-old message")
+        await pilot.press("m")
+        mplot = screen.query_one("#monitor-plot", Plot)
+        await wait_until(pilot, lambda: mplot.message == TOO_OLD_MESSAGE, "the monitors message")
+        await pilot.press("escape")
+        await pilot.pause()
+        app.action_open_services()
+        await pilot.pause()
+        table = app.screen.query_one("#services", DataTable)
+        await wait_until(pilot, lambda: table.row_count > 1, "the services (they exist before v2.0)")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ServiceHistoryScreen), "the service history")
+        hplot = app.screen.query_one("#latency", Plot)
+        await wait_until(pilot, lambda: hplot.message == TOO_OLD_MESSAGE, "the service history message")
+        assert "[1d]" in str(app.screen.query_one("#period-bar", Static).render())
 
 
 def test_hang_indents_wrapped_values_under_the_value_column() -> None:
@@ -512,10 +484,7 @@ def test_hang_indents_wrapped_values_under_the_value_column() -> None:
 
 
 async def test_overview_at_80x24_wraps_under_the_values() -> None:
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, app)
-        screen = detail(app)
+    async with detail_screen(size=(80, 24)) as (app, pilot, screen):
         for wid in ("#facts", "#live", "#note"):
             widget = screen.query_one(wid, Static)
             text = str(widget.render())
