@@ -6,6 +6,7 @@ import base64
 import json
 import socket
 import ssl
+from contextlib import aclosing, asynccontextmanager
 from email.utils import format_datetime
 from datetime import datetime, timezone
 from pathlib import Path
@@ -155,6 +156,21 @@ def make(creds=Credentials(), clock=None, handler=None, base="http://dash.test",
     return client, dash, clock
 
 
+@asynccontextmanager
+async def session(*args, **kw):
+    """``make(...)`` for a block: yields ``(client, dash, clock)``, closes the client afterwards, also on a failure."""
+    client, dash, clock = make(*args, **kw)
+    async with aclosing(client):
+        yield client, dash, clock
+
+
+def jwt_client(dash: FakeDashboard, **kw) -> NezhaClient:
+    """A client in token mode holding a raw JWT that ``dash`` has just issued (close it: ``aclosing``)."""
+    token, _ = dash.issue()
+    return NezhaClient("http://dash.test", Credentials(token=token), clock=dash.clock,
+                       transport=httpx.MockTransport(dash), **kw)
+
+
 PASSWORD = Credentials("admin", "s3cret")
 
 
@@ -209,172 +225,153 @@ def test_ssl_context_only_insecure_when_asked():
 
 
 async def test_guest_sends_no_authorization():
-    client, dash, _ = make()
-    s = await client.setting()
-    assert s.config.site_name == "who:guest"
-    assert "authorization" not in dash.requests[0].headers
-    assert client.stream_headers() == {}
-    with pytest.raises(Unauthorized):
-        await client.servers()
-    with pytest.raises(GuestPeriodDenied):
-        await client.server_metrics(3, "cpu", "7d")
-    await client.aclose()
+    async with session() as (client, dash, _):
+        s = await client.setting()
+        assert s.config.site_name == "who:guest"
+        assert "authorization" not in dash.requests[0].headers
+        assert client.stream_headers() == {}
+        with pytest.raises(Unauthorized):
+            await client.servers()
+        with pytest.raises(GuestPeriodDenied):
+            await client.server_metrics(3, "cpu", "7d")
 
 
 async def test_access_token_mode():
-    client, dash, _ = make(Credentials(token="nzp_goodtoken"))
-    await client.ensure_auth()
-    assert dash.requests == []  # nothing to renew for an nzp_ token
-    assert (await client.setting()).config.site_name == "who:pat"
-    assert dash.requests[0].headers["authorization"] == "Bearer nzp_goodtoken"
-    assert client.stream_headers() == {"Authorization": "Bearer nzp_goodtoken"}
-    with pytest.raises(MissingScope) as info:
-        await client.services()
-    assert info.value.scope == "nezha:service:read"
-    with pytest.raises(MissingScope) as info:
-        await client.profile()
-    assert "access tokens" in info.value.message
-    await client.aclose()
+    async with session(Credentials(token="nzp_goodtoken")) as (client, dash, _):
+        await client.ensure_auth()
+        assert dash.requests == []  # nothing to renew for an nzp_ token
+        assert (await client.setting()).config.site_name == "who:pat"
+        assert dash.requests[0].headers["authorization"] == "Bearer nzp_goodtoken"
+        assert client.stream_headers() == {"Authorization": "Bearer nzp_goodtoken"}
+        with pytest.raises(MissingScope) as info:
+            await client.services()
+        assert info.value.scope == "nezha:service:read"
+        with pytest.raises(MissingScope) as info:
+            await client.profile()
+        assert "access tokens" in info.value.message
 
 
 async def test_unknown_access_token_is_401_token_rejected():
-    client, _, _ = make(Credentials(token="nzp_wrong"))
-    with pytest.raises(TokenRejected) as info:
-        await client.setting()
-    assert "nzp_wrong" not in info.value.message
-    await client.aclose()
+    async with session(Credentials(token="nzp_wrong")) as (client, _, _):
+        with pytest.raises(TokenRejected) as info:
+            await client.setting()
+        assert "nzp_wrong" not in info.value.message
 
 
 async def test_password_login_and_bearer():
-    client, dash, _ = make(PASSWORD)
-    assert len(await client.servers()) == 2
-    assert dash.paths() == ["/login", "/server"]
-    login = dash.requests[0]
-    assert login.method == "POST" and login.headers["content-type"] == "application/json"
-    assert json.loads(login.content) == {"username": "admin", "password": "s3cret"}
-    assert dash.requests[1].headers["authorization"].startswith("Bearer ")
-    assert client.stream_headers()["Authorization"] == dash.requests[1].headers["authorization"]
-    # the JWT lives in memory only: the nz-jwt cookie does not stay in the jar
-    assert "nz-jwt" not in client._http.cookies
-    assert "nz-jwt" not in dash.requests[1].headers.get("cookie", "")
-    await client.aclose()
+    async with session(PASSWORD) as (client, dash, _):
+        assert len(await client.servers()) == 2
+        assert dash.paths() == ["/login", "/server"]
+        login = dash.requests[0]
+        assert login.method == "POST" and login.headers["content-type"] == "application/json"
+        assert json.loads(login.content) == {"username": "admin", "password": "s3cret"}
+        assert dash.requests[1].headers["authorization"].startswith("Bearer ")
+        assert client.stream_headers()["Authorization"] == dash.requests[1].headers["authorization"]
+        # the JWT lives in memory only: the nz-jwt cookie does not stay in the jar
+        assert "nz-jwt" not in client._http.cookies
+        assert "nz-jwt" not in dash.requests[1].headers.get("cookie", "")
 
 
 async def test_failed_login_is_not_retried():
-    client, dash, _ = make(Credentials("admin", "wrong"))
-    with pytest.raises(BadCredentials):
-        await client.login()
-    for call in (client.setting, client.ensure_auth, client.login, client.servers):
+    async with session(Credentials("admin", "wrong")) as (client, dash, _):
         with pytest.raises(BadCredentials):
-            await call()
-    assert dash.logins == 1 and len(dash.requests) == 1
-    assert isinstance(client.auth_failed, BadCredentials)
-    client.forget_auth_failure()  # an explicit user action allows one more try
-    with pytest.raises(BadCredentials):
-        await client.login()
-    assert dash.logins == 2
-    await client.aclose()
+            await client.login()
+        for call in (client.setting, client.ensure_auth, client.login, client.servers):
+            with pytest.raises(BadCredentials):
+                await call()
+        assert dash.logins == 1 and len(dash.requests) == 1
+        assert isinstance(client.auth_failed, BadCredentials)
+        client.forget_auth_failure()  # an explicit user action allows one more try
+        with pytest.raises(BadCredentials):
+            await client.login()
+        assert dash.logins == 2
 
 
 async def test_jwt_renewed_before_expiry_with_injected_clock_and_skew():
     clock = Clock()
     dash = FakeDashboard(clock, jwt_timeout=3600, server_skew=-7200)  # Dashboard clock 2 h behind
-    client = NezhaClient("http://dash.test", PASSWORD, clock=clock, transport=httpx.MockTransport(dash),
-                         validate_every=10_000)
-    await client.ensure_auth()
-    first = client.stream_headers()
-    assert dash.logins == 1
-    clock.t += 3000  # 10 min left: nothing yet (margin = max(60 s, 10 % of lifetime) = 360 s)
-    await client.ensure_auth()
-    assert dash.logins == 1
-    clock.t += 300  # 5 min left: renew now
-    await client.ensure_auth()
-    assert dash.logins == 2 and client.stream_headers() != first
-    # and the new token really works on a login-only route
-    assert (await client.profile()).username == "admin"
-    await client.aclose()
+    async with aclosing(NezhaClient("http://dash.test", PASSWORD, clock=clock, transport=httpx.MockTransport(dash),
+                                    validate_every=10_000)) as client:
+        await client.ensure_auth()
+        first = client.stream_headers()
+        assert dash.logins == 1
+        clock.t += 3000  # 10 min left: nothing yet (margin = max(60 s, 10 % of lifetime) = 360 s)
+        await client.ensure_auth()
+        assert dash.logins == 1
+        clock.t += 300  # 5 min left: renew now
+        await client.ensure_auth()
+        assert dash.logins == 2 and client.stream_headers() != first
+        # and the new token really works on a login-only route
+        assert (await client.profile()).username == "admin"
 
 
 async def test_profile_check_detects_dead_jwt_and_logs_in_once():
-    client, dash, clock = make(PASSWORD, validate_every=60)
-    await client.ensure_auth()
-    dash.valid_jwts.clear()  # the Dashboard revoked the session (IP change, logout)
-    clock.t += 30
-    await client.ensure_auth()
-    assert dash.paths() == ["/login"]  # checked less than validate_every ago: no call
-    clock.t += 31
-    await client.ensure_auth()
-    assert dash.paths() == ["/login", "/profile", "/login"]
-    assert (await client.profile()).id == 1
-    await client.aclose()
+    async with session(PASSWORD, validate_every=60) as (client, dash, clock):
+        await client.ensure_auth()
+        dash.valid_jwts.clear()  # the Dashboard revoked the session (IP change, logout)
+        clock.t += 30
+        await client.ensure_auth()
+        assert dash.paths() == ["/login"]  # checked less than validate_every ago: no call
+        clock.t += 31
+        await client.ensure_auth()
+        assert dash.paths() == ["/login", "/profile", "/login"]
+        assert (await client.profile()).id == 1
 
 
 async def test_unauthorized_on_rest_call_relogs_once_then_retries():
-    client, dash, _ = make(PASSWORD, validate_every=10_000)
-    await client.login()
-    dash.valid_jwts.clear()
-    assert len(await client.servers()) == 2
-    assert dash.paths() == ["/login", "/server", "/login", "/server"]
-    await client.aclose()
+    async with session(PASSWORD, validate_every=10_000) as (client, dash, _):
+        await client.login()
+        dash.valid_jwts.clear()
+        assert len(await client.servers()) == 2
+        assert dash.paths() == ["/login", "/server", "/login", "/server"]
 
 
 async def test_raw_jwt_refresh_uses_csrf_double_submit_pair():
     clock = Clock()
     dash = FakeDashboard(clock)
-    token, _ = dash.issue()
-    client = NezhaClient("http://dash.test", Credentials(token=token), clock=clock,
-                         transport=httpx.MockTransport(dash))
-    await client.ensure_auth()
-    assert dash.paths() == ["/profile"]  # first use: checked on a login-only route
-    clock.t += 3400  # within the renewal margin of the JWT's exp claim
-    await client.ensure_auth()
-    assert dash.paths() == ["/profile", "/refresh-token"]
-    refresh = dash.requests[-1]
-    assert refresh.method == "POST"
-    assert refresh.headers["x-csrf-token"] == dash.csrf
-    assert f"nz-csrf={dash.csrf}" in refresh.headers["cookie"]
-    assert client.stream_headers()["Authorization"] != f"Bearer {token}"
-    assert (await client.profile()).username == "admin"
-    await client.aclose()
+    async with aclosing(jwt_client(dash)) as client:
+        token = client.credentials.token
+        await client.ensure_auth()
+        assert dash.paths() == ["/profile"]  # first use: checked on a login-only route
+        clock.t += 3400  # within the renewal margin of the JWT's exp claim
+        await client.ensure_auth()
+        assert dash.paths() == ["/profile", "/refresh-token"]
+        refresh = dash.requests[-1]
+        assert refresh.method == "POST"
+        assert refresh.headers["x-csrf-token"] == dash.csrf
+        assert f"nz-csrf={dash.csrf}" in refresh.headers["cookie"]
+        assert client.stream_headers()["Authorization"] != f"Bearer {token}"
+        assert (await client.profile()).username == "admin"
 
 
 async def test_raw_jwt_refresh_seeds_csrf_cookie_first():
     clock = Clock()
     dash = FakeDashboard(clock)
-    token, _ = dash.issue()
-    client = NezhaClient("http://dash.test", Credentials(token=token), clock=clock,
-                         transport=httpx.MockTransport(dash), validate_every=10_000)
-    clock.t += 3500
-    await client.ensure_auth()
-    assert dash.paths() == ["/profile", "/refresh-token"]
-    await client.aclose()
+    async with aclosing(jwt_client(dash, validate_every=10_000)) as client:
+        clock.t += 3500
+        await client.ensure_auth()
+        assert dash.paths() == ["/profile", "/refresh-token"]
 
 
 async def test_raw_jwt_expired_or_revoked():
     clock = Clock()
     dash = FakeDashboard(clock)
-    token, _ = dash.issue()
-    client = NezhaClient("http://dash.test", Credentials(token=token), clock=clock,
-                         transport=httpx.MockTransport(dash))
-    clock.t += 4000  # expired: the Dashboard (not our clock) has the last word
-    with pytest.raises(TokenRejected, match="no longer accepted"):
-        await client.ensure_auth()
-    assert dash.paths() == ["/profile"]
-    with pytest.raises(TokenRejected):  # remembered: no new request
-        await client.setting()
-    assert dash.paths() == ["/profile"]
+    async with aclosing(jwt_client(dash)) as client:
+        clock.t += 4000  # expired: the Dashboard (not our clock) has the last word
+        with pytest.raises(TokenRejected, match="no longer accepted"):
+            await client.ensure_auth()
+        assert dash.paths() == ["/profile"]
+        with pytest.raises(TokenRejected):  # remembered: no new request
+            await client.setting()
+        assert dash.paths() == ["/profile"]
     dash.requests.clear()
-    token2, _ = dash.issue()
-    client2 = NezhaClient("http://dash.test", Credentials(token=token2), clock=clock,
-                          transport=httpx.MockTransport(dash))
-    dash.valid_jwts.clear()
-    with pytest.raises(TokenRejected, match="no longer accepted"):
-        await client2.setting()
-    with pytest.raises(TokenRejected):  # remembered: no new request
-        await client2.setting()
-    assert dash.paths() == ["/profile"]
-    await client.aclose()
-    await client2.aclose()
+    async with aclosing(jwt_client(dash)) as client2:
+        dash.valid_jwts.clear()
+        with pytest.raises(TokenRejected, match="no longer accepted"):
+            await client2.setting()
+        with pytest.raises(TokenRejected):  # remembered: no new request
+            await client2.setting()
+        assert dash.paths() == ["/profile"]
 
 
 async def test_refresh_without_csrf_pair_is_rejected_by_fake():
@@ -391,33 +388,31 @@ async def test_refresh_without_csrf_pair_is_rejected_by_fake():
 
 
 async def test_servers_ids_filter_and_validation():
-    client, dash, _ = make(Credentials(token="nzp_goodtoken"))
-    await client.servers([1, 2, 2])
-    assert dash.requests[-1].url.params["id"] == "1,2"
-    assert dash.requests[-1].url.query == b"id=1%2C2" or dash.requests[-1].url.query == b"id=1,2"
-    await client.servers()
-    assert "id" not in dash.requests[-1].url.params
-    for bad in ([0], ["1"], [True]):
-        with pytest.raises(ValueError):
-            await client.servers(bad)
-    await client.aclose()
+    async with session(Credentials(token="nzp_goodtoken")) as (client, dash, _):
+        await client.servers([1, 2, 2])
+        assert dash.requests[-1].url.params["id"] == "1,2"
+        assert dash.requests[-1].url.query == b"id=1%2C2" or dash.requests[-1].url.query == b"id=1,2"
+        await client.servers()
+        assert "id" not in dash.requests[-1].url.params
+        for bad in ([0], ["1"], [True]):
+            with pytest.raises(ValueError):
+                await client.servers(bad)
 
 
 async def test_period_and_metric_validated_client_side():
-    client, dash, _ = make()
-    with pytest.raises(ValueError, match="metric"):
-        await client.server_metrics(1, "load_1")
-    with pytest.raises(ValueError, match="period"):
-        await client.server_metrics(1, "cpu", "90d")
-    with pytest.raises(ValueError):
-        await client.service_history(1, "1w")
-    with pytest.raises(ValueError):
-        await client.server_services(-1)
-    assert dash.requests == []
-    m = await client.server_metrics(3, "cpu")
-    assert dash.requests[-1].url.params["metric"] == "cpu" and dash.requests[-1].url.params["period"] == "1d"
-    assert len(m.data_points) == 3
-    await client.aclose()
+    async with session() as (client, dash, _):
+        with pytest.raises(ValueError, match="metric"):
+            await client.server_metrics(1, "load_1")
+        with pytest.raises(ValueError, match="period"):
+            await client.server_metrics(1, "cpu", "90d")
+        with pytest.raises(ValueError):
+            await client.service_history(1, "1w")
+        with pytest.raises(ValueError):
+            await client.server_services(-1)
+        assert dash.requests == []
+        m = await client.server_metrics(3, "cpu")
+        assert dash.requests[-1].url.params["metric"] == "cpu" and dash.requests[-1].url.params["period"] == "1d"
+        assert len(m.data_points) == 3
 
 
 # --------------------------------------------------------------------------- HTTP error kinds
@@ -433,13 +428,10 @@ def answer(status: int, body: bytes | dict | str, ctype: str | None = None):
 
 
 async def call_err(handler, coro_name="setting", *args):
-    client, _, _ = make(handler=handler)
-    try:
+    async with session(handler=handler) as (client, _, _):
         with pytest.raises(Exception) as info:
             await getattr(client, coro_name)(*args)
         return info.value
-    finally:
-        await client.aclose()
 
 
 async def test_waf_html_403():
@@ -535,15 +527,16 @@ async def test_redirect_http_to_https_is_adopted():
             return httpx.Response(301, headers={"location": str(request.url.copy_with(scheme="https"))})
         return httpx.Response(200, json=ok({"config": {"site_name": "tls"}}))
 
-    client = NezhaClient("http://dash.test/nezha", Credentials(token="nzp_x"), transport=httpx.MockTransport(handler))
-    assert (await client.setting()).config.site_name == "tls"
-    assert seen[1].url == "https://dash.test/nezha/api/v1/setting"
-    assert seen[1].headers["authorization"] == "Bearer nzp_x"
-    assert client.base_url == "https://dash.test/nezha"
-    assert client.ws_url == "wss://dash.test/nezha/api/v1/ws/server"
-    await client.setting()
-    assert len(seen) == 3  # no redirect any more
-    await client.aclose()
+    redirected = NezhaClient("http://dash.test/nezha", Credentials(token="nzp_x"),
+                             transport=httpx.MockTransport(handler))
+    async with aclosing(redirected) as client:
+        assert (await client.setting()).config.site_name == "tls"
+        assert seen[1].url == "https://dash.test/nezha/api/v1/setting"
+        assert seen[1].headers["authorization"] == "Bearer nzp_x"
+        assert client.base_url == "https://dash.test/nezha"
+        assert client.ws_url == "wss://dash.test/nezha/api/v1/ws/server"
+        await client.setting()
+        assert len(seen) == 3  # no redirect any more
 
 
 async def test_redirect_to_other_host_refused_and_login_post_kept():
@@ -559,11 +552,10 @@ async def test_redirect_to_other_host_refused_and_login_post_kept():
         if request.url.scheme == "http":
             return httpx.Response(301, headers={"location": str(request.url.copy_with(scheme="https"))})
         return httpx.Response(200, json=ok({"token": make_jwt(T0 + 3600), "expire": "2026-11-26T05:00:00Z"}))
-    client = NezhaClient("http://dash.test", PASSWORD, clock=Clock(), transport=httpx.MockTransport(post_redirect))
-    await client.login()
-    assert [(r.method, r.url.scheme) for r in seen] == [("POST", "http"), ("POST", "https")]
-    assert json.loads(seen[1].content)["username"] == "admin"
-    await client.aclose()
+    async with session(PASSWORD, handler=post_redirect) as (client, _, _):
+        await client.login()
+        assert [(r.method, r.url.scheme) for r in seen] == [("POST", "http"), ("POST", "https")]
+        assert json.loads(seen[1].content)["username"] == "admin"
 
 
 # --------------------------------------------------------------------------- network errors
@@ -610,23 +602,20 @@ async def test_real_connection_refused():
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    client = NezhaClient(f"http://127.0.0.1:{port}", timeout=2)
-    with pytest.raises(NetworkError) as info:
-        await client.setting()
-    assert info.value.message == f"connection refused by 127.0.0.1:{port}"
-    await client.aclose()
+    async with aclosing(NezhaClient(f"http://127.0.0.1:{port}", timeout=2)) as client:
+        with pytest.raises(NetworkError) as info:
+            await client.setting()
+        assert info.value.message == f"connection refused by 127.0.0.1:{port}"
 
 
 async def test_login_waf_blocked_and_proxy_down():
-    client, _, _ = make(PASSWORD, handler=answer(403, fx("waf_blocked.html"), "text/html"))
-    with pytest.raises(WafBlocked):
-        await client.login()
-    await client.aclose()
-    client, _, _ = make(PASSWORD, handler=answer(502, fx("nginx_502.html"), "text/html"))
-    with pytest.raises(ProxyError):
-        await client.ensure_auth()
-    assert client.auth_failed is None  # a proxy error is not a failed login
-    await client.aclose()
+    async with session(PASSWORD, handler=answer(403, fx("waf_blocked.html"), "text/html")) as (client, _, _):
+        with pytest.raises(WafBlocked):
+            await client.login()
+    async with session(PASSWORD, handler=answer(502, fx("nginx_502.html"), "text/html")) as (client, _, _):
+        with pytest.raises(ProxyError):
+            await client.ensure_auth()
+        assert client.auth_failed is None  # a proxy error is not a failed login
 
 
 # --------------------------------------------------------------------------- real TLS
@@ -673,15 +662,13 @@ async def test_real_self_signed_tls_fails_verification_and_insecure_works(self_s
     cert, key = self_signed
     server, port = await _tls_server(cert, key)
     try:
-        client = NezhaClient(f"https://127.0.0.1:{port}", timeout=5)
-        with pytest.raises(NetworkError) as info:
-            await client.setting()
-        assert info.value.message.startswith("TLS certificate verification failed")
-        assert info.value.message.endswith("(use --insecure to skip)")
-        assert "self-signed" in info.value.message  # the verify reason is named
-        await client.aclose()
-        insecure = NezhaClient(f"https://127.0.0.1:{port}", timeout=5, verify=False)
-        assert (await insecure.setting()).config.site_name == "over tls"
-        await insecure.aclose()
+        async with aclosing(NezhaClient(f"https://127.0.0.1:{port}", timeout=5)) as client:
+            with pytest.raises(NetworkError) as info:
+                await client.setting()
+            assert info.value.message.startswith("TLS certificate verification failed")
+            assert info.value.message.endswith("(use --insecure to skip)")
+            assert "self-signed" in info.value.message  # the verify reason is named
+        async with aclosing(NezhaClient(f"https://127.0.0.1:{port}", timeout=5, verify=False)) as insecure:
+            assert (await insecure.setting()).config.site_name == "over tls"
     finally:
         server.close()
