@@ -59,6 +59,19 @@ def header(app: NezhaApp) -> str:
     return app.screen.query_one(FleetSummary).render().plain
 
 
+def record_rendered_lines(widget: Any) -> list[int]:
+    """From now on, appends to the returned list the y of every line ``widget`` renders."""
+    asked: list[int] = []
+    original = widget._render_line
+
+    def counting(y: int):
+        asked.append(y)
+        return original(y)
+
+    widget._render_line = counting
+    return asked
+
+
 async def test_rows_shown_and_values_change_with_next_frame():
     async with fleet_screen() as (app, pilot, streams, _):
         await pilot.pause()
@@ -450,15 +463,7 @@ async def test_escape_while_typing_closes_the_filter_bar():
 
 async def test_a_frame_repaints_only_the_lines_of_changed_visible_servers():
     async with fleet_screen(fleet(12)) as (app, pilot, streams, _):
-        table = app.screen.query_one(FleetTable)
-        asked: list[int] = []
-        original = table._render_line
-
-        def counting(y: int):
-            asked.append(y)
-            return original(y)
-
-        table._render_line = counting  # type: ignore[method-assign]
+        asked = record_rendered_lines(app.screen.query_one(FleetTable))
         f = fleet(12, now=T0 + 2)
         f.servers[1].state.cpu = 42.5
         await feed(pilot, streams, f)
@@ -475,14 +480,7 @@ async def test_a_frame_repaints_only_the_card_rows_of_changed_visible_servers():
         await pilot.pause()
         cards = app.screen.query_one(FleetCards)
         cols, _ = cards.grid()
-        asked: list[int] = []
-        original = cards._render_line
-
-        def counting(y: int):
-            asked.append(y)
-            return original(y)
-
-        cards._render_line = counting  # type: ignore[method-assign]
+        asked = record_rendered_lines(cards)
         f = fleet(12, now=T0 + 2)
         f.servers[cols].state.cpu = 42.5  # first card of the second card row
         await feed(pilot, streams, f)
