@@ -18,7 +18,6 @@ from websockets.http11 import Response
 from nezha_tui.api.client import Credentials, NezhaClient
 from nezha_tui.api.errors import BadCredentials, WafBlocked
 from nezha_tui.api.stream import FleetStream, StreamState, StreamStatus
-from tests.test_client import self_signed  # noqa: F401  (the module-scoped certificate fixture)
 
 FIX = Path(__file__).parent / "fixtures"
 FIRST = (FIX / "frame_first.json").read_text()
@@ -538,11 +537,26 @@ async def test_malformed_first_frame_keeps_cached_notes():
         assert {s.id: s.public_note for s in rec.frames[0][0].servers}[1] == ""  # first frame: filled
 
 
-async def test_wss_self_signed_needs_insecure(self_signed):
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not available")
+    d = tmp_path_factory.mktemp("tls")
+    key, cert = d / "key.pem", d / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1"],
+                   check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+async def test_wss_self_signed_needs_insecure(tls_files):
     import ssl
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(*self_signed)
+    ctx.load_cert_chain(*tls_files)
 
     async with serving(send_then_hold(FIRST), ssl=ctx) as dash:
         async with aclosing(NezhaClient(dash.url)) as strict:
