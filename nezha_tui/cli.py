@@ -253,7 +253,7 @@ def _snapshot_json(setting, groups, frame, store) -> str:
 
 
 def _snapshot_table(setting, groups, frame, store) -> str:
-    from nezha_tui.format import fmt_bytes, fmt_duration, fmt_percent, fmt_speed, percent_of
+    from nezha_tui.format import fmt_duration, fmt_percent, fmt_speed, percent_of
 
     group_of: dict[int, str] = {}
     for g in groups:

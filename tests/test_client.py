@@ -621,21 +621,6 @@ async def test_login_waf_blocked_and_proxy_down():
 # --------------------------------------------------------------------------- real TLS
 
 
-@pytest.fixture(scope="module")
-def self_signed(tmp_path_factory):
-    import shutil
-    import subprocess
-
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl not available")
-    d = tmp_path_factory.mktemp("tls")
-    key, cert = d / "key.pem", d / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=30)
-    return cert, key
-
-
 async def _tls_server(cert, key):
     import asyncio
 

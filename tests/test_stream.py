@@ -537,26 +537,11 @@ async def test_malformed_first_frame_keeps_cached_notes():
         assert {s.id: s.public_note for s in rec.frames[0][0].servers}[1] == ""  # first frame: filled
 
 
-@pytest.fixture(scope="module")
-def tls_files(tmp_path_factory):
-    import shutil
-    import subprocess
-
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl not available")
-    d = tmp_path_factory.mktemp("tls")
-    key, cert = d / "key.pem", d / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1"],
-                   check=True, capture_output=True, timeout=30)
-    return cert, key
-
-
-async def test_wss_self_signed_needs_insecure(tls_files):
+async def test_wss_self_signed_needs_insecure(self_signed):
     import ssl
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(*tls_files)
+    ctx.load_cert_chain(*self_signed)
 
     async with serving(send_then_hold(FIRST), ssl=ctx) as dash:
         async with aclosing(NezhaClient(dash.url)) as strict:

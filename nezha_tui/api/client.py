@@ -520,10 +520,3 @@ def _looks_json(resp: httpx.Response) -> bool:
         return True
     head = resp.content[:64].lstrip()
     return head[:1] in (b"{", b"[")
-
-
-    if isinstance(doc, dict):
-        err = doc.get("error")
-        if isinstance(err, str) and err:
-            return err
-    return None

@@ -377,12 +377,6 @@ def _ssl_for(client: Any) -> Any:
     return get() if get is not None else None
 
 
-    if isinstance(doc, dict):
-        err = doc.get("error")
-        return err if isinstance(err, str) else ""
-    return None
-
-
 def _closed_message(exc: ConnectionClosed) -> str:
     if exc.rcvd is None:
         return "connection lost"
