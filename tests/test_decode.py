@@ -379,3 +379,11 @@ def test_typed_path_drops_servers_without_id():
     frame, report = decode_frame(json.dumps(doc))
     assert [s.id for s in frame.servers] == [2]
     assert report.dropped_servers == 2 and report.bad_fields == 0
+
+
+def test_frame_bytes_that_are_not_utf8_are_a_protocol_error():
+    # the stream hands raw bytes to decode_frame (no str round trip): bad UTF-8 must not escape
+    with pytest.raises(ProtocolError, match="not UTF-8"):
+        decode_frame(b'{"now": 1, "servers": [{"id": 1, "name": "\xff"}]}')
+    frame, report = decode_frame('{"now": 1, "servers": [{"id": 1, "name": "é"}]}'.encode())
+    assert frame.servers[0].name == "é" and report.clean

@@ -83,6 +83,8 @@ def decode_frame(data: bytes | str) -> tuple[StreamFrame, DecodeReport]:
         gc.disable()
     try:
         return _decode_frame(data)
+    except UnicodeDecodeError as exc:  # bytes (the stream reads raw frames) that are not UTF-8
+        raise ProtocolError(f"stream frame is not UTF-8: {exc.reason}") from None
     finally:
         if paused:
             gc.enable()

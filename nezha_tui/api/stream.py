@@ -226,7 +226,11 @@ class FleetStream:
                 try:
                     remaining = max(deadline - loop.time(), 0.0)
                     async with asyncio.timeout(remaining):
-                        raw = await self._until_stopped(ws.recv())
+                        # decode=False: the frame's bytes as sent.  msgspec decodes UTF-8 bytes
+                        # directly; a str with any non-ASCII character (names, flags) it must
+                        # first encode back to UTF-8 (~9 ms for 10,000 servers), after websockets
+                        # spent as long decoding it.
+                        raw = await self._until_stopped(ws.recv(decode=False))
                     self.received_at = time.perf_counter()  # for timing frame -> screen, decode included
                 except TimeoutError:
                     if self._stop.is_set():
