@@ -170,6 +170,8 @@ class FleetStore:
         self._history: deque[_Columns] = deque(maxlen=self.recent_len)
         self._unrecorded: tuple[int, dict[int, int], list[StreamServer]] | None = None
         """The last frame, until :meth:`settle` records its recent values."""
+        self._retired: dict[int, StreamServer] | None = None
+        """The previous frame's servers, until :meth:`settle` lets them go (see :meth:`apply`)."""
         self._version_counter = 0
 
     # ------------------------------------------------------------------ frames
@@ -257,17 +259,22 @@ class FleetStore:
             change.order_changed = True
             self.order = order
             self.position = {sid: i for i, sid in enumerate(order)}
+        # Dropping the previous frame's servers frees ~100,000 objects at 10,000 servers
+        # (~5 ms); keep them until settle(), which the app runs once the frame is on screen.
+        self._retired = old_servers
         self.servers = new_servers
         self.totals = _totals(online_servers, len(new_servers))
         self._unrecorded = (now_ms, self.position, servers)
         return change
 
     def settle(self) -> None:
-        """Do the per-frame work the fleet screen does not need: record the recent values.
+        """Do the per-frame work the fleet screen does not need: record the recent values
+        and free the previous frame.
 
         The app calls it once the frame is on screen; :meth:`recent` and the next
         :meth:`apply` call it too, so nothing is lost when nobody does.
         """
+        self._retired = None  # the previous frame's servers: freed here, after the screen showed the new one
         pending, self._unrecorded = self._unrecorded, None
         if pending is None:
             return
