@@ -85,7 +85,7 @@ async def _measure(servers: int, seconds: float, keys: int, size: tuple[int, int
             cpu0, wall0 = time.process_time(), time.perf_counter()
             await asyncio.sleep(seconds)
             cpu = (time.process_time() - cpu0) / (time.perf_counter() - wall0) * 100.0
-            frame_ms = [s.to_screen_ms for s in list(app.perf.samples) if s.to_screen_ms is not None]
+            frame_ms = app.perf.screen_ms()
             handled_ms = [s.to_handled_ms for s in list(app.perf.samples)]
             decode_ms = [s.decode_ms for s in list(app.perf.samples) if s.decode_ms is not None]
 
@@ -131,8 +131,7 @@ async def _cold_child(size: tuple[int, int]) -> None:
 
     demo = start_demo_in_thread()
     try:
-        srv = demo.server
-        app = NezhaApp(NezhaClient(demo.url, Credentials(username=srv.username, password=srv.password)))
+        app = NezhaApp(NezhaClient(demo.url, Credentials(username=demo.username, password=demo.password)))
         first: asyncio.Future = asyncio.get_running_loop().create_future()
         app.perf.add_listener(lambda s: first.done() or first.set_result(time.time()))
         async with app.run_test(headless=True, size=size):

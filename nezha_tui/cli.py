@@ -21,8 +21,6 @@ from nezha_tui.config import ConfigError, load_profile, resolve_auth, resolve_ur
 
 log = logging.getLogger("nezha_tui")
 
-SUBCOMMANDS = ("snapshot", "demo-server", "bench")
-
 
 class CliError(Exception):
     """A failure already phrased for the user."""
@@ -102,18 +100,6 @@ class Connection:
 DEMO_THREAD_MAX = 1000
 
 
-class _ThreadDemo:
-    """The in-process demo with the same face as a DemoProcess."""
-
-    def __init__(self, thread) -> None:
-        self.thread = thread
-        self.url = thread.url
-        self.username, self.password, self.token = thread.server.username, thread.server.password, thread.server.token
-
-    def stop(self) -> None:
-        self.thread.stop()
-
-
 def _start_demo(args: argparse.Namespace):
     servers = max(1, args.demo_servers)
     if servers > DEMO_THREAD_MAX:
@@ -127,8 +113,7 @@ def _start_demo(args: argparse.Namespace):
     from nezha_tui.demo.server import DemoOptions
     from nezha_tui.demo.thread import start_demo_in_thread
 
-    return _ThreadDemo(start_demo_in_thread(DemoOptions(servers=servers, seed=args.demo_seed,
-                                                        tsdb=not args.demo_no_tsdb)))
+    return start_demo_in_thread(DemoOptions(servers=servers, seed=args.demo_seed, tsdb=not args.demo_no_tsdb))
 
 
 def _connection(args: argparse.Namespace) -> Connection:

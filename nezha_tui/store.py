@@ -360,9 +360,6 @@ class FleetStore:
             ))
         return out
 
-    def online_ids(self) -> list[int]:
-        return [sid for sid in self.order if self._online.get(sid, False)]
-
     def totals_for(self, ids: Iterable[int]) -> FleetTotals:
         """Totals over the given ids (e.g. the members of one group)."""
         totals = FleetTotals()

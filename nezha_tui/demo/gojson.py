@@ -69,10 +69,6 @@ class GoTime:
         self.offset = offset
         self.nano = nano  # False: RFC 3339 without fraction
 
-    @classmethod
-    def from_seconds(cls, seconds: float, offset: int = 0, *, nano: bool = True) -> "GoTime":
-        return cls(int(round(seconds * 1_000_000_000)), offset, nano=nano)
-
     def encode(self) -> str:
         return rfc3339nano(self.ns, self.offset) if self.nano else rfc3339(self.ns // 1_000_000_000, self.offset)
 

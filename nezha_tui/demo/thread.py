@@ -24,6 +24,19 @@ class DemoThread:
     def url(self) -> str:
         return self.server.url
 
+    # The demo credentials, as DemoProcess has them (``--demo`` uses either).
+    @property
+    def username(self) -> str:
+        return self.server.username
+
+    @property
+    def password(self) -> str:
+        return self.server.password
+
+    @property
+    def token(self) -> str:
+        return self.server.token
+
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         try:

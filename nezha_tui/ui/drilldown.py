@@ -139,9 +139,6 @@ def theme_style(theme: Any, role: str, *, bold: bool = False, italic: bool = Fal
     return Style(bold=bold, italic=italic)
 
 
-PERIOD_KEYS = {"1d": "1", "7d": "7", "30d": "3"}
-
-
 def append_gap(text: Any, n: int = 1) -> None:
     """Append ``n`` spaces in the style of the last character of ``text`` (a Rich ``Text``).
 
