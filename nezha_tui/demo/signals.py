@@ -27,6 +27,17 @@ _W_DAY = _TAU / _DAY
 _MASK = (1 << 64) - 1
 
 
+#: API metric name -> the State field it reads (temperature and gpu are maxima, see Signals.metric).
+_METRIC_FIELDS = {
+    "cpu": "cpu", "memory": "mem_used", "swap": "swap_used", "disk": "disk_used",
+    "net_in_speed": "net_in_speed", "net_out_speed": "net_out_speed",
+    "net_in_transfer": "net_in_transfer", "net_out_transfer": "net_out_transfer",
+    "load1": "load_1", "load5": "load_5", "load15": "load_15",
+    "tcp_conn": "tcp_conn_count", "udp_conn": "udp_conn_count", "process_count": "process_count",
+    "uptime": "uptime",
+}
+
+
 def mix(*parts: int) -> int:
     """A 64-bit hash of integers (splitmix64 chained): stable across runs and platforms."""
     h = 0x9E3779B97F4A7C15
@@ -163,41 +174,11 @@ class Signals:
     def metric(self, s: FleetServer, name: str, sec: int) -> float | None:
         """The value of metric ``name`` (API names) at ``sec``; None when the server has none."""
         st = self.sample(s, sec)
-        if name == "cpu":
-            return st.cpu
-        if name == "memory":
-            return float(st.mem_used)
-        if name == "swap":
-            return float(st.swap_used)
-        if name == "disk":
-            return float(st.disk_used)
-        if name == "net_in_speed":
-            return float(st.net_in_speed)
-        if name == "net_out_speed":
-            return float(st.net_out_speed)
-        if name == "net_in_transfer":
-            return float(st.net_in_transfer)
-        if name == "net_out_transfer":
-            return float(st.net_out_transfer)
-        if name == "load1":
-            return st.load_1
-        if name == "load5":
-            return st.load_5
-        if name == "load15":
-            return st.load_15
-        if name == "tcp_conn":
-            return float(st.tcp_conn_count)
-        if name == "udp_conn":
-            return float(st.udp_conn_count)
-        if name == "process_count":
-            return float(st.process_count)
-        if name == "temperature":
+        if name == "temperature":  # the hottest sensor
             return max((v for _, v in st.temperatures), default=None)
-        if name == "uptime":
-            return float(st.uptime)
-        if name == "gpu":
+        if name == "gpu":  # the busiest GPU
             return max(st.gpu, default=None)
-        raise KeyError(name)
+        return float(getattr(st, _METRIC_FIELDS[name]))
 
     # ------------------------------------------------------------------ service checks
 
