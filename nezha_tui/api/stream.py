@@ -17,9 +17,11 @@ States (``StreamState``):
 * AUTH_FAILED: the Dashboard refused our credentials; no more attempts;
 * STOPPED: :meth:`FleetStream.stop` was called.
 
-``on_status`` is called whenever the status changes, which includes
-``last_frame_at`` moving on with every good frame; a malformed frame changes
-only the message (the connection is kept).
+``on_status`` is called whenever the status changes in what a person sees:
+state, attempt, retry time or message (a malformed frame changes only the
+message; the connection is kept).  Another good frame of a live stream only
+moves ``last_frame_at``: :attr:`FleetStream.status` has it, but it is not
+published (every subscriber would redo its work on every frame).
 
 ``public_note`` is sent only in the first frame of a connection: the stream
 caches it per server id and fills it into every later frame, so ``on_frame``
@@ -360,9 +362,14 @@ class FleetStream:
     def _emit(self, state: StreamState, message: str, *, next_retry_at: float | None = None) -> None:
         attempt = 0 if state is StreamState.LIVE else self._attempt
         status = StreamStatus(state, attempt, self._last_frame_at, next_retry_at, trim(message))
-        if status == self.status:
+        previous, self.status = self.status, status
+        if status == previous:
             return
-        self.status = status
+        if state is StreamState.LIVE and previous.state is StreamState.LIVE and status.message == previous.message:
+            # Another frame of a live stream: only last_frame_at moved.  Not an event
+            # (subscribers would redo their work for nothing on every frame); the status
+            # stays readable here with the new time.
+            return
         try:
             self.on_status(status)
         except Exception:
