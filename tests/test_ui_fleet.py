@@ -6,6 +6,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from textual.geometry import Region
+from textual.widget import Widget
 
 from nezha_tui.ui.app import NezhaApp
 from nezha_tui.ui.widgets.fleet_cards import FleetCards
@@ -461,17 +463,59 @@ async def test_escape_while_typing_closes_the_filter_bar():
         assert app.screen.query_one(FleetTable).has_focus
 
 
-async def test_a_frame_repaints_only_the_lines_of_changed_visible_servers():
+def record_formatted_rows(table: FleetTable) -> list[int]:
+    """From now on, appends to the returned list the id of every server whose row ``table`` formats."""
+    formatted: list[int] = []
+    original = table._row
+
+    def counting(sid: int, *args: Any):
+        formatted.append(sid)
+        return original(sid, *args)
+
+    table._row = counting  # type: ignore[method-assign]
+    return formatted
+
+
+async def test_a_frame_formats_and_repaints_only_the_rows_of_changed_visible_servers():
     async with fleet_screen(fleet(12)) as (app, pilot, streams, _):
-        asked = record_rendered_lines(app.screen.query_one(FleetTable))
+        table = app.screen.query_one(FleetTable)
+        formatted = record_formatted_rows(table)
+        repainted: list[Region] = []
+        original_refresh = table.refresh
+
+        def refresh(*regions: Region, **kwargs: Any):
+            repainted.extend(regions)
+            return original_refresh(*regions, **kwargs)
+
+        table.refresh = refresh  # type: ignore[method-assign]
         f = fleet(12, now=T0 + 2)
         f.servers[1].state.cpu = 42.5
         await feed(pilot, streams, f)
-        assert asked == [2]  # srv-002's line; not the header, not the other rows
+        assert formatted == [2]  # srv-002's row; not the other rows
+        assert repainted == [Region(0, 2, table.size.width, 1)]  # its line (line 0 is the header)
         assert "42.5%" in app.export_screenshot()
-        asked.clear()
+        formatted.clear()
         await feed(pilot, streams, fleet(12, now=T0 + 4))  # srv-002 back to its old value
-        assert asked == [2]
+        assert formatted == [2]
+
+
+async def test_the_table_renders_through_textual_when_a_style_needs_it():
+    # the stale look (tint, text-opacity) goes through Textual's generic line pass; so does NO_COLOR's filter
+    async with fleet_screen(fleet(12)) as (app, pilot, streams, _):
+        table = app.screen.query_one(FleetTable)
+        region = Region(0, 0, table.size.width, 5)
+        plain = table.render_lines(region)
+        assert table._plain_look()
+        # the fast path paints exactly what Textual's generic path paints
+        assert [list(s) for s in plain] == [list(s) for s in Widget.render_lines(table, region)]
+        cropped = Region(3, 1, 20, 2)
+        assert [list(s) for s in table.render_lines(cropped)] == [list(s) for s in Widget.render_lines(table, cropped)]
+        app.screen.add_class("-stale")
+        await pilot.pause()
+        assert not table._plain_look()
+        tinted = table.render_lines(region)
+        assert [s.text for s in tinted] == [s.text for s in plain]
+        assert [s._segments for s in tinted] != [s._segments for s in plain]
 
 
 async def test_a_frame_repaints_only_the_card_rows_of_changed_visible_servers():
@@ -487,3 +531,43 @@ async def test_a_frame_repaints_only_the_card_rows_of_changed_visible_servers():
         h = cards.card_height
         assert sorted(asked) == list(range(h, 2 * h))
         assert "42.5%" in app.export_screenshot()
+
+
+async def test_the_table_draws_its_own_rail_when_rows_overflow():
+    async with fleet_screen(fleet(5)) as (app, pilot, streams, _):
+        table = app.screen.query_one(FleetTable)
+        lines = table_lines(app)
+        assert not any(line.endswith((FleetTable.RAIL, FleetTable.THUMB)) for line in lines)
+        assert table._content_width == table.size.width  # every column for the data when all rows fit
+    async with fleet_screen(fleet(100)) as (app, pilot, streams, _):
+        table = app.screen.query_one(FleetTable)
+        assert table._content_width == table.size.width - 1
+        rows = table._rows_on_screen
+        lines = table_lines(app)
+        rail = [line[-1] for line in lines[1:rows + 1]]
+        thumb = round(rows * rows / 100)
+        assert rail == [FleetTable.THUMB] * thumb + [FleetTable.RAIL] * (rows - thumb)  # at the top
+        assert not lines[0].endswith((FleetTable.RAIL, FleetTable.THUMB))  # the header has none
+        await pilot.press("end")
+        await pilot.pause()
+        rail = [line[-1] for line in table_lines(app)[1:rows + 1]]
+        assert rail == [FleetTable.RAIL] * (rows - thumb) + [FleetTable.THUMB] * thumb  # at the bottom
+
+
+async def test_mouse_wheel_scrolls_and_a_click_on_the_rail_jumps():
+    from textual import events
+
+    async with fleet_screen(fleet(100)) as (app, pilot, streams, _):
+        table = app.screen.query_one(FleetTable)
+        for _ in range(3):
+            table.post_message(events.MouseScrollDown(table, 5, 5, 0, 0, 0, False, False, False))
+        await pilot.pause()
+        assert table.scroll_offset.y > 0
+        rows = table._rows_on_screen
+        await pilot.click(FleetTable, offset=(table.size.width - 1, rows))  # bottom of the rail
+        await pilot.pause()
+        assert table.highlighted_id == table.view.ids[-1]
+        assert app.screen is not None and type(app.screen).__name__ == "FleetScreen"  # nothing opened
+        await pilot.click(FleetTable, offset=(table.size.width - 1, 1))  # top of the rail
+        await pilot.pause()
+        assert table.cursor == 0 and table.scroll_offset.y == 0

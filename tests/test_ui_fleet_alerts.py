@@ -189,8 +189,11 @@ async def test_no_color_and_theme_switch_render(monkeypatch):
         await pilot.pause()
         await pilot.pause()
         after = table._style("fleet-table--header")
-        assert after == table.get_component_rich_style("fleet-table--header", partial=True)
+        assert after.bgcolor == table.get_component_rich_style("fleet-table--header", partial=True).bgcolor
         assert after.bgcolor != before.bgcolor  # caches followed the theme
+        # $text-muted ("auto 60%") blended over the header's background, not the partial style's full white
+        assert after.color == table.get_component_rich_style("fleet-table--header").color
+        assert after.color.triplet != (255, 255, 255)
         assert "srv-001" in table_lines(app)[1]
 
 
