@@ -17,6 +17,7 @@ from websockets.http11 import Response
 
 from nezha_tui.api.client import Credentials, NezhaClient
 from nezha_tui.api.errors import BadCredentials, WafBlocked
+from nezha_tui.store import FleetStore
 from nezha_tui.api.stream import FleetStream, StreamState, StreamStatus
 
 FIX = Path(__file__).parent / "fixtures"
@@ -203,17 +204,20 @@ async def running_stream(*behaviours, process_request=None, credentials=Credenti
 # --------------------------------------------------------------------------- frames, notes
 
 
-async def test_live_frames_and_public_note_cache():
+async def test_live_frames_and_public_notes():
     async with running_stream(send_then_hold(FIRST, LATER)) as (dash, client, stream, rec):
         await rec.until(lambda: len(rec.frames) == 2)
         first, later = rec.frames[0][0], rec.frames[1][0]
         assert first.servers[0].public_note.startswith('{"billingDataMod"')
+        first_notes = {s.id: s.public_note for s in first.servers}
+        assert first_notes[1] == "" and first_notes[7] == ""  # absent in the first frame = empty note
         notes = {s.id: s.public_note for s in later.servers}
-        assert notes[3] == first.servers[0].public_note  # filled from the cache
-        assert notes[8] == "not json: renew at the shop"
-        assert notes[1] == "" and notes[7] == ""  # absent in the first frame = empty note
-        assert notes[9] == ""  # appeared later with its own (empty) note
-        assert stream.public_notes[3].startswith('{"billingDataMod"')
+        assert notes[3] is None and notes[1] is None  # not sent again: the consumer keeps what it saw
+        assert notes[9] == ""  # a later frame's own note passes as sent
+        store = FleetStore()
+        store.apply(first)
+        store.apply(later)
+        assert store.public_note(3).startswith('{"billingDataMod"') and store.public_note(1) == ""
         assert rec.states()[:2] == [StreamState.CONNECTING, StreamState.LIVE]
         live = rec.statuses[1]
         assert live.attempt == 0 and live.last_frame_at == rec.t and live.next_retry_at is None
@@ -277,7 +281,11 @@ async def test_drop_without_close_frame_reconnects_with_backoff():
         assert waiting.message == "connection lost; retrying in 1 s" and waiting.attempt == 0
         assert connecting.message == "reconnecting (attempt 1)" and connecting.attempt == 1
         # the notes came back from the new connection's first frame
-        assert rec.frames[2][0].servers[3].public_note == "renewed"
+        assert rec.frames[1][0].servers[3].public_note == "renewed"
+        store = FleetStore()
+        for frame, _ in rec.frames:
+            store.apply(frame)
+        assert store.public_note(8) == "renewed"  # and a store following the frames has it
         assert stream.connections == 2 and len(tracker.opened) == 2
         # the options that matter for the Dashboard
         kw = tracker.kwargs[0]
@@ -532,7 +540,7 @@ async def test_malformed_first_frame_keeps_cached_notes():
     async with running_stream(send_then_drop(FIRST), send_then_hold("{broken", LATER)) as (dash, client, stream, rec):
         await rec.until(lambda: len(rec.frames) == 2)
         notes = {s.id: s.public_note for s in rec.frames[1][0].servers}
-        assert notes[8] == "not json: renew at the shop"  # not blanked by the non-first LATER frame
+        assert notes[8] is None and notes[1] is None  # the non-first LATER frame blanks nothing
         assert notes[9] == ""
         assert {s.id: s.public_note for s in rec.frames[0][0].servers}[1] == ""  # first frame: filled
 

@@ -23,11 +23,13 @@ message; the connection is kept).  Another good frame of a live stream only
 moves ``last_frame_at``: :attr:`FleetStream.status` has it, but it is not
 published (every subscriber would redo its work on every frame).
 
-``public_note`` is sent only in the first frame of a connection: the stream
-caches it per server id and fills it into every later frame, so ``on_frame``
-always sees it (``""`` = no note; ``None`` only for a server that appeared in
-the middle of a connection and was never in a first frame).  Clock, sleep and
-random source are injectable: tests check the backoff sequence without waiting.
+``public_note`` is sent only in the first frame of a connection.  In that
+frame the stream makes an absent note ``""`` (Go's omitempty: no note), so a
+cleared note is seen as cleared; in later frames it stays ``None`` ("not
+sent"), and the consumer keeps the last note it saw (:class:`FleetStore`
+does).  Filling every later frame from a cache cost ~4.7 ms per frame at
+10,000 servers.  Clock, sleep and random source are injectable: tests check
+the backoff sequence without waiting.
 """
 
 from __future__ import annotations
@@ -120,7 +122,6 @@ class FleetStream:
         self._sleep = sleep
         self._rng = rng
         self._connect = connect
-        self.public_notes: dict[int, str] = {}
         self.status = StreamStatus(StreamState.CONNECTING)
         self._stop = asyncio.Event()
         self._failures = 0  # consecutive failures since the last good frame
@@ -248,12 +249,13 @@ class FleetStream:
                 try:
                     frame, report = decode_frame(raw)
                 except ProtocolError as exc:
-                    # if this was the connection's first frame, its notes are lost:
-                    # keep the cached ones rather than blanking them with the next frame
+                    # if this was the connection's first frame, its notes are lost: the
+                    # next frame is not a first one (None: keep the notes known so far)
                     first = False
                     self._emit(self.status.state, f"malformed frame ignored: {exc.message}")
                     continue
-                self._apply_notes(frame, first)
+                if first:
+                    _empty_notes_of_first_frame(frame)
                 first = False
                 deadline = loop.time() + 3 * self.interval
                 self._last_frame_at = self._clock()
@@ -318,18 +320,6 @@ class FleetStream:
                          f"({detail or 'not a WebSocket'}): is the URL the Dashboard's?", at_cap=True)
         raise _Retry(ProxyError(status, detail).message)
 
-    def _apply_notes(self, frame: StreamFrame, first: bool) -> None:
-        notes = self.public_notes
-        for s in frame.servers:
-            if s.public_note is not None:
-                notes[s.id] = s.public_note
-            elif first:
-                notes[s.id] = s.public_note = ""  # omitempty: no key in the first frame = empty note
-            else:
-                cached = notes.get(s.id)
-                if cached is not None:
-                    s.public_note = cached
-
     # ------------------------------------------------------------------ helpers
 
     async def _until_stopped(self, aw: Awaitable[Any]) -> Any:
@@ -374,6 +364,13 @@ class FleetStream:
             self.on_status(status)
         except Exception:
             log.exception("on_status failed")
+
+
+def _empty_notes_of_first_frame(frame: StreamFrame) -> None:
+    """In a connection's first frame an absent ``public_note`` means an empty one (omitempty)."""
+    for server in frame.servers:
+        if server.public_note is None:
+            server.public_note = ""
 
 
 def _abort(ws: Any) -> None:
