@@ -571,3 +571,29 @@ async def test_mouse_wheel_scrolls_and_a_click_on_the_rail_jumps():
         await pilot.click(FleetTable, offset=(table.size.width - 1, 1))  # top of the rail
         await pilot.pause()
         assert table.cursor == 0 and table.scroll_offset.y == 0
+
+
+async def test_the_collector_is_paused_only_while_a_frame_is_followed():
+    import gc
+
+    assert gc.isenabled()
+    async with fleet_screen(fleet(12)) as (app, pilot, streams, _):
+        seen: list[bool] = []
+        original = app.store.apply
+
+        def apply(frame):
+            seen.append(gc.isenabled())
+            return original(frame)
+
+        app.store.apply = apply  # type: ignore[method-assign]
+        await feed(pilot, streams, fleet(12, now=T0 + 2))
+        for _ in range(5):
+            if gc.isenabled():
+                break
+            await pilot.pause()
+        assert seen == [False]  # paused while the frame was taken in
+        assert gc.isenabled()  # and running again once it was on screen
+        app.paused = True
+        await feed(pilot, streams, fleet(12, now=T0 + 4))
+        assert gc.isenabled()  # a held frame pauses nothing
+    assert gc.isenabled()
