@@ -506,10 +506,20 @@ async def test_the_table_renders_through_textual_when_a_style_needs_it():
         region = Region(0, 0, table.size.width, 5)
         plain = table.render_lines(region)
         assert table._plain_look()
-        # the fast path paints exactly what Textual's generic path paints
-        assert [list(s) for s in plain] == [list(s) for s in Widget.render_lines(table, region)]
-        cropped = Region(3, 1, 20, 2)
-        assert [list(s) for s in table.render_lines(cropped)] == [list(s) for s in Widget.render_lines(table, cropped)]
+        # the fast path paints exactly what Textual's generic path paints (which applies every
+        # line filter itself), in a truecolor theme, a light one and the terminal's ANSI colours
+        for theme, ansi_color in (("textual-light", None), ("ansi-dark", None), ("ansi-dark", False),
+                                  ("textual-dark", None)):
+            app.theme = theme
+            if ansi_color is not None:
+                app.ansi_color = ansi_color  # ANSI styles through the ANSI -> truecolor filter
+            await pilot.pause()
+            assert [list(s) for s in table.render_lines(region)] == [list(s) for s in Widget.render_lines(table, region)]
+            assert (table._ansi is None) == (theme == "ansi-dark" and ansi_color is None)  # native ANSI: no filter
+            cropped = Region(3, 1, 20, 2)
+            assert [list(s) for s in table.render_lines(cropped)] == [
+                list(s) for s in Widget.render_lines(table, cropped)]
+        assert [list(s) for s in table.render_lines(region)] == [list(s) for s in plain]
         app.screen.add_class("-stale")
         await pilot.pause()
         assert not table._plain_look()

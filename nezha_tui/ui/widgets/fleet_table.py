@@ -24,6 +24,8 @@ from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
+from textual.color import Color
+from textual.filter import ANSIToTruecolor
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -342,6 +344,10 @@ class FleetGrid(ScrollView, can_focus=True):
     # -- styles
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._restyle()
+
+    def _restyle(self) -> None:
+        """Forget every style and cached line (the theme or a filter changed)."""
         self._style_gen += 1
         self._cache.clear()
         self._styles.clear()
@@ -427,6 +433,8 @@ class FleetTable(FleetGrid):
         self._plan: list[tuple[Callable[[StreamServer, bool], Cell], int, bool, bool, bool]] = []
         self._rows: dict[int, tuple[tuple, Strip]] = {}
         """Server id -> (what its row depended on, the row): one look-up per line and frame."""
+        self._ansi: ANSIToTruecolor | None = None
+        self._ansi_background: Color | None = None
 
     # -- geometry
     @property
@@ -491,19 +499,26 @@ class FleetTable(FleetGrid):
         padding, outline, hatch, tint, opacity), ~25 µs a line even for a widget that has
         none of them: a quarter of a frame's time at 160x48 with every visible row changed.
         The table has none of them (the stale look adds tint and text-opacity: then, or
-        whenever a style needs it, the generic path runs).  Line filters (NO_COLOR,
-        ANSI -> truecolor) are applied as Textual applies them, cached on each strip; rows
-        come from the table's own cache, which knows what changed.
+        whenever a style needs it, the generic path runs).  Rows come from the table's own
+        cache, which knows what changed.  Line filters are applied as Textual applies them,
+        except the ANSI -> truecolor one: it maps each segment's style alone, so the table
+        applies it to its few styles once (see :meth:`_final`) instead of to every new row.
         """
         if not self._plain_look():
             return super().render_lines(crop)
         width = self._size.width
         filters = self.get_line_filters()
         background = self.background_colors[1] if filters else None
+        ansi = next((f for f in filters if isinstance(f, ANSIToTruecolor)), None)
+        if ansi is not self._ansi or (ansi is not None and background != self._ansi_background):
+            self._ansi, self._ansi_background = ansi, background
+            self._restyle()
+        if ansi is not None:
+            filters = [f for f in filters if f is not ansi]
         strips = self._lines(crop.line_range)
         for i, strip in enumerate(strips):
             if strip.cell_length != width:
-                strip = strip.adjust_cell_length(width, self._base_style)
+                strip = strip.adjust_cell_length(width, self._plain_style)
             for line_filter in filters:
                 strip = strip.apply_filter(line_filter, background)  # type: ignore[arg-type]
             strips[i] = strip
@@ -511,6 +526,21 @@ class FleetTable(FleetGrid):
         if (x1, x2) != (0, width):
             strips = [strip.crop(x1, x2) for strip in strips]
         return strips
+
+    def _final(self, style: Style) -> Style:
+        """``style`` as the ANSI -> truecolor line filter would leave it (``style`` without one)."""
+        ansi = self._ansi
+        if ansi is None or self._ansi_background is None:
+            return style
+        return ansi.truecolor_style(style, self._ansi_background.rich_color)
+
+    @property
+    def _plain_style(self) -> Style:
+        """The widget's own style, final: blank cells and lines."""
+        style = self._styles.get("plain")
+        if style is None:
+            style = self._styles["plain"] = self._final(self._base_style)
+        return style  # type: ignore[return-value]
 
     def _plain_look(self) -> bool:
         """No border, padding, outline, hatch, tint or opacity: a line is the row as rendered."""
@@ -576,7 +606,7 @@ class FleetTable(FleetGrid):
                 strip = self._row(sid, width, paint, cursor, rail)
             except Exception:  # a bad value must cost a blank line, never the app
                 log.exception("rendering the row of server %s failed", sid)
-                strip = Strip.blank(paint, self._base_style)
+                strip = Strip.blank(paint, self._plain_style)
             if len(rows) >= self._ROWS_KEPT:
                 rows.clear()  # scrolled through a big fleet: start over rather than grow
             rows[sid] = (key, strip)
@@ -587,15 +617,16 @@ class FleetTable(FleetGrid):
         key = ("blank", paint, self._style_gen)
         strip = self._cache.get(key)
         if strip is None:
-            strip = self._cache[key] = Strip.blank(paint, self._base_style)
+            strip = self._cache[key] = Strip.blank(paint, self._plain_style)
         return strip  # type: ignore[return-value]
 
     def _header(self, width: int, paint: int) -> Strip:
         key = ("header", width, paint, self.view.sort_key.id, self.view.reverse, self._style_gen)
         strip = self._cache.get(key)
         if strip is None:
-            base = self._style("fleet-table--header")
-            sorted_style = base + self._style("fleet-table--sorted")
+            header = self._style("fleet-table--header")
+            base = self._final(header)
+            sorted_style = self._final(header + self._style("fleet-table--sorted"))
             segments: list[Segment] = []
             arrow = "▲" if self.view.reverse != (not self.view.sort_key.descending) else "▼"
             sort_col = self.view.sort_key.column
@@ -623,7 +654,7 @@ class FleetTable(FleetGrid):
                 style = style + self._style("fleet-table--offline")
             if cursor:
                 style = style + self._style("fleet-table--cursor")
-            self._styles[key] = style
+            style = self._styles[key] = self._final(style)
         return style
 
     def _kind_styles(self, online: bool, cursor: bool, status: bool) -> dict[str | None, Style]:
@@ -642,8 +673,8 @@ class FleetTable(FleetGrid):
     def _rail_segment(self, rail: int, cells: int) -> Segment:
         """The last ``cells`` of a row: 0 blank, 1 the rail, 2 the thumb (at the end)."""
         if rail == 0 or cells <= 0:
-            return Segment(" " * max(0, cells), self._base_style)
-        style = self._base_style + self._style("fleet-table--thumb" if rail == 2 else "fleet-table--rail")
+            return Segment(" " * max(0, cells), self._plain_style)
+        style = self._final(self._base_style + self._style("fleet-table--thumb" if rail == 2 else "fleet-table--rail"))
         return Segment(" " * (cells - 1) + (self.THUMB if rail == 2 else self.RAIL), style)
 
     def _row(self, sid: int, width: int, paint: int, cursor: bool, rail: int = 0) -> Strip:
