@@ -607,3 +607,15 @@ async def test_the_collector_is_paused_only_while_a_frame_is_followed():
         await feed(pilot, streams, fleet(12, now=T0 + 4))
         assert gc.isenabled()  # a held frame pauses nothing
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("size, compact", [(NARROW, True), (WIDE, False)])
+async def test_the_footer_shows_every_grid_key_also_at_80_columns(size, compact):
+    from nezha_tui.ui.widgets.footer import KeyFooter
+
+    async with fleet_screen(fleet(4), size=size) as (app, pilot, streams, _):
+        await pilot.pause()
+        assert app.screen.query_one(KeyFooter).compact is compact
+        bottom = app.screen._compositor.render_strips()[-1].text
+        for hint in ("Filter", "Sort", "Group", "View", "Pause", "Services", "Help", "q Quit"):
+            assert hint in bottom, (hint, bottom)

@@ -14,8 +14,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
+from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.fleet_view import FleetView, StatusFilter
 from nezha_tui.store import FleetChange
 from nezha_tui.ui.commands import bindings_for
@@ -58,7 +59,7 @@ class FleetScreen(Screen[None]):
             yield Input(placeholder="name, country, platform, group or tag", id="filter")
             yield Static("", id="filter-count")
         if not self.wall:
-            yield Footer()
+            yield KeyFooter()
 
     def on_mount(self) -> None:
         app: Any = self.app

@@ -21,9 +21,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
+from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import Host, MetricSeries, ServerServiceSeries, StreamServer
 from nezha_tui.downsample import median_step, series_stats
 from nezha_tui.format import (
@@ -438,7 +439,7 @@ class ServerDetailScreen(Screen[None]):
                 yield Plot(id="monitor-plot", fmt=AxisFormat("ms"), tz=tz)
                 table: DataTable[Any] = DataTable(id="monitor-table", cursor_type="row")
                 yield table
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#monitor-table", DataTable)

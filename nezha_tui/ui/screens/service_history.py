@@ -12,8 +12,9 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
+from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import ServiceHistory
 from nezha_tui.ui.drilldown import (
     PERIODS, app_tz, history_cache, history_error_message, period_bar, period_bindings, theme_style,
@@ -71,7 +72,7 @@ class ServiceHistoryScreen(Screen[None]):
         yield Plot(id="latency", fmt=AxisFormat("ms"), tz=app_tz(self.app))
         table: DataTable[Any] = DataTable(id="per-server", cursor_type="row")
         yield table
-        yield Footer()
+        yield KeyFooter()
 
     def _crumbs(self) -> str:
         site = getattr(getattr(self.app, "store", None), "site_name", "") or "Fleet"

@@ -15,8 +15,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
+from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import CycleTransferStats, ServiceItem, ServiceOverview
 from nezha_tui.format import fmt_bytes, fmt_duration
 from nezha_tui.ui.drilldown import app_now, app_tz, fmt_local, history_error_message, local_dt, theme_style
@@ -232,7 +233,7 @@ class ServicesScreen(Screen[None]):
             yield Static("Cycle transfer quotas", id="quotas-title", classes="section-title")
             quotas: DataTable[Any] = DataTable(id="quotas", cursor_type="row")
             yield quotas
-        yield Footer()
+        yield KeyFooter()
 
     def _crumbs(self) -> str:
         site = ""
