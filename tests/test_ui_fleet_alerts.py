@@ -216,3 +216,10 @@ def test_stale_text_keeps_the_cause_not_the_stream_timing():
     assert stale_text(st, 7.2, 10.0) == "stale: last frame 7 s ago, reconnecting, attempt 2, next in 2 s (no data for 6 s)"
     assert stale_text(status("connecting", attempt=1, message="reconnecting (attempt 1)"), 8, 0) == \
         "stale: last frame 8 s ago, connecting, attempt 1"
+
+
+def test_wall_waits_longer_after_each_refused_run_up_to_an_hour():
+    app, _, _ = make_app(wall=15)
+    assert [app.wall_retry_delay(n) for n in range(7)] == [300, 300, 600, 1200, 2400, 3600, 3600]
+    app, _, _ = make_app(wall=15, wall_retry=0.01)
+    assert app.wall_retry_delay(1) == 0.01 and app.wall_retry_delay(3) == 0.04

@@ -68,6 +68,10 @@ def _freeze_long_lived() -> None:
     gc.freeze()
 
 
+WALL_RETRY_MAX = 3600.0
+"""Longest wait (s) before the wall tries a refused stream again."""
+
+
 @dataclass(slots=True)
 class FrameSample:
     """Timings of one frame (seconds, ``time.perf_counter``)."""
@@ -232,7 +236,9 @@ class NezhaApp(App[None]):
 
     async def _stream_main(self) -> None:
         """Run the stream; in wall mode, forever (a stopped stream is started again later)."""
+        fruitless = 0
         while True:
+            frames_before = self.store.frames
             try:
                 self.stream = self._make_stream()
                 await self.stream.run()
@@ -243,7 +249,17 @@ class NezhaApp(App[None]):
                 self.report_error("stream", f"Live stream stopped: {_error_message(exc)}")
             if not self.wall:
                 return
-            await asyncio.sleep(self.wall_retry)
+            fruitless = 0 if self.store.frames > frames_before else fruitless + 1
+            await asyncio.sleep(self.wall_retry_delay(fruitless))
+
+    def wall_retry_delay(self, fruitless: int) -> float:
+        """Wait before the wall starts a stopped stream again, after ``fruitless`` runs in a row
+        that showed no frame (a run that did resets it to 0).
+
+        ``wall_retry`` (300 s), doubling with each fruitless run up to an hour: a Dashboard
+        that keeps refusing the credentials bans the address that keeps trying.
+        """
+        return min(max(self.wall_retry, WALL_RETRY_MAX), self.wall_retry * 2 ** max(0, fruitless - 1))
 
     # ------------------------------------------------------------------ stream callbacks
 
