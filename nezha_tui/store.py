@@ -19,6 +19,7 @@ from array import array
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from nezha_tui.api.models import Host, ServerGroup, StreamFrame, StreamServer
@@ -164,7 +165,6 @@ class FleetStore:
         """Names of the groups each server id belongs to."""
         self.totals = FleetTotals()
         self._online: dict[int, bool] = {}
-        self._last_active: dict[int, _dt.datetime | None] = {}
         self._notes: dict[int, str] = {}
         self._parsed_notes: dict[int, tuple[str, object]] = {}
         self._history: deque[_Columns] = deque(maxlen=self.recent_len)
@@ -205,7 +205,6 @@ class FleetStore:
             la >= cutoffs[la.tzinfo] if la is not None and la.tzinfo in cutoffs else _online(la, now_s, window)
             for la in last_actives
         ]
-        self._last_active.update(zip(order, last_actives))
         online_map = self._online
         notes = self._notes
         version = self.version
@@ -247,15 +246,16 @@ class FleetStore:
                 version[sid] = vc
 
         online_servers = [server for server, online in zip(servers, online_flags) if online]
-        last_active_map = self._last_active
         self._version_counter = vc
-        removed = old_servers.keys() - new_servers.keys()
+        # the same ids in the same order (the usual frame): nothing left the fleet
+        same_ids = order == self.order and len(old_servers) == len(new_servers)
+        removed = () if same_ids else old_servers.keys() - new_servers.keys()
         if removed:
             change.removed.update(removed)
             for sid in removed:
-                for mapping in (online_map, last_active_map, notes, version, self._parsed_notes):
+                for mapping in (online_map, notes, version, self._parsed_notes):
                     mapping.pop(sid, None)
-        if order != self.order:
+        if not same_ids and order != self.order:
             change.order_changed = True
             self.order = order
             self.position = {sid: i for i, sid in enumerate(order)}
@@ -307,7 +307,8 @@ class FleetStore:
 
     def last_seen_age(self, server_id: int) -> float | None:
         """Seconds between the frame's ``now`` and the server's ``last_active`` (>= 0)."""
-        ts = _timestamp(self._last_active.get(server_id))
+        server = self.servers.get(server_id)
+        ts = _timestamp(server.last_active if server is not None else None)
         if ts is None:
             return None
         return max(0.0, self.now_ms / 1000.0 - ts)
@@ -438,14 +439,21 @@ def _unique(servers: list[StreamServer]) -> tuple[list[StreamServer], list[int]]
     return list(seen.values()), list(seen)
 
 
+_STATE = attrgetter("state")
+_NET_IN_SPEED = attrgetter("net_in_speed")
+_NET_OUT_SPEED = attrgetter("net_out_speed")
+_NET_IN_TRANSFER = attrgetter("net_in_transfer")
+_NET_OUT_TRANSFER = attrgetter("net_out_transfer")
+
+
 def _totals(online: list[StreamServer], servers: int) -> FleetTotals:
     totals = FleetTotals(servers=servers, online=len(online))
-    states = [s.state for s in online]
+    states = list(map(_STATE, online))
     try:
-        totals.net_in_speed = sum([st.net_in_speed for st in states])
-        totals.net_out_speed = sum([st.net_out_speed for st in states])
-        totals.net_in_transfer = sum([st.net_in_transfer for st in states])
-        totals.net_out_transfer = sum([st.net_out_transfer for st in states])
+        totals.net_in_speed = sum(map(_NET_IN_SPEED, states))
+        totals.net_out_speed = sum(map(_NET_OUT_SPEED, states))
+        totals.net_in_transfer = sum(map(_NET_IN_TRANSFER, states))
+        totals.net_out_transfer = sum(map(_NET_OUT_TRANSFER, states))
     except TypeError:  # a value of the wrong type slipped through: count it as 0
         totals.net_in_speed = sum(_int(st.net_in_speed) for st in states)
         totals.net_out_speed = sum(_int(st.net_out_speed) for st in states)
