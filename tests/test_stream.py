@@ -536,6 +536,21 @@ async def test_html_200_instead_of_upgrade_is_a_wrong_url_not_an_auth_failure():
         assert StreamState.AUTH_FAILED not in rec.states()
 
 
+async def test_on_receive_comes_before_decoding_and_a_failing_one_is_survived():
+    rec = Recorder()
+    seen: list[int] = []  # frames delivered when the bytes of the next one arrived
+
+    def on_receive():
+        seen.append(len(rec.frames))
+        if len(seen) == 1:
+            raise RuntimeError("consumer bug")
+
+    async with running_stream(send_then_hold(FIRST, "{broken", LATER), rec=rec, on_receive=on_receive) as (
+            dash, client, stream, rec):
+        await rec.until(lambda: len(rec.frames) == 2)
+        assert seen == [0, 1, 1]  # each frame's bytes before it; the malformed one's bytes, no frame
+
+
 async def test_malformed_first_frame_keeps_cached_notes():
     async with running_stream(send_then_drop(FIRST), send_then_hold("{broken", LATER)) as (dash, client, stream, rec):
         await rec.until(lambda: len(rec.frames) == 2)

@@ -269,6 +269,9 @@ class FakeStream:
         for s in f.servers:
             if s.public_note is not None:
                 self.public_notes.setdefault(s.id, s.public_note)
+        on_receive = self.kwargs.get("on_receive")
+        if on_receive is not None:  # as FleetStream: the bytes came, then the frame
+            on_receive()
         self.on_frame(f, report)
 
     def set_status(self, st: Any) -> None:

@@ -112,10 +112,13 @@ class FleetStream:
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  rng: Callable[[], float] = random.random,
                  open_timeout: float = 10.0,
-                 connect: Callable[..., Any] = ws_connect) -> None:
+                 connect: Callable[..., Any] = ws_connect,
+                 on_receive: Callable[[], None] | None = None) -> None:
         self.client = client
         self.on_frame = on_frame
         self.on_status = on_status
+        self.on_receive = on_receive
+        """Called when a frame's bytes arrived, before decoding them (the app pauses the GC there)."""
         self.interval = interval
         self.open_timeout = open_timeout
         self._clock = clock
@@ -235,6 +238,11 @@ class FleetStream:
                         # spent as long decoding it.
                         raw = await self._until_stopped(ws.recv(decode=False))
                     self.received_at = time.perf_counter()  # for timing frame -> screen, decode included
+                    if self.on_receive is not None:
+                        try:
+                            self.on_receive()
+                        except Exception:  # a consumer bug must not kill the stream
+                            log.exception("on_receive failed")
                 except TimeoutError:
                     if self._stop.is_set():
                         raise _Stopped from None

@@ -232,7 +232,8 @@ class NezhaApp(App[None]):
             from nezha_tui.api.stream import FleetStream
 
             factory = FleetStream
-        return factory(self.client, on_frame=self._on_frame, on_status=self._on_status, **self.stream_options)
+        return factory(self.client, on_frame=self._on_frame, on_status=self._on_status, on_receive=self._pause_gc,
+                       **self.stream_options)
 
     async def _stream_main(self) -> None:
         """Run the stream; in wall mode, forever (a stopped stream is started again later)."""
@@ -271,8 +272,9 @@ class NezhaApp(App[None]):
         if self.paused:
             self._held = frame
             self.held_frames += 1
+            self._resume_gc()  # nothing to paint
             return
-        self._pause_gc()
+        self._pause_gc()  # (already paused when the stream told of the bytes)
         try:
             change = self.store.apply(frame)
         except Exception as exc:  # a bad frame must never take the app down
@@ -294,14 +296,17 @@ class NezhaApp(App[None]):
         self.call_after_refresh(self._resume_gc)
 
     def _pause_gc(self) -> None:
-        """No cyclic garbage collection from a frame's arrival until it is on screen.
+        """No cyclic garbage collection from a frame's bytes arriving until it is on screen.
 
-        Following a frame allocates a few thousand short-lived objects (rows, strips and
-        Textual's caches on each); the collector would run several times in the middle of
-        it (~0.5-1 ms at 1,000 servers).  Paused, it runs once, after the paint.  Nothing
-        is lost: reference counting frees as usual; the collector catches up at resume.
+        Decoding and following a frame allocate thousands of objects (the frame's tuples,
+        rows, strips and Textual's caches on each); the collector would run several times
+        in the middle (~0.5-1 ms at 1,000 servers; one pass of 3-5 ms right after decoding
+        10,000).  Paused, it runs once, after the paint.  Nothing is lost: reference counting
+        frees as usual and the collector catches up at resume, which the paint, a status
+        change, the 1 s tick or unmount brings.
         """
-        self._resume_gc()  # a pause that was never resumed (no paint) ends here
+        if self._gc_paused:
+            return
         if gc.isenabled():
             gc.disable()
             self._gc_paused = True
@@ -312,6 +317,7 @@ class NezhaApp(App[None]):
             gc.enable()
 
     def _on_status(self, status: Any) -> None:
+        self._resume_gc()  # e.g. a malformed frame: bytes came, no frame to paint
         previous = self.stream_status
         self.stream_status = status
         name = getattr(getattr(status, "state", None), "name", "")
