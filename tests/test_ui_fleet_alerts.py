@@ -223,3 +223,20 @@ def test_wall_waits_longer_after_each_refused_run_up_to_an_hour():
     assert [app.wall_retry_delay(n) for n in range(7)] == [300, 300, 600, 1200, 2400, 3600, 3600]
     app, _, _ = make_app(wall=15, wall_retry=0.01)
     assert app.wall_retry_delay(1) == 0.01 and app.wall_retry_delay(3) == 0.04
+
+
+async def test_the_fleet_screen_renders_in_every_theme():
+    # the header's theme colours come in Textual syntax ("ansi_green" in the ANSI themes), which
+    # Rich cannot parse: they are converted ("color(2)"), in every theme
+    app, streams, _ = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await feed(pilot, streams, fleet(8, offline=[3]))
+        for theme in sorted(app.available_themes):
+            app.theme = theme
+            await pilot.pause()
+            summary = app.screen.query_one(FleetSummary)
+            assert "8 servers" in summary.render_line(0).text, theme
+            assert "srv-001" in table_lines(app)[1], theme
+            dot = next(seg for seg in summary.render_line(0) if seg.text == "●")
+            assert dot.style.color != summary.rich_style.color, theme  # the online dot keeps its colour
+        assert app.is_running
