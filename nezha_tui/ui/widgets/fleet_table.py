@@ -685,7 +685,8 @@ class FleetTable(FleetGrid):
             return Strip.blank(paint, base)
         online = self.store.is_online(sid)
         never = not online and self.store.never_reported(sid)  # no values to show
-        self.columns()
+        if width != self._layout_width:
+            self.columns()
         value_styles = self._kind_styles(online, cursor, False)
         status_styles = self._kind_styles(online, cursor, True)
         # Adjacent cells of one style become one segment (fewer segments: cheaper for
