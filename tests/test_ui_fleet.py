@@ -562,6 +562,11 @@ async def test_the_table_draws_its_own_rail_when_rows_overflow():
         await pilot.pause()
         rail = [line[-1] for line in table_lines(app)[1:rows + 1]]
         assert rail == [FleetTable.RAIL] * (rows - thumb) + [FleetTable.THUMB] * thumb  # at the bottom
+    async with fleet_screen(fleet(100), size=(24, 10)) as (app, pilot, streams, _):  # narrower than the columns
+        table = app.screen.query_one(FleetTable)
+        lines = [s.text for s in table.render_lines(Region(0, 0, table.size.width, table.size.height))]
+        assert all(len(line) == 24 for line in lines)
+        assert lines[1].endswith(FleetTable.THUMB) and lines[-1].endswith(FleetTable.RAIL)
 
 
 async def test_mouse_wheel_scrolls_and_a_click_on_the_rail_jumps():

@@ -505,6 +505,9 @@ class FleetTable(FleetGrid):
         applies it to its few styles once (see :meth:`_final`) instead of to every new row.
         """
         if not self._plain_look():
+            if self._ansi is not None:  # Textual applies every filter on this path: no styles converted ahead
+                self._ansi = self._ansi_background = None
+                self._restyle()
             return super().render_lines(crop)
         width = self._size.width
         filters = self.get_line_filters()
