@@ -625,3 +625,22 @@ async def test_the_footer_shows_every_grid_key_also_at_80_columns(size, compact)
         bottom = app.screen._compositor.render_strips()[-1].text
         for hint in ("Filter", "Sort", "Group", "View", "Pause", "Services", "Help", "q Quit"):
             assert hint in bottom, (hint, bottom)
+
+
+async def test_a_frame_the_store_cannot_take_is_reported_and_the_app_goes_on():
+    import gc
+
+    async with fleet_screen(fleet(12)) as (app, pilot, streams, notes):
+        def broken(frame):
+            raise ValueError("bad shape")
+
+        original = app.store.apply
+        app.store.apply = broken  # type: ignore[method-assign]
+        await feed(pilot, streams, fleet(12, now=T0 + 2))
+        assert any("A frame could not be read" in text and "bad shape" in text for text, _ in notes), notes
+        assert gc.isenabled()  # the pause for that frame ended with it
+        app.store.apply = original  # type: ignore[method-assign]
+        f = fleet(12, now=T0 + 4)
+        f.servers[0].state.cpu = 77.7
+        await feed(pilot, streams, f)
+        assert "77.7%" in table_lines(app)[1] and app.is_running

@@ -279,6 +279,7 @@ class NezhaApp(App[None]):
             change = self.store.apply(frame)
         except Exception as exc:  # a bad frame must never take the app down
             log.exception("applying a frame failed")
+            self._resume_gc()
             self.report_error("frame", f"A frame could not be read: {_error_message(exc)}")
             return
         applied = time.perf_counter()
