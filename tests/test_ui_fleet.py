@@ -644,3 +644,18 @@ async def test_a_frame_the_store_cannot_take_is_reported_and_the_app_goes_on():
         f.servers[0].state.cpu = 77.7
         await feed(pilot, streams, f)
         assert "77.7%" in table_lines(app)[1] and app.is_running
+
+
+async def test_the_cursor_looks_different_when_the_table_has_no_focus():
+    # the blurred cursor's background is the primary colour at 30 %: blended, not the focused one's
+    async with fleet_screen(fleet(6)) as (app, pilot, streams, _):
+        table = app.screen.query_one(FleetTable)
+        assert table.has_focus
+        focused = table._style("fleet-table--cursor").bgcolor
+        await pilot.press("slash")  # the filter bar takes the focus
+        await pilot.pause()
+        assert not table.has_focus
+        blurred = table._style("fleet-table--cursor").bgcolor
+        assert focused is not None and blurred is not None and blurred != focused
+        row = table.render_line(1)
+        assert any(seg.style.bgcolor == blurred for seg in row)

@@ -371,17 +371,18 @@ class FleetGrid(ScrollView, can_focus=True):
     def _style(self, name: str) -> Style:
         """What component class ``name`` sets (to add to the widget's style).
 
-        The partial style has only what the class sets, but a colour with an alpha
-        (``$text-muted`` is "auto 60%") comes out in it unblended, as full white; the
-        colour is taken from the full style, blended over the component's background.
+        The partial style has only what the class sets, but a colour with an alpha comes
+        out in it unblended: ``$text-muted`` ("auto 60%") as full white, the blurred
+        cursor's background (primary at 30 %) as the focused cursor's.  Colours are taken
+        from the full style, blended over what lies beneath.
         """
         style = self._styles.get(name)
         if style is None:
             style = self.get_component_rich_style(name, partial=True, default=Style())
-            if style.color is not None:
-                blended = self.get_component_rich_style(name, default=Style()).color
-                if blended is not None:
-                    style += Style(color=blended)
+            if style.color is not None or style.bgcolor is not None:
+                full = self.get_component_rich_style(name, default=Style())
+                style += Style(color=full.color if style.color is not None else None,
+                               bgcolor=full.bgcolor if style.bgcolor is not None else None)
             self._styles[name] = style
         return style
 

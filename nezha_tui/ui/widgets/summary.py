@@ -228,7 +228,13 @@ class FleetSummary(Widget):
             line.truncate(width, overflow="ellipsis")
             segments = list(Segment.apply_style(line.render(self.app.console), base))
         else:
-            segments = [Segment(text, self._run_style(style)) for text, style in runs if text]
+            merged: list[tuple[str, str]] = []  # adjacent runs of one style: one segment
+            for text, style in runs:
+                if merged and merged[-1][1] == style:
+                    merged[-1] = (merged[-1][0] + text, style)
+                elif text:
+                    merged.append((text, style))
+            segments = [Segment(text, self._run_style(style)) for text, style in merged]
         return Strip(segments).adjust_cell_length(width, base)
 
     def _run_style(self, style: str) -> Style:
