@@ -586,6 +586,21 @@ async def test_mouse_wheel_scrolls_and_a_click_on_the_rail_jumps():
         await pilot.click(FleetTable, offset=(table.size.width - 1, 1))  # top of the rail
         await pilot.pause()
         assert table.cursor == 0 and table.scroll_offset.y == 0
+        # dragging the thumb, as with the scrollbar the rail replaces
+        x = table.size.width - 1
+        await pilot.mouse_down(FleetTable, offset=(x, 1))
+        await pilot.hover(FleetTable, offset=(x, rows // 2 + 1))
+        await pilot.pause()
+        middle = table.cursor
+        assert 0 < middle < 99 and table.scroll_offset.y > 0
+        await pilot.hover(FleetTable, offset=(5, rows + 1))  # below the table: the end, still dragging
+        await pilot.pause()
+        assert table.cursor == 99
+        await pilot.mouse_up(FleetTable, offset=(5, rows))
+        await pilot.hover(FleetTable, offset=(x, 1))
+        await pilot.pause()
+        assert table.cursor == 99  # released: moving does nothing
+        assert type(app.screen).__name__ == "FleetScreen"
 
 
 async def test_the_collector_is_paused_only_while_a_frame_is_followed():

@@ -436,6 +436,7 @@ class FleetTable(FleetGrid):
         """Server id -> (what its row depended on, the row): one look-up per line and frame."""
         self._ansi: ANSIToTruecolor | None = None
         self._ansi_background: Color | None = None
+        self._dragging_rail = False
 
     # -- geometry
     @property
@@ -744,16 +745,44 @@ class FleetTable(FleetGrid):
                     return
                 x += w + GAP
             return
-        count = len(self.view.ids)
-        if offset.x >= self._content_width and self._thumb(int(self.scroll_offset.y), count)[1]:
-            # a click on the rail: jump there (the cursor goes along; nothing opens)
-            rows = self._rows_on_screen
-            self._move_to(round((offset.y - 1) * (count - 1) / max(1, rows - 1)))
+        if self._on_rail(offset.x):
+            self._rail_jump(offset.y)  # the cursor goes along; nothing opens
             return
         row = int(self.scroll_offset.y) + offset.y - 1
-        if 0 <= row < count:
+        if 0 <= row < len(self.view.ids):
             self._move_to(row)
             self.open_highlighted()
+
+    def _on_rail(self, x: int) -> bool:
+        """Column ``x`` is the rail, and the rail is shown."""
+        return x >= self._content_width and bool(self._thumb(int(self.scroll_offset.y), len(self.view.ids))[1])
+
+    def _rail_jump(self, y: int) -> None:
+        """Put the cursor where line ``y`` of the rail points (line 1 = first row, last = last)."""
+        count = len(self.view.ids)
+        rows = self._rows_on_screen
+        y = max(1, min(rows, y))
+        self._move_to(round((y - 1) * (count - 1) / max(1, rows - 1)))
+
+    # the rail can be dragged, as the scrollbar it replaces
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        offset = event.get_content_offset(self)
+        if offset is not None and offset.y >= 1 and self._on_rail(offset.x):
+            self._dragging_rail = True
+            self.capture_mouse()
+            self._rail_jump(offset.y)
+            event.stop()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._dragging_rail:
+            self._rail_jump(event.get_content_offset_capture(self).y)
+            event.stop()
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        if self._dragging_rail:
+            self._dragging_rail = False
+            self.release_mouse()
+            event.stop()
 
     def refresh_row_region(self, row: int) -> None:
         y = row - int(self.scroll_offset.y) + 1
