@@ -541,6 +541,21 @@ async def test_a_frame_repaints_only_the_card_rows_of_changed_visible_servers():
         h = cards.card_height
         assert sorted(asked) == list(range(h, 2 * h))
         assert "42.5%" in app.export_screenshot()
+        # a card row cut by the bottom edge repaints only what is inside the widget (not the footer)
+        repainted: list[Region] = []
+        original_refresh = cards.refresh
+
+        def refresh(*regions: Region, **kwargs: Any):
+            repainted.extend(regions)
+            return original_refresh(*regions, **kwargs)
+
+        cards.refresh = refresh  # type: ignore[method-assign]
+        cut_row = cards.size.height // h  # the first card row that does not fit whole
+        assert cut_row * h < cards.size.height < (cut_row + 1) * h
+        f = fleet(12, now=T0 + 4)
+        f.servers[cut_row * cols].state.cpu = 12.5
+        await feed(pilot, streams, f)
+        assert repainted and all(r.bottom <= cards.size.height for r in repainted)
 
 
 async def test_the_table_draws_its_own_rail_when_rows_overflow():
@@ -674,3 +689,24 @@ async def test_the_cursor_looks_different_when_the_table_has_no_focus():
         assert focused is not None and blurred is not None and blurred != focused
         row = table.render_line(1)
         assert any(seg.style.bgcolor == blurred for seg in row)
+
+
+@pytest.mark.parametrize("wall", [None, 15])
+async def test_the_cards_fast_path_paints_what_textual_paints(wall):
+    async with fleet_screen(fleet(30, offline=[2, 5]), size=(120, 40), wall=wall) as (app, pilot, streams, _):
+        if not wall:
+            await pilot.press("v")
+        await pilot.pause()
+        cards = app.screen.query_one(FleetCards)
+        region = Region(0, 0, cards.size.width, cards.size.height)
+        for theme in ("textual-dark", "ansi-dark", "textual-light"):
+            app.theme = theme
+            await pilot.pause()
+            fast = [list(s) for s in cards.render_lines(region)]
+            assert fast == [list(s) for s in Widget.render_lines(cards, region)], theme
+        f = fleet(30, offline=[2, 5], now=T0 + 2)
+        f.servers[0].state.cpu = 91.5
+        await feed(pilot, streams, f)
+        text = "\n".join(s.text for s in cards.render_lines(region))
+        assert "91.5%" in text
+        assert [list(s) for s in cards.render_lines(region)] == [list(s) for s in Widget.render_lines(cards, region)]

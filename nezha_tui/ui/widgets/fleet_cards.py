@@ -98,6 +98,8 @@ class FleetCards(FleetGrid):
                  classes: str | None = None) -> None:
         super().__init__(view, id=id, classes=classes)
         self.large = large
+        self._line_cache: dict[int, tuple[tuple, Strip]] = {}
+        """Absolute line -> (the keys of the cards it cuts through, the line)."""
         if large:  # the wall pages by itself; nobody is there to follow a cursor
             self.follow_cursor = False
             self.show_cursor = False
@@ -157,7 +159,8 @@ class FleetCards(FleetGrid):
         top = int(self.scroll_offset.y)
         width = self.size.width
         rows = sorted({index // cols for index in indices})
-        self.refresh(*(Region(0, row * h - top, width, h) for row in rows))
+        visible = Region(0, 0, width, self.size.height)  # a band cut by the bottom edge must not spill over the footer
+        self.refresh(*(band for row in rows if (band := Region(0, row * h - top, width, h).intersection(visible))))
 
     def _scroll_to_cursor(self) -> None:
         cols, _ = self.grid()
@@ -225,9 +228,51 @@ class FleetCards(FleetGrid):
             strips.append(self._card(ids[index], card_w, index == self.cursor and self.show_cursor)[line])
         return Strip.join(strips).adjust_cell_length(width, base)
 
+    def _card_key(self, sid: int, width: int, cursor: bool) -> tuple:
+        """What a card's lines depend on (the day too: billing shows days left)."""
+        return (sid, self.store.version.get(sid, 0), width, cursor, self.large, self._style_gen,
+                self.store.now_ms // 86_400_000)
+
+    def _lines(self, ys: range) -> list[Strip]:
+        """Lines ``ys`` as wide as the widget (the scrollbar is drawn over the last column), each
+        kept with the keys of the cards it cuts through: a line is joined again only when one
+        of them changed."""
+        paint = self._size.width
+        cols, card_w = self.grid()
+        h = self.card_height
+        top = int(self.scroll_offset.y)
+        ids = self.view.ids
+        count = len(ids)
+        cursor_index = self.cursor if self.show_cursor else -1
+        page_end = top // h + self.rows_per_page if self.large else None
+        head = (cols, card_w, self.box.width, paint, self._style_gen)
+        cache = self._line_cache
+        out: list[Strip] = []
+        for y in ys:
+            absolute = top + y
+            row, line = divmod(absolute, h)
+            if page_end is not None and row >= page_end:
+                cards: tuple = ()  # wall pages show whole cards only: blank below
+            else:
+                first = row * cols
+                cards = tuple(self._card_key(ids[i], card_w, i == cursor_index)
+                              for i in range(first, min(count, first + cols)))
+            key = (head, line, cards)
+            hit = cache.get(absolute)
+            if hit is not None and hit[0] == key:
+                out.append(hit[1])
+                continue
+            strip = self.render_line(y)
+            if strip.cell_length != paint:  # the column under the scrollbar, as Textual pads it
+                strip = strip.adjust_cell_length(paint, Style(bgcolor=self._base_style.bgcolor))
+            if len(cache) >= 4096:
+                cache.clear()
+            cache[absolute] = (key, strip)
+            out.append(strip)
+        return out
+
     def _card(self, sid: int, width: int, cursor: bool) -> list[Strip]:
-        key = (sid, self.store.version.get(sid, 0), width, cursor, self.large, self._style_gen,
-               self.store.now_ms // 86_400_000)
+        key = self._card_key(sid, width, cursor)
         lines = self._cache.get(key)
         if lines is None:
             lines = self._build_card(sid, width, cursor)

@@ -204,6 +204,10 @@ def fit(text: str, width: int, right: bool) -> str:
 class FleetGrid(ScrollView, can_focus=True):
     """Selection by server id and per-frame refresh, shared by the table and the cards."""
 
+    CONVERTS_STYLES = False
+    """Whether the subclass passes its styles through :meth:`_final` (then the ANSI -> truecolor
+    filter is not run on its lines)."""
+
     BINDINGS = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
         Binding("down,j", "cursor(1)", "Down", show=False),
@@ -244,6 +248,8 @@ class FleetGrid(ScrollView, can_focus=True):
         self._box = Region()
         self.rows_rendered = 0
         """Rows (or cards) formatted since mount: proves that only visible ones are."""
+        self._ansi: ANSIToTruecolor | None = None
+        self._ansi_background: Color | None = None
 
     # -- subclass interface
     def visible_ids(self) -> list[int]:  # pragma: no cover - abstract
@@ -341,6 +347,78 @@ class FleetGrid(ScrollView, can_focus=True):
     def _render_line(self, y: int) -> Strip:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    # -- painting
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The table's lines, without Textual's generic per-line pass when it has nothing to do.
+
+        Textual sends every line a widget renders through its styles cache (borders,
+        padding, outline, hatch, tint, opacity), ~25 µs a line even for a widget that has
+        none of them: a quarter of a frame's time at 160x48 with every visible row changed.
+        The grid has none of them (the stale look adds tint and text-opacity: then, or
+        whenever a style needs it, the generic path runs).  Lines come from the subclass's
+        own caches (:meth:`_lines`), which know what changed.  Line filters are applied as
+        Textual applies them; with ``CONVERTS_STYLES`` the ANSI -> truecolor one is not: it
+        maps each segment's style alone, so the table applies it to its few styles once
+        (see :meth:`_final`) instead of to every new row.
+        """
+        if not self._plain_look():
+            if self._ansi is not None:  # Textual applies every filter on this path: no styles converted ahead
+                self._ansi = self._ansi_background = None
+                self._restyle()
+            return super().render_lines(crop)
+        width = self._size.width
+        filters = self.get_line_filters()
+        background = self.background_colors[1] if filters else None
+        ansi = next((f for f in filters if isinstance(f, ANSIToTruecolor)), None) if self.CONVERTS_STYLES else None
+        if ansi is not self._ansi or (ansi is not None and background != self._ansi_background):
+            self._ansi, self._ansi_background = ansi, background
+            self._restyle()
+        if ansi is not None:
+            filters = [f for f in filters if f is not ansi]
+        strips = self._lines(crop.line_range)
+        for i, strip in enumerate(strips):
+            if strip.cell_length != width:
+                strip = strip.adjust_cell_length(width, self._plain_style)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)  # type: ignore[arg-type]
+            strips[i] = strip
+        x1, x2 = crop.column_span
+        if (x1, x2) != (0, width):
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
+
+    def _final(self, style: Style) -> Style:
+        """``style`` as the ANSI -> truecolor line filter would leave it (``style`` without one)."""
+        ansi = self._ansi
+        if ansi is None or self._ansi_background is None:
+            return style
+        return ansi.truecolor_style(style, self._ansi_background.rich_color)
+
+    @property
+    def _plain_style(self) -> Style:
+        """The widget's own style, final: blank cells and lines."""
+        style = self._styles.get("plain")
+        if style is None:
+            style = self._styles["plain"] = self._final(self._base_style)
+        return style  # type: ignore[return-value]
+
+    def _plain_look(self) -> bool:
+        """No border, padding, outline, hatch, tint or opacity: a line is the row as rendered."""
+        styles = self.styles
+        return (
+            not any(styles.gutter)
+            and not any(edge for edge, _ in styles.outline)
+            and not styles.tint.a
+            and styles.text_opacity == 1.0
+            and not (styles.has_rule("hatch") and styles.hatch != "none")
+            and self.opacity == 1.0
+            and not self.BLANK
+        )
+
+    def _lines(self, ys: range) -> list[Strip]:  # pragma: no cover - abstract
+        """Lines ``ys`` of the widget, each as wide as the widget, from the subclass's caches."""
+        raise NotImplementedError
+
     # -- styles
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -424,6 +502,7 @@ class FleetTable(FleetGrid):
     RAIL = "▕"
     THUMB = "▐"
 
+    CONVERTS_STYLES = True
     _ROWS_KEPT = 2048
 
     def __init__(self, view: FleetView, *, id: str | None = None, classes: str | None = None) -> None:
@@ -434,8 +513,6 @@ class FleetTable(FleetGrid):
         self._plan: list[tuple[Callable[[StreamServer, bool], Cell], int, bool, bool, bool]] = []
         self._rows: dict[int, tuple[tuple, Strip]] = {}
         """Server id -> (what its row depended on, the row): one look-up per line and frame."""
-        self._ansi: ANSIToTruecolor | None = None
-        self._ansi_background: Color | None = None
         self._dragging_rail = False
 
     # -- geometry
@@ -494,72 +571,6 @@ class FleetTable(FleetGrid):
         self._move_to(self.cursor + direction * self._rows_on_screen)
 
     # -- rendering
-    def render_lines(self, crop: Region) -> list[Strip]:
-        """The table's lines, without Textual's generic per-line pass when it has nothing to do.
-
-        Textual sends every line a widget renders through its styles cache (borders,
-        padding, outline, hatch, tint, opacity), ~25 µs a line even for a widget that has
-        none of them: a quarter of a frame's time at 160x48 with every visible row changed.
-        The table has none of them (the stale look adds tint and text-opacity: then, or
-        whenever a style needs it, the generic path runs).  Rows come from the table's own
-        cache, which knows what changed.  Line filters are applied as Textual applies them,
-        except the ANSI -> truecolor one: it maps each segment's style alone, so the table
-        applies it to its few styles once (see :meth:`_final`) instead of to every new row.
-        """
-        if not self._plain_look():
-            if self._ansi is not None:  # Textual applies every filter on this path: no styles converted ahead
-                self._ansi = self._ansi_background = None
-                self._restyle()
-            return super().render_lines(crop)
-        width = self._size.width
-        filters = self.get_line_filters()
-        background = self.background_colors[1] if filters else None
-        ansi = next((f for f in filters if isinstance(f, ANSIToTruecolor)), None)
-        if ansi is not self._ansi or (ansi is not None and background != self._ansi_background):
-            self._ansi, self._ansi_background = ansi, background
-            self._restyle()
-        if ansi is not None:
-            filters = [f for f in filters if f is not ansi]
-        strips = self._lines(crop.line_range)
-        for i, strip in enumerate(strips):
-            if strip.cell_length != width:
-                strip = strip.adjust_cell_length(width, self._plain_style)
-            for line_filter in filters:
-                strip = strip.apply_filter(line_filter, background)  # type: ignore[arg-type]
-            strips[i] = strip
-        x1, x2 = crop.column_span
-        if (x1, x2) != (0, width):
-            strips = [strip.crop(x1, x2) for strip in strips]
-        return strips
-
-    def _final(self, style: Style) -> Style:
-        """``style`` as the ANSI -> truecolor line filter would leave it (``style`` without one)."""
-        ansi = self._ansi
-        if ansi is None or self._ansi_background is None:
-            return style
-        return ansi.truecolor_style(style, self._ansi_background.rich_color)
-
-    @property
-    def _plain_style(self) -> Style:
-        """The widget's own style, final: blank cells and lines."""
-        style = self._styles.get("plain")
-        if style is None:
-            style = self._styles["plain"] = self._final(self._base_style)
-        return style  # type: ignore[return-value]
-
-    def _plain_look(self) -> bool:
-        """No border, padding, outline, hatch, tint or opacity: a line is the row as rendered."""
-        styles = self.styles
-        return (
-            not any(styles.gutter)
-            and not any(edge for edge, _ in styles.outline)
-            and not styles.tint.a
-            and styles.text_opacity == 1.0
-            and not (styles.has_rule("hatch") and styles.hatch != "none")
-            and self.opacity == 1.0
-            and not self.BLANK
-        )
-
     def _render_line(self, y: int) -> Strip:
         return self._lines(range(y, y + 1))[0]
 
