@@ -61,17 +61,36 @@ def header(app: NezhaApp) -> str:
     return app.screen.query_one(FleetSummary).render().plain
 
 
+def spy(obj: Any, name: str, record: Any) -> None:
+    """From now on, every call of ``obj.name`` first calls ``record`` with the same arguments."""
+    original = getattr(obj, name)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        record(*args, **kwargs)
+        return original(*args, **kwargs)
+
+    setattr(obj, name, wrapper)
+
+
 def record_rendered_lines(widget: Any) -> list[int]:
     """From now on, appends to the returned list the y of every line ``widget`` renders."""
     asked: list[int] = []
-    original = widget._render_line
-
-    def counting(y: int):
-        asked.append(y)
-        return original(y)
-
-    widget._render_line = counting
+    spy(widget, "_render_line", asked.append)
     return asked
+
+
+def record_formatted_rows(table: FleetTable) -> list[int]:
+    """From now on, appends to the returned list the id of every server whose row ``table`` formats."""
+    formatted: list[int] = []
+    spy(table, "_row", lambda sid, *args: formatted.append(sid))
+    return formatted
+
+
+def record_repaints(widget: Any) -> list[Region]:
+    """From now on, appends to the returned list every region ``widget`` is asked to repaint."""
+    regions: list[Region] = []
+    spy(widget, "refresh", lambda *asked, **kwargs: regions.extend(asked))
+    return regions
 
 
 async def test_rows_shown_and_values_change_with_next_frame():
@@ -463,31 +482,11 @@ async def test_escape_while_typing_closes_the_filter_bar():
         assert app.screen.query_one(FleetTable).has_focus
 
 
-def record_formatted_rows(table: FleetTable) -> list[int]:
-    """From now on, appends to the returned list the id of every server whose row ``table`` formats."""
-    formatted: list[int] = []
-    original = table._row
-
-    def counting(sid: int, *args: Any):
-        formatted.append(sid)
-        return original(sid, *args)
-
-    table._row = counting  # type: ignore[method-assign]
-    return formatted
-
-
 async def test_a_frame_formats_and_repaints_only_the_rows_of_changed_visible_servers():
     async with fleet_screen(fleet(12)) as (app, pilot, streams, _):
         table = app.screen.query_one(FleetTable)
         formatted = record_formatted_rows(table)
-        repainted: list[Region] = []
-        original_refresh = table.refresh
-
-        def refresh(*regions: Region, **kwargs: Any):
-            repainted.extend(regions)
-            return original_refresh(*regions, **kwargs)
-
-        table.refresh = refresh  # type: ignore[method-assign]
+        repainted = record_repaints(table)
         f = fleet(12, now=T0 + 2)
         f.servers[1].state.cpu = 42.5
         await feed(pilot, streams, f)
@@ -542,14 +541,7 @@ async def test_a_frame_repaints_only_the_card_rows_of_changed_visible_servers():
         assert sorted(asked) == list(range(h, 2 * h))
         assert "42.5%" in app.export_screenshot()
         # a card row cut by the bottom edge repaints only what is inside the widget (not the footer)
-        repainted: list[Region] = []
-        original_refresh = cards.refresh
-
-        def refresh(*regions: Region, **kwargs: Any):
-            repainted.extend(regions)
-            return original_refresh(*regions, **kwargs)
-
-        cards.refresh = refresh  # type: ignore[method-assign]
+        repainted = record_repaints(cards)
         cut_row = cards.size.height // h  # the first card row that does not fit whole
         assert cut_row * h < cards.size.height < (cut_row + 1) * h
         f = fleet(12, now=T0 + 4)

@@ -89,6 +89,8 @@ class FleetCards(FleetGrid):
     FleetCards > .fleet-cards--muted { color: $text-muted; }
     """
 
+    _LINES_KEPT = 4096
+
     BINDINGS = [
         Binding("left,h", "cursor_h(-1)", "Left", show=False),
         Binding("right,l", "cursor_h(1)", "Right", show=False),
@@ -265,8 +267,8 @@ class FleetCards(FleetGrid):
             strip = self.render_line(y)
             if strip.cell_length != paint:  # the column under the scrollbar, as Textual pads it
                 strip = strip.adjust_cell_length(paint, Style(bgcolor=self._base_style.bgcolor))
-            if len(cache) >= 4096:
-                cache.clear()
+            if len(cache) >= self._LINES_KEPT:
+                cache.clear()  # scrolled through a big fleet: start over rather than grow
             cache[absolute] = (key, strip)
             out.append(strip)
         return out

@@ -690,8 +690,11 @@ class FleetTable(FleetGrid):
         """The last ``cells`` of a row: 0 blank, 1 the rail, 2 the thumb (at the end)."""
         if rail == 0 or cells <= 0:
             return Segment(" " * max(0, cells), self._plain_style)
-        style = self._final(self._base_style + self._style("fleet-table--thumb" if rail == 2 else "fleet-table--rail"))
-        return Segment(" " * (cells - 1) + (self.THUMB if rail == 2 else self.RAIL), style)
+        style = self._styles.get(("rail", rail))
+        if style is None:
+            name = "fleet-table--thumb" if rail == 2 else "fleet-table--rail"
+            style = self._styles[("rail", rail)] = self._final(self._base_style + self._style(name))
+        return Segment(" " * (cells - 1) + (self.THUMB if rail == 2 else self.RAIL), style)  # type: ignore[arg-type]
 
     def _row(self, sid: int, width: int, paint: int, cursor: bool, rail: int = 0) -> Strip:
         self.rows_rendered += 1
@@ -757,8 +760,7 @@ class FleetTable(FleetGrid):
                 x += w + GAP
             return
         if self._on_rail(offset.x):
-            self._rail_jump(offset.y)  # the cursor goes along; nothing opens
-            return
+            return  # the rail: the mouse-down jumped (the cursor went along); nothing opens
         row = int(self.scroll_offset.y) + offset.y - 1
         if 0 <= row < len(self.view.ids):
             self._move_to(row)
