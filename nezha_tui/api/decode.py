@@ -83,7 +83,7 @@ def decode_frame(data: bytes | str) -> tuple[StreamFrame, DecodeReport]:
         gc.disable()
     try:
         return _decode_frame(data)
-    except UnicodeDecodeError as exc:  # bytes (the stream reads raw frames) that are not UTF-8
+    except UnicodeDecodeError as exc:  # msgspec < 0.23 on bytes that are not UTF-8
         raise ProtocolError(f"stream frame is not UTF-8: {exc.reason}") from None
     finally:
         if paused:
@@ -97,7 +97,7 @@ def _decode_frame(data: bytes | str) -> tuple[StreamFrame, DecodeReport]:
     except msgspec.ValidationError:
         frame = _decode_frame_slow(data, report)
     except msgspec.DecodeError as exc:
-        raise ProtocolError(f"stream frame is not JSON: {exc}") from None
+        raise _not_json(data, "stream frame", exc) from None
     else:
         bad_ids = False
         for s in frame.servers:
@@ -137,7 +137,7 @@ def _decode_frame_slow(data: bytes | str, report: DecodeReport) -> StreamFrame:
     except msgspec.ValidationError:
         return _decode_frame_untyped(data, report)
     except msgspec.DecodeError as exc:
-        raise ProtocolError(f"stream frame is not JSON: {exc}") from None
+        raise _not_json(data, "stream frame", exc) from None
     now = convert_lenient(raw.now, int, report, "now")
     online = convert_lenient(raw.online, int, report, "online")
     servers: list[StreamServer] = []
@@ -254,7 +254,7 @@ def decode_data(body: bytes | str, typ: Any, report: DecodeReport | None = None)
         value = convert_lenient(data, typ, report, "data")
         return value
     except msgspec.DecodeError as exc:
-        raise ProtocolError(f"the answer is not JSON: {exc}") from None
+        raise _not_json(body, "the answer", exc) from None
     if not env.success and env.error:
         raise error_from_text(env.error)
     if env.data is None:
@@ -387,11 +387,26 @@ def envelope_error(body: bytes) -> str | None:
     return err if isinstance(err, str) else ""
 
 
+def _not_json(data: bytes | str, what: str, exc: Exception) -> ProtocolError:
+    """The error for a document msgspec could not parse.
+
+    msgspec 0.23 reports bytes that are not UTF-8 as a ``DecodeError`` (older
+    versions raised ``UnicodeDecodeError``): tell that case apart by decoding
+    the bytes here, on the error path only.
+    """
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        try:
+            bytes(data).decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return ProtocolError(f"{what} is not UTF-8: {bad.reason}")
+    return ProtocolError(f"{what} is not JSON: {exc}")
+
+
 def _untyped(data: bytes | str, what: str) -> dict:
     try:
         doc = _ANY_DECODER.decode(data)
     except msgspec.DecodeError as exc:
-        raise ProtocolError(f"{what} is not JSON: {exc}") from None
+        raise _not_json(data, what, exc) from None
     if not isinstance(doc, dict):
         raise ProtocolError(f"{what} is not a JSON object (got {_kind(doc)})")
     return doc
