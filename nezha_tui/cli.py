@@ -161,131 +161,25 @@ def _cmd_run(argv: Sequence[str]) -> int:
         conn.close()
 
 
-# --------------------------------------------------------------------------- snapshot
-
-
-async def _first_frame(client, timeout: float):
-    """Open the stream, wait for one frame; any failure raises CliError."""
-    from nezha_tui.api.stream import FleetStream, StreamState
-
-    loop = asyncio.get_running_loop()
-    got: asyncio.Future = loop.create_future()
-
-    def on_frame(frame, report) -> None:
-        if not got.done():
-            got.set_result((frame, report))
-
-    def on_status(status) -> None:
-        failed = status.state in (StreamState.AUTH_FAILED, StreamState.RECONNECTING, StreamState.STALE)
-        if failed and not got.done():
-            got.set_exception(CliError(f"live stream: {status.message or status.state.name.lower()}"))
-
-    stream = FleetStream(client, on_frame=on_frame, on_status=on_status)
-    task = asyncio.create_task(stream.run())
-    try:
-        async with asyncio.timeout(timeout):
-            return await got
-    except TimeoutError:
-        raise CliError(f"no frame from the live stream within {timeout:g} s") from None
-    finally:
-        stream.stop()
-        task.cancel()
-        try:
-            await task
-        except (asyncio.CancelledError, Exception):  # the stream's own end is not the snapshot's business
-            pass
-
-
-async def _snapshot(conn: Connection, timeout: float, online_window: float):
-    from nezha_tui.api.errors import NezhaError
-    from nezha_tui.store import FleetStore
-
-    client = conn.make_client()
-    try:
-        try:
-            await client.login()
-            setting, groups = await asyncio.gather(client.setting(), client.server_groups())
-        except NezhaError as exc:
-            raise CliError(exc.message) from None
-        frame, report = await _first_frame(client, timeout)
-    finally:
-        await client.aclose()
-    store = FleetStore(online_window=online_window)
-    store.apply(frame)
-    store.set_groups(groups)
-    return setting, groups, frame, report, store
-
-
-def _snapshot_json(setting, groups, frame, store) -> str:
-    import json
-
-    from nezha_tui.api.models import to_builtins
-
-    servers = []
-    for server in frame.servers:
-        item = to_builtins(server)
-        item["online"] = store.is_online(server.id)
-        servers.append(item)
-    doc = {
-        "site_name": setting.config.site_name,
-        "tsdb_enabled": setting.tsdb_enabled,
-        "now": frame.now,
-        "online": frame.online,
-        "groups": to_builtins(groups),
-        "servers": servers,
-    }
-    return json.dumps(doc, ensure_ascii=False, indent=2)
-
-
-def _snapshot_table(setting, groups, frame, store) -> str:
-    from nezha_tui.format import fmt_duration, fmt_percent, fmt_speed, percent_of
-
-    group_of: dict[int, str] = {}
-    for g in groups:
-        for sid in g.servers:
-            group_of.setdefault(sid, g.group.name)
-    header = ("ID", "STATUS", "NAME", "CC", "CPU", "MEM", "DISK", "IN/s", "OUT/s", "UPTIME", "GROUP")
-    rows = [header]
-    for s in frame.servers:
-        online = store.is_online(s.id)
-        st, h = s.state, s.host
-        rows.append((
-            str(s.id), "online" if online else "offline", s.name, s.country_code.upper() or "-",
-            fmt_percent(st.cpu), fmt_percent(percent_of(st.mem_used, h.mem_total)),
-            fmt_percent(percent_of(st.disk_used, h.disk_total)),
-            fmt_speed(st.net_in_speed), fmt_speed(st.net_out_speed),
-            fmt_duration(st.uptime) if online else "-", group_of.get(s.id, ""),
-        ))
-    from rich.cells import cell_len  # wide (CJK) characters take two columns
-
-    widths = [max(cell_len(r[i]) for r in rows) for i in range(len(header))]
-    right = {0, 4, 5, 6, 7, 8, 9}
-
-    def pad(i: int, cell: str) -> str:
-        fill = " " * (widths[i] - cell_len(cell))
-        return fill + cell if i in right else cell + fill
-
-    lines = ["  ".join(pad(i, c) for i, c in enumerate(r)).rstrip() for r in rows]
-    total = len(frame.servers)
-    online = sum(1 for s in frame.servers if store.is_online(s.id))
-    title = f"{setting.config.site_name or 'Nezha'}: {total} servers, {online} online, {total - online} offline"
-    return "\n".join([title, *lines])
-
-
 def _cmd_snapshot(argv: Sequence[str]) -> int:
     args = _snapshot_parser().parse_args(argv)
     from nezha_tui.logsetup import setup_logging
 
     setup_logging(args.log)
+    from nezha_tui.snapshot import SnapshotError, snapshot_json, snapshot_table, take_snapshot
+
     conn = _connection(args)
     try:
-        setting, groups, frame, report, store = asyncio.run(_snapshot(conn, args.timeout, args.online_window))
+        setting, groups, frame, report, store = asyncio.run(take_snapshot(conn.make_client(), args.timeout,
+                                                                          args.online_window))
+    except SnapshotError as exc:
+        raise CliError(str(exc)) from None
     finally:
         conn.close()
     if report.bad_fields or report.dropped_servers:
         _err(f"warning: {report.bad_fields} malformed field(s) and {report.dropped_servers} server(s) "
              "could not be read and were skipped")
-    out = _snapshot_json(setting, groups, frame, store) if args.json else _snapshot_table(setting, groups, frame, store)
+    out = snapshot_json(setting, groups, frame, store) if args.json else snapshot_table(setting, groups, frame, store)
     sys.stdout.write(out + "\n")
     sys.stdout.flush()
     return 0
