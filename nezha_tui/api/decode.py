@@ -50,6 +50,11 @@ class DecodeReport:
     bad_fields: int = 0  # values replaced by their default (or list items dropped)
     dropped_servers: int = 0  # servers without a usable id
     notes: list[str] = field(default_factory=list)  # short, for logs / status line
+    repaired: dict[int, set[str]] = field(default_factory=dict)
+    """Server id -> the top-level ``StreamServer`` fields ("state", "host", "name", ...) that
+    were malformed in this document (a bad value inside them, or ``null`` where an object
+    belongs) and were replaced by defaults.  The store keeps such a server's previous values
+    for those fields instead of showing the defaults."""
 
     @property
     def clean(self) -> bool:
@@ -64,6 +69,10 @@ class DecodeReport:
     def bad(self, path: str, why: str) -> None:
         self.bad_fields += 1
         self.note(f"{path}: {why}")
+
+    def repair(self, server_id: int, field_name: str) -> None:
+        """Record that ``field_name`` of server ``server_id`` was replaced by a default."""
+        self.repaired.setdefault(server_id, set()).add(field_name)
 
 
 # --------------------------------------------------------------------------- the stream
