@@ -354,3 +354,39 @@ def test_a_fifo_config_is_one_line_in_a_real_process(tmp_path):
     os.mkfifo(tmp_path / "config.toml")
     r = run("-m", "nezha_tui", "snapshot", "http://127.0.0.1:1", config_dir=str(tmp_path))
     assert r.returncode == 1 and "FIFO" in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- packaging and CI
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_ci_runs_the_readme_test_command():
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    dev = readme[readme.index("## Development"):]
+    command = re.search(r"```sh\n(.+?)\n```", dev).group(1)
+    assert "ruff check" in command and "pytest" in command
+    assert (ROOT / ".ci" / "run").read_text().rstrip().splitlines()[-1] == command
+
+
+def test_every_declared_dependency_is_imported_and_every_import_declared():
+    import ast
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {re.match(r"[A-Za-z0-9_.\-]+", d).group(0).lower() for d in project["dependencies"]}
+    imported = set()
+    for path in (ROOT / "nezha_tui").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"nezha_tui", "__future__"}
+    assert declared == third_party, (declared, third_party)
+    # every runtime dependency has an upper bound or a stated reason not to
+    for dep in project["dependencies"]:
+        assert "<" in dep or dep.startswith(("rich", "platformdirs")), dep
