@@ -275,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    from nezha_tui.logsetup import LogFileError, log_file_active, one_line
+    from nezha_tui.logsetup import log_file_active
 
     try:
         return _dispatch(argv)
@@ -283,19 +283,27 @@ def _main(argv: list[str]) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     except KeyboardInterrupt:
         return 130
-    except (UsageError, LogFileError) as exc:
+    except Exception as exc:  # the last line of defence: no traceback reaches the user
+        if log_file_active() and not isinstance(exc, (UsageError, CliError, ConfigError)):
+            log.exception("the command failed")
+        return _report(exc)
+
+
+def _report(exc: BaseException) -> int:
+    """One line on stderr for ``exc``; the exit code (2 usage, 1 anything else)."""
+    from nezha_tui.api.errors import NezhaError
+    from nezha_tui.logsetup import LogFileError, one_line
+
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:  # anyio wraps one error in a group
+        exc = exc.exceptions[0]
+    if isinstance(exc, (UsageError, LogFileError)):
         _err(one_line(str(exc)))
         return 2
-    except (CliError, ConfigError) as exc:
+    if isinstance(exc, (CliError, ConfigError)):
         _err(one_line(str(exc)))
         return 1
-    except Exception as exc:  # the last line of defence: no traceback reaches the user
-        from nezha_tui.api.errors import NezhaError
-
-        if isinstance(exc, NezhaError):
-            _err(one_line(exc.message))
-            return 1
-        if log_file_active():
-            log.exception("unexpected error")
-        _err(one_line(f"unexpected error: {type(exc).__name__}: {exc} (run with --log FILE for details)"))
+    if isinstance(exc, NezhaError):
+        _err(one_line(exc.message))
         return 1
+    _err(one_line(f"unexpected error: {type(exc).__name__}: {exc} (run with --log FILE for details)"))
+    return 1

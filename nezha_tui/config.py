@@ -248,8 +248,8 @@ def check_url(url: str, source: str = "the Dashboard URL") -> str:
     if not sep:
         scheme, rest = "", raw
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    if "@" in authority:
-        raise UsageError(f"{source} holds a user name or password: leave it out and use --user NAME "
+    if "@" in raw:  # anywhere: a password holding / ? or # would end the authority early
+        raise UsageError(f"{source} holds an @ (a user name or password?): leave that out and use --user NAME "
                          "(the password from NEZHA_PASSWORD or a prompt) or a token")
     if len(raw) > URL_MAX:
         raise UsageError(f"{source} is too long ({len(raw)} characters) to be a Dashboard's")

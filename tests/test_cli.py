@@ -182,6 +182,8 @@ def one_line_error(capsys) -> str:
     (["snapshot", "localhost:0"], "invalid port"),
     (["snapshot", "http://[::1"], "malformed"),
     (["snapshot", "http://"], "no valid host"),
+    (["snapshot", "https://８"], "malformed"),
+    (["snapshot", "https://h/x@y"], "holds an @"),
     (["--wall", "nan"], "--wall: must be a number from 2 to 3600"),
     (["--wall", "inf"], "--wall"),
     (["--wall", "1e-9"], "--wall"),
@@ -390,3 +392,15 @@ def test_every_declared_dependency_is_imported_and_every_import_declared():
     # every runtime dependency has an upper bound or a stated reason not to
     for dep in project["dependencies"]:
         assert "<" in dep or dep.startswith(("rich", "platformdirs")), dep
+
+
+def test_an_error_wrapped_alone_in_a_group_is_reported_as_itself(monkeypatch, capsys):
+    import nezha_tui.cli as cli
+    from nezha_tui.api.errors import NetworkError
+
+    def refused(argv):
+        raise ExceptionGroup("unhandled errors in a TaskGroup", [NetworkError("connection refused by h:1")])
+
+    monkeypatch.setattr(cli, "_dispatch", refused)
+    assert main([]) == 1
+    assert one_line_error(capsys) == "nezha-tui: connection refused by h:1"

@@ -2,6 +2,8 @@ import logging
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nezha_tui.config import (
     CONFIG_MAX_BYTES,
@@ -251,3 +253,37 @@ def test_resolve_url_names_where_a_bad_url_came_from():
 def test_redaction_masks_a_url_password_nobody_registered():
     out = redact("GET http://ann:never-registered@host/x and wss://:also-secret@h")
     assert "never-registered" not in out and "also-secret" not in out and "http://***@host/x" in out
+
+
+URL_ALPHABET = st.sampled_from(list("ab.:/@[]%?#-_1 ") + ["\x1b", "\u202e", "é", "８", "::1", "http://", "https://",
+                                                           "ftp://", "user:pw@", "localhost", "65536", "0"])
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(st.lists(URL_ALPHABET, max_size=12).map("".join))
+def test_check_url_answers_any_text_in_one_line_and_agrees_with_the_client(url):
+    from nezha_tui.api.client import normalize_base_url
+
+    try:
+        checked = check_url(url)
+    except UsageError as exc:
+        message = str(exc)
+        assert "\n" not in message and "\x1b" not in message and len(message) < 200
+        if "@" in url:
+            assert "pw@" not in message
+        return
+    try:
+        normalize_base_url(checked)  # what the command line accepts, the client can use...
+    except ValueError:
+        # ...except host names IDNA 2008 refuses, which the command line reports as malformed
+        assert not checked.isascii()
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(st.text(min_size=1, max_size=30))
+def test_a_password_never_appears_in_the_refusal(secret):
+    # even a password holding / ? # (which would end the authority early) or @
+    with pytest.raises(UsageError) as exc:
+        check_url(f"https://user:{secret}@dash.example.com/")
+    assert str(exc.value) == ("the Dashboard URL holds an @ (a user name or password?): leave that out and use "
+                              "--user NAME (the password from NEZHA_PASSWORD or a prompt) or a token")
