@@ -93,7 +93,8 @@ def _add_connection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true", help="start the built-in simulated Dashboard and connect to it")
     p.add_argument("--demo-servers", type=number(1, DEMO_SERVERS_MAX, "", integer=True), default=24, metavar="N",
                    help=f"servers in the demo fleet (24, up to {DEMO_SERVERS_MAX})")
-    p.add_argument("--demo-seed", type=number(-(2**63), 2**63 - 1, "", integer=True), default=1, metavar="S", help="seed of the demo fleet (1)")
+    p.add_argument("--demo-seed", type=number(-(2**63), 2**63 - 1, "", integer=True), default=1, metavar="S",
+                   help="seed of the demo fleet (1)")
     p.add_argument("--demo-as", choices=("admin", "guest", "token"), default="admin",
                    help="how to sign in to the demo: admin password, guest, or an nzp_ token (admin)")
     p.add_argument("--demo-no-tsdb", action="store_true", help="the demo Dashboard keeps no metric history")
@@ -121,8 +122,7 @@ def _add_online_window(p: argparse.ArgumentParser) -> None:
 
 
 def _snapshot_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="nezha-tui snapshot",
-                                description="Print the fleet once (one stream frame) and exit.")
+    p = OneLineParser(prog="nezha-tui snapshot", description="Print the fleet once (one stream frame) and exit.")
     _add_connection_args(p)
     p.add_argument("--json", action="store_true", help="print the decoded models as JSON")
     p.add_argument("--timeout", type=number(TIMEOUT_MIN, TIMEOUT_MAX), default=15.0, metavar="SECONDS",
