@@ -11,13 +11,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import os
 import sys
-from typing import Sequence
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from nezha_tui import __version__
 from nezha_tui.api.credentials import Credentials
-from nezha_tui.config import ConfigError, load_profile, resolve_auth, resolve_url
+from nezha_tui.config import (
+    ONLINE_WINDOW_MAX,
+    ONLINE_WINDOW_MIN,
+    URL_ECHO_MAX,
+    ConfigError,
+    UsageError,
+    load_profile,
+    resolve_auth,
+    resolve_url,
+)
 
 log = logging.getLogger("nezha_tui")
 
@@ -30,6 +41,49 @@ def _err(message: str) -> None:
     print(f"nezha-tui: {message}", file=sys.stderr)
 
 
+def _capped(text: str) -> str:
+    """``text`` with every word longer than URL_ECHO_MAX cut: argparse echoes what it rejects."""
+    from nezha_tui.logsetup import one_line
+
+    words = [w if len(w) <= URL_ECHO_MAX else w[: URL_ECHO_MAX - 1] + "…" for w in str(text).split(" ")]
+    return one_line(" ".join(words), 3 * URL_ECHO_MAX)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose usage errors are a :class:`UsageError` (one line, exit 2), values capped and redacted."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{_capped(message)} (see {self.prog} --help)")
+
+
+def _shown(x: float) -> str:
+    return f"{x:g}" if abs(x) < 1e6 else f"{int(x)}"
+
+
+def number(low: float, high: float, unit: str = "seconds", integer: bool = False) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number (an integer if asked) from ``low`` to ``high``."""
+    what = "a whole number" if integer else "a number"
+    message = f"must be {what} from {_shown(low)} to {_shown(high)}" + (f" {unit}" if unit else "")
+
+    def parse(text: str) -> float:
+        try:
+            value = int(text, 10) if integer else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{message}, not {_capped(repr(text))}") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"{message}, not {_capped(repr(text))}")
+        return value
+
+    return parse
+
+
+# --wall pages every SECONDS: below 2 s a page is not readable and the app only burns CPU
+WALL_MIN, WALL_MAX = 2.0, 3600.0
+TIMEOUT_MIN, TIMEOUT_MAX = 0.5, 3600.0
+# as demo-server --servers
+DEMO_SERVERS_MAX = 10000
+
+
 def _add_connection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("url", nargs="?", help="Dashboard URL, e.g. https://nezha.example.com (or NEZHA_URL)")
     p.add_argument("--profile", metavar="NAME", help="profile from the config file")
@@ -37,8 +91,10 @@ def _add_connection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--token-file", metavar="PATH", help="file holding an nzp_ access token or a JWT (mode 600)")
     p.add_argument("--insecure", action="store_true", help="do not verify the Dashboard's TLS certificate")
     p.add_argument("--demo", action="store_true", help="start the built-in simulated Dashboard and connect to it")
-    p.add_argument("--demo-servers", type=int, default=24, metavar="N", help="servers in the demo fleet (24)")
-    p.add_argument("--demo-seed", type=int, default=1, metavar="S", help="seed of the demo fleet (1)")
+    p.add_argument("--demo-servers", type=number(1, DEMO_SERVERS_MAX, "", integer=True), default=24, metavar="N",
+                   help=f"servers in the demo fleet (24, up to {DEMO_SERVERS_MAX})")
+    p.add_argument("--demo-seed", type=number(-(2**63), 2**63 - 1, "", integer=True), default=1, metavar="S",
+                   help="seed of the demo fleet (1)")
     p.add_argument("--demo-as", choices=("admin", "guest", "token"), default="admin",
                    help="how to sign in to the demo: admin password, guest, or an nzp_ token (admin)")
     p.add_argument("--demo-no-tsdb", action="store_true", help="the demo Dashboard keeps no metric history")
@@ -46,29 +102,32 @@ def _add_connection_args(p: argparse.ArgumentParser) -> None:
 
 
 def _run_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="nezha-tui",
         description="Terminal client for the Nezha monitoring Dashboard. "
                     "Subcommands: snapshot, demo-server, bench (nezha-tui SUBCOMMAND --help).",
     )
     _add_connection_args(p)
-    p.add_argument("--wall", nargs="?", type=float, const=15.0, metavar="SECONDS",
-                   help="wall-screen mode: large cards, a clock, pages every SECONDS (15)")
-    p.add_argument("--online-window", type=float, metavar="SECONDS",
-                   help="a server is online if it reported within this many seconds (30)")
+    p.add_argument("--wall", nargs="?", type=number(WALL_MIN, WALL_MAX), const=15.0, metavar="SECONDS",
+                   help=f"wall-screen mode: large cards, a clock, pages every SECONDS (15; {WALL_MIN:g}-{WALL_MAX:g})")
+    _add_online_window(p)
     p.add_argument("--bell", action="store_true", help="ring the terminal bell on offline/online changes")
     p.add_argument("--version", action="version", version=f"nezha-tui {__version__}")
     return p
 
 
+def _add_online_window(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--online-window", type=number(ONLINE_WINDOW_MIN, ONLINE_WINDOW_MAX), metavar="SECONDS",
+                   help="a server is online if it reported within this many seconds (30)")
+
+
 def _snapshot_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nezha-tui snapshot",
-                                description="Print the fleet once (one stream frame) and exit.")
+    p = OneLineParser(prog="nezha-tui snapshot", description="Print the fleet once (one stream frame) and exit.")
     _add_connection_args(p)
     p.add_argument("--json", action="store_true", help="print the decoded models as JSON")
-    p.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS",
+    p.add_argument("--timeout", type=number(TIMEOUT_MIN, TIMEOUT_MAX), default=15.0, metavar="SECONDS",
                    help="give up after this long without a frame (15)")
-    p.add_argument("--online-window", type=float, default=30.0, metavar="SECONDS")
+    _add_online_window(p)
     return p
 
 
@@ -101,7 +160,7 @@ DEMO_THREAD_MAX = 1000
 
 
 def _start_demo(args: argparse.Namespace):
-    servers = max(1, args.demo_servers)
+    servers = args.demo_servers
     if servers > DEMO_THREAD_MAX:
         from nezha_tui.demo.process import start_demo_process
 
@@ -135,6 +194,12 @@ def _connection(args: argparse.Namespace) -> Connection:
                         prompt=_prompt_password if interactive else None)
     register_secret(auth.password)
     register_secret(auth.token)
+    from nezha_tui.api.client import normalize_base_url
+
+    try:
+        normalize_base_url(url)
+    except ValueError:  # what check_url let through; its message would echo the URL in full
+        raise UsageError("the Dashboard URL is malformed (expected e.g. https://nezha.example.com)") from None
     window = getattr(args, "online_window", None) or profile.online_window
     return Connection(url, auth, not (args.insecure or profile.insecure), window)
 
@@ -147,8 +212,6 @@ def _cmd_run(argv: Sequence[str]) -> int:
     from nezha_tui.logsetup import setup_logging
 
     setup_logging(args.log)
-    if args.wall is not None and args.wall <= 0:
-        raise CliError("--wall takes a positive number of seconds")
     conn = _connection(args)
     try:
         from nezha_tui.ui.app import NezhaApp
@@ -171,7 +234,7 @@ def _cmd_snapshot(argv: Sequence[str]) -> int:
     conn = _connection(args)
     try:
         setting, groups, frame, report, store = asyncio.run(take_snapshot(conn.make_client(), args.timeout,
-                                                                          args.online_window))
+                                                                          conn.online_window or 30.0))
     except SnapshotError as exc:
         raise CliError(str(exc)) from None
     finally:
@@ -203,24 +266,44 @@ def _dispatch(argv: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit code: 0 ok, 1 failure, 2 usage (a bad argument, URL or setting), 130 Ctrl-C."""
+    from nezha_tui.logsetup import guarded
+
     argv = list(sys.argv[1:] if argv is None else argv)
+    with guarded():
+        return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
+    from nezha_tui.logsetup import log_file_active
+
     try:
         return _dispatch(argv)
-    except SystemExit as exc:  # argparse: 2 for usage, 0 for --help
+    except SystemExit as exc:  # argparse: 0 for --help and --version
         return exc.code if isinstance(exc.code, int) else 2
     except KeyboardInterrupt:
         return 130
-    except (CliError, ConfigError) as exc:
-        _err(str(exc))
-        return 1
     except Exception as exc:  # the last line of defence: no traceback reaches the user
-        from nezha_tui.api.errors import NezhaError
+        if log_file_active() and not isinstance(exc, (UsageError, CliError, ConfigError)):
+            log.exception("the command failed")
+        return _report(exc)
 
-        if isinstance(exc, NezhaError):
-            _err(exc.message)
-            return 1
-        from nezha_tui.logsetup import redact
 
-        log.exception("unexpected error")
-        _err(redact(f"unexpected error: {type(exc).__name__}: {exc} (run with --log FILE for details)"))
+def _report(exc: BaseException) -> int:
+    """One line on stderr for ``exc``; the exit code (2 usage, 1 anything else)."""
+    from nezha_tui.api.errors import NezhaError
+    from nezha_tui.logsetup import LogFileError, one_line
+
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:  # anyio wraps one error in a group
+        exc = exc.exceptions[0]
+    if isinstance(exc, (UsageError, LogFileError)):
+        _err(one_line(str(exc)))
+        return 2
+    if isinstance(exc, (CliError, ConfigError)):
+        _err(one_line(str(exc)))
         return 1
+    if isinstance(exc, NezhaError):
+        _err(one_line(exc.message))
+        return 1
+    _err(one_line(f"unexpected error: {type(exc).__name__}: {exc} (run with --log FILE for details)"))
+    return 1

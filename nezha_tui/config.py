@@ -15,7 +15,10 @@ No secret is ever put in an error message.
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
+import re
 import stat
 import tomllib
 from dataclasses import dataclass, field
@@ -24,13 +27,24 @@ from typing import Callable, Mapping
 
 from nezha_tui.api.credentials import Credentials
 
-__all__ = ["ConfigError", "Profile", "config_path", "load_profile", "resolve_auth", "read_secret_file"]
+__all__ = ["ConfigError", "Profile", "UsageError", "check_online_window", "check_url", "config_path",
+           "load_profile", "resolve_auth", "resolve_url", "read_secret_file"]
 
 CONFIG_FILE = "config.toml"
+# a config file is a few lines; anything this big is a mistake (or /dev/zero behind a link)
+CONFIG_MAX_BYTES = 1 << 20
+# --online-window and a profile's online_window: from 1 s to 30 days
+ONLINE_WINDOW_MIN, ONLINE_WINDOW_MAX = 1.0, 30 * 86400.0
+# the most of a rejected URL echoed back
+URL_ECHO_MAX = 80
 
 
 class ConfigError(Exception):
     """A one-line, secret-free reason the configuration cannot be used."""
+
+
+class UsageError(ConfigError):
+    """A bad argument or setting (exit 2): a malformed URL, a number out of range, no URL at all."""
 
 
 @dataclass(frozen=True)
@@ -89,33 +103,104 @@ def read_secret_file(path: str | os.PathLike[str]) -> str:
     raise ConfigError(f"token file {p} is empty")
 
 
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _read_config(path: Path) -> str:
+    """The config file's text; refuses (without blocking) anything but a regular file."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)  # O_NONBLOCK: opening a FIFO must not wait for a writer
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or type(exc).__name__}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(f"config {path} is {_kind(st.st_mode)}, not a file")
+        if st.st_size > CONFIG_MAX_BYTES:
+            raise ConfigError(f"config {path} is too large ({st.st_size} bytes) to be a config file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(CONFIG_MAX_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or type(exc).__name__}") from None
+    finally:
+        os.close(fd)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"config {path} is not UTF-8 text") from None
+
+
+def check_online_window(value: object, where: str) -> float:
+    """A finite number of seconds within [ONLINE_WINDOW_MIN, ONLINE_WINDOW_MAX], else UsageError."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ok:
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except OverflowError:  # a huge TOML integer
+            ok = False
+        else:
+            ok = math.isfinite(number) and ONLINE_WINDOW_MIN <= number <= ONLINE_WINDOW_MAX
+    if not ok:
+        raise UsageError(f"{where} must be a number of seconds from {ONLINE_WINDOW_MIN:.0f} to "
+                         f"{ONLINE_WINDOW_MAX:.0f} (30 days)")
+    return number
+
+
 def load_profile(name: str | None, path: Path | None = None) -> Profile:
     """Read profile ``name`` (or the file's ``default``) from the TOML config.
 
-    A missing file is fine when no profile was asked for.
+    A missing file is fine when no profile was asked for; a broken one (a
+    dangling link, a directory, a FIFO, invalid or absurdly nested TOML) is
+    an error with one line saying which.
     """
     path = path or config_path()
-    if not path.exists():
+    try:
+        os.stat(path)
+        missing = False
+    except (FileNotFoundError, NotADirectoryError):
+        missing = True
+    except OSError as exc:  # a loop of links, no permission on a directory on the way
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or type(exc).__name__}") from None
+    if missing:
+        if os.path.islink(path):
+            raise ConfigError(f"config {path} is a symbolic link to {os.readlink(path)}, which does not exist")
         if name:
             raise ConfigError(f"profile {name!r} asked for, but there is no config file at {path}")
         return Profile()
+    text_ = _read_config(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        data = tomllib.loads(text_)
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"config {path} is not valid TOML: nested too deeply") from None
     profiles = data.get("profiles", {})
     if not isinstance(profiles, dict):
         raise ConfigError(f"config {path}: [profiles] must be a table")
     if name is None:
-        name = data.get("default") if isinstance(data.get("default"), str) else None
-        if name is None:
+        default = data.get("default")
+        if default is None:
             return Profile()
-    entry = profiles.get(name)
-    if not isinstance(entry, dict):
+        if not isinstance(default, str) or not default:
+            raise ConfigError(f"config {path}: default must be the name of a profile (a string)")
+        name = default
+    if name not in profiles:
         known = ", ".join(sorted(profiles)) or "none"
         raise ConfigError(f"config {path} has no profile {name!r} (profiles: {known})")
+    entry = profiles[name]
+    if not isinstance(entry, dict):
+        raise ConfigError(f"config {path}: profiles.{name} must be a table ([profiles.{name}] with url = ...), "
+                          f"not a {type(entry).__name__}")
     if any(isinstance(entry.get(k), str) and entry.get(k) for k in ("password", "token")):
         _check_private(path, "config file")
 
@@ -126,24 +211,85 @@ def load_profile(name: str | None, path: Path | None = None) -> Profile:
         return value
 
     window = entry.get("online_window")
-    if window is not None and (not isinstance(window, (int, float)) or isinstance(window, bool) or window <= 0):
-        raise ConfigError(f"config {path}: profiles.{name}.online_window must be a positive number of seconds")
+    if window is not None:
+        window = check_online_window(window, f"config {path}: profiles.{name}.online_window")
     insecure = entry.get("insecure", False)
     if not isinstance(insecure, bool):
         raise ConfigError(f"config {path}: profiles.{name}.insecure must be true or false")
     return Profile(
         name=name, url=text("url"), user=text("user"), password=text("password"), token=text("token"),
-        token_file=text("token_file"), insecure=insecure,
-        online_window=float(window) if window is not None else None,
+        token_file=text("token_file"), insecure=insecure, online_window=window,
     )
 
 
+_SCHEMES = ("http", "https", "ws", "wss")
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200b-\u200f]")
+_BAD_HOST = re.compile(r"[\s%<>\"{}|\\^`]")
+URL_MAX = 2048
+
+
+def _echo(url: str) -> str:
+    """A rejected URL as shown back: quoted, at most URL_ECHO_MAX characters."""
+    shown = url if len(url) <= URL_ECHO_MAX else url[: URL_ECHO_MAX - 1] + "…"
+    return repr(shown)
+
+
+def check_url(url: str, source: str = "the Dashboard URL") -> str:
+    """``url`` stripped, if it can be a Dashboard's; else a UsageError that never echoes a password.
+
+    A URL with a user name or password (``https://user:pass@host``) is refused
+    without being echoed: the password belongs in NEZHA_PASSWORD or a prompt.
+    Only the first URL_ECHO_MAX characters of a rejected URL are shown.
+    """
+    raw = (url or "").strip()
+    if not raw:
+        raise UsageError(f"{source} is empty")
+    scheme, sep, rest = raw.partition("://")
+    if not sep:
+        scheme, rest = "", raw
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if "@" in raw:  # anywhere: a password holding / ? or # would end the authority early
+        raise UsageError(f"{source} holds an @ (a user name or password?): leave that out and use --user NAME "
+                         "(the password from NEZHA_PASSWORD or a prompt) or a token")
+    if len(raw) > URL_MAX:
+        raise UsageError(f"{source} is too long ({len(raw)} characters) to be a Dashboard's")
+    if _CONTROL_OR_SPACE.search(raw):
+        raise UsageError(f"{source} holds spaces or control characters: {_echo(raw)}")
+    if sep and scheme.lower() not in _SCHEMES:
+        shown = scheme if re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]{0,15}", scheme) else _echo(scheme)
+        raise UsageError(f"{source} has the unsupported scheme {shown} (use http:// or https://)")
+    if authority.startswith("["):
+        host, bracket, after = authority[1:].partition("]")
+        if not bracket:
+            raise UsageError(f"{source} is malformed (an IPv6 address without its closing ]): {_echo(raw)}")
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise UsageError(f"{source} has a malformed IPv6 address: {_echo(raw)}") from None
+        if after and not after.startswith(":"):
+            raise UsageError(f"{source} is malformed: {_echo(raw)}")
+        port = after[1:] if after else ""
+    else:
+        host, _, port = authority.partition(":")
+        if ":" in port:
+            raise UsageError(f"{source} is malformed (an IPv6 address needs [brackets]): {_echo(raw)}")
+        if not host or len(host) > 253 or _BAD_HOST.search(host) or ".." in host:
+            raise UsageError(f"{source} has no valid host name: {_echo(raw)}")
+    if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise UsageError(f"{source} has an invalid port (1-65535): {_echo(raw)}")
+    return raw
+
+
 def resolve_url(arg: str | None, profile: Profile, env: Mapping[str, str]) -> str:
-    url = arg or env.get("NEZHA_URL", "") or profile.url
-    if not url:
-        raise ConfigError("no Dashboard URL: pass one (nezha-tui https://nezha.example.com), "
-                          "set NEZHA_URL, use --profile, or try --demo")
-    return url
+    """The URL to use, checked (:func:`check_url`); UsageError if none is given or it is malformed."""
+    if arg:
+        return check_url(arg)
+    if env.get("NEZHA_URL", ""):
+        return check_url(env["NEZHA_URL"], "NEZHA_URL")
+    if profile.url:
+        return check_url(profile.url, f"the url of profile {profile.name!r}")
+    raise UsageError("no Dashboard URL: pass one (nezha-tui https://nezha.example.com), "
+                     "set NEZHA_URL, use --profile, or try --demo")
 
 
 def resolve_auth(

@@ -44,3 +44,18 @@ def test_legacy_switch_reaches_the_options():
     assert build_parser().parse_args(["--legacy"]).legacy is True
     assert build_parser().parse_args([]).legacy is False
     assert DemoOptions().legacy is False
+
+
+def test_out_of_range_numbers_are_one_line_and_exit_2(capsys):
+    for argv in (["--port", "99999"], ["--port", "-1"], ["--servers", "-1"], ["--interval", "nan"],
+                 ["--jwt-lifetime", "inf"], ["--jwt-lifetime", "0"], ["--seed", "1" * 30]):
+        assert run_demo_server(argv, out=io.StringIO()) == 2, argv
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and err.startswith("nezha-tui: argument ") and "Traceback" not in err
+
+
+def test_an_address_that_cannot_be_bound_exits_1(capsys):
+    assert run_demo_server(["--host", "256.0.0.1", "--port", "0"], out=io.StringIO()) == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "cannot listen on 256.0.0.1:0" in err
+    assert run_demo_server(["--host", "a\0b"], out=io.StringIO()) == 2

@@ -11,18 +11,25 @@ __all__ = ["run_demo_server", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nezha-tui demo-server",
-                                description="Serve a simulated Nezha Dashboard (API v1) on this machine.")
+    from nezha_tui.cli import OneLineParser, number
+
+    p = OneLineParser(prog="nezha-tui demo-server",
+                      description="Serve a simulated Nezha Dashboard (API v1) on this machine.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
-    p.add_argument("--port", type=int, default=8008, help="port (8008; 0 = any free port)")
-    p.add_argument("--servers", type=int, default=24, metavar="N", help="servers in the fleet (24, up to 10000)")
-    p.add_argument("--seed", type=int, default=1, metavar="S", help="seed of the simulation (1)")
-    p.add_argument("--interval", type=float, default=2.0, metavar="SEC", help="seconds between stream frames (2)")
+    p.add_argument("--port", type=number(0, 65535, "", integer=True), default=8008,
+                   help="port (8008; 0 = any free port)")
+    p.add_argument("--servers", type=number(0, 10000, "", integer=True), default=24, metavar="N",
+                   help="servers in the fleet (24, up to 10000)")
+    p.add_argument("--seed", type=number(-(2**63), 2**63 - 1, "", integer=True), default=1, metavar="S",
+                   help="seed of the simulation (1)")
+    p.add_argument("--interval", type=number(0.05, 3600), default=2.0, metavar="SEC",
+                   help="seconds between stream frames (2)")
     p.add_argument("--force-auth", action="store_true", help="guests get ApiErrorUnauthorized (force_auth)")
     p.add_argument("--no-tsdb", action="store_true", help="no TSDB: empty metric history, SQL service history")
     p.add_argument("--legacy", action="store_true",
                    help="act as a Dashboard older than v2.0 (history routes answer 404, no tsdb_enabled)")
-    p.add_argument("--jwt-lifetime", type=float, default=3600.0, metavar="SEC", help="JWT lifetime (3600)")
+    p.add_argument("--jwt-lifetime", type=number(1, 366 * 86400), default=3600.0, metavar="SEC",
+                   help="JWT lifetime (3600)")
     p.add_argument("--fault-502", action="store_true", help="answer every route with an nginx 502 page")
     p.add_argument("--fault-waf", metavar="REASON", help="answer every route with the WAF 403 page")
     p.add_argument("--fault-stall", action="store_true", help="streams connect but never send a frame")
@@ -31,16 +38,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_demo_server(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     """Parse ``argv``, serve until Ctrl-C; returns the exit code (0 clean, 2 usage, 1 cannot bind)."""
+    from nezha_tui.config import UsageError
+    from nezha_tui.logsetup import one_line
+
     out = out or sys.stdout
     try:
         args = build_parser().parse_args(list(argv or []))
-    except SystemExit as e:
+    except SystemExit as e:  # --help
         return int(e.code or 0)
-    if not 0 <= args.servers <= 10000:
-        print("nezha-tui demo-server: --servers must be between 0 and 10000", file=sys.stderr)
+    except UsageError as e:
+        print(f"nezha-tui: {one_line(str(e))}", file=sys.stderr)
         return 2
-    if not 0.05 <= args.interval <= 3600:
-        print("nezha-tui demo-server: --interval must be between 0.05 and 3600 seconds", file=sys.stderr)
+    if "\0" in args.host or not args.host.strip():
+        print("nezha-tui: demo-server: --host must be an address or a host name", file=sys.stderr)
         return 2
 
     from .server import DemoOptions, DemoServer
@@ -54,8 +64,9 @@ def run_demo_server(argv: Sequence[str] | None = None, *, out: TextIO | None = N
         server = DemoServer(opts, host=args.host, port=args.port)
         try:
             await server.start()
-        except OSError as e:
-            print(f"nezha-tui demo-server: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
+        except (OSError, OverflowError, ValueError) as e:
+            print(f"nezha-tui: demo-server: cannot listen on {one_line(args.host, 80)}:{args.port}: "
+                  f"{one_line(str(e))}", file=sys.stderr)
             return 1
         t = server.tokens
         legacy = "; acting as a pre-v2.0 Dashboard without history" if args.legacy else ""
