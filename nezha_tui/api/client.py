@@ -541,8 +541,6 @@ class NezhaClient:
             resp = await self._http.get(url, headers={"Accept": "text/html,application/json"})
         except httpx.HTTPError:
             return None
-        finally:
-            self._http.cookies.clear()  # nothing a web site set is kept
         if _looks_json(resp):
             return None
         return not_a_dashboard(resp.content, resp.headers.get("content-type", ""))
