@@ -81,6 +81,8 @@ _API = "/api/v1"
 _CSRF_COOKIE = "nz-csrf"
 _JWT_COOKIE = "nz-jwt"
 _MAX_REDIRECTS = 5
+LOGIN_HOLD = 2.0  # s after a failed login (proxy error, network) before another is sent
+LOGIN_HOLD_WAF = 30.0  # s after the firewall blocked a login (its block grows with every attempt)
 
 
 def _is_local(host: str) -> bool:
@@ -165,6 +167,7 @@ class NezhaClient:
         self._csrf: str | None = None
         self._login_attempts = 0  # logins sent so far (single flight: see _login_locked)
         self._login_error: NezhaError | None = None  # what the last login attempt raised
+        self._login_hold_until = 0.0  # our clock: no new login before this after a failed one
         self.profile_unknown = False  # the last /profile check neither accepted nor refused the JWT
         if credentials.mode == "token" and not credentials.is_access_token:
             self._jwt = credentials.token.strip()
@@ -222,6 +225,8 @@ class NezhaClient:
     def forget_auth_failure(self) -> None:
         """Allow one more login attempt (e.g. after the user fixed the password)."""
         self._auth_error = None
+        self._login_error = None
+        self._login_hold_until = 0.0
 
     def invalidate_jwt(self) -> None:
         """Drop the JWT (password mode logs in again at the next ensure_auth)."""
@@ -238,7 +243,12 @@ class NezhaClient:
             return
         seen = self._login_attempts
         async with self._auth_lock:
+            if self._jwt is not None and not self._expires_soon(self._clock()):
+                return  # logged in already (another caller did, or an earlier login())
             await self._login_locked(seen)
+
+    def _expires_soon(self, now: float) -> bool:
+        return self._jwt_expires_at is not None and self._jwt_expires_at - now <= self._renew_margin()
 
     async def _login_locked(self, seen: int | None = None) -> None:
         """Log in (the auth lock held).  ``seen``: the login count when the caller began waiting.
@@ -254,6 +264,9 @@ class NezhaClient:
                 raise self._login_error
             if self._jwt is not None:
                 return
+        if self._login_error is not None and self._clock() < self._login_hold_until:
+            # the last login failed moments ago (a firewall's block grows with every try)
+            raise self._login_error
         self._login_attempts += 1
         self._login_error = None
         body = {"username": self.credentials.username or "", "password": self.credentials.password or ""}
@@ -267,6 +280,8 @@ class NezhaClient:
             self._adopt_token(result)
         except NezhaError as exc:
             self._login_error = exc
+            self._login_hold_until = self._clock() + (LOGIN_HOLD_WAF if isinstance(exc, WafBlocked)
+                                                      else LOGIN_HOLD)
             raise
 
     def _adopt_token(self, result: LoginResult) -> None:
