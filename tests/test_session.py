@@ -287,3 +287,52 @@ async def test_snapshot_with_a_jwt_token_file_leaves_no_coroutine_unawaited(demo
     assert proc.returncode == 0, err.decode()
     assert b"never awaited" not in err and b"RuntimeWarning" not in err
     assert b"6 servers" in out
+
+
+# --------------------------------------------------------------------------- snapshot behind a flaky proxy
+
+
+@pytest.mark.parametrize("phase", [0, 1, 2, 3])
+async def test_snapshot_survives_a_proxy_failing_every_4th_request(phase):
+    """login, setting, groups, stream handshake: whichever one gets the 502, the snapshot is taken."""
+    import itertools
+
+    from nezha_tui.demo import server as demo_server
+    from nezha_tui.snapshot import take_snapshot
+
+    s = DemoServer(DemoOptions(servers=5, seed=3, frame_interval=0.05))
+    count = itertools.count(phase + 1)
+    front = s._front_faults
+    failed: list[int] = []
+
+    def every_4th() -> None:
+        n = next(count)
+        if n % 4 == 0 and n > 1:
+            failed.append(n)
+            raise demo_server._Reply(502, demo_server._HTML, demo_server.NGINX_502)
+        front()
+
+    s._front_faults = every_4th
+    await s.start()
+    try:
+        client = NezhaClient(s.url, Credentials() if phase == 3 else Credentials(s.username, s.password))
+        setting, groups, frame, report, store = await take_snapshot(client, 20, 30)
+    finally:
+        await s.stop()
+    assert failed and frame.servers and setting.config.site_name
+
+
+async def test_snapshot_does_not_retry_what_will_not_pass():
+    from nezha_tui.snapshot import SnapshotError, take_snapshot
+
+    s = DemoServer(DemoOptions(servers=3, seed=3, frame_interval=0.05))
+    s.faults.waf_reason = "you were blocked by nezha WAF"
+    await s.start()
+    try:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        with pytest.raises(SnapshotError, match="firewall"):
+            await take_snapshot(NezhaClient(s.url, Credentials()), 20, 30)
+        assert loop.time() - t0 < 2
+    finally:
+        await s.stop()

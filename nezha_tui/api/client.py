@@ -81,7 +81,6 @@ _API = "/api/v1"
 _CSRF_COOKIE = "nz-csrf"
 _JWT_COOKIE = "nz-jwt"
 _MAX_REDIRECTS = 5
-LOGIN_HOLD = 2.0  # s after a failed login (proxy error, network) before another is sent
 LOGIN_HOLD_WAF = 30.0  # s after the firewall blocked a login (its block grows with every attempt)
 
 
@@ -280,8 +279,9 @@ class NezhaClient:
             self._adopt_token(result)
         except NezhaError as exc:
             self._login_error = exc
-            self._login_hold_until = self._clock() + (LOGIN_HOLD_WAF if isinstance(exc, WafBlocked)
-                                                      else LOGIN_HOLD)
+            # the firewall counts failures (its block grows as count^4): no new login for a
+            # while; a proxy's 502 or a reset never reached it, a retry may log in
+            self._login_hold_until = self._clock() + (LOGIN_HOLD_WAF if isinstance(exc, WafBlocked) else 0.0)
             raise
 
     def _adopt_token(self, result: LoginResult) -> None:
