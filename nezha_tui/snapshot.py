@@ -95,7 +95,14 @@ async def take_snapshot(client, timeout: float, online_window: float):
     try:
         try:
             await client.login()
-            setting, groups = await asyncio.gather(_retrying(client.setting), _retrying(client.server_groups))
+            # return_exceptions: one failing must not cancel the other mid-connect (httpx's
+            # connect under cancellation leaves a coroutine never awaited: a RuntimeWarning)
+            answers = await asyncio.gather(_retrying(client.setting), _retrying(client.server_groups),
+                                           return_exceptions=True)
+            for answer in answers:
+                if isinstance(answer, BaseException):
+                    raise answer
+            setting, groups = answers
         except NezhaError as exc:
             raise SnapshotError(exc.message) from None
         frame, report = await first_frame(client, timeout)
