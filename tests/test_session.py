@@ -365,3 +365,18 @@ async def test_snapshot_with_html_where_the_setting_should_be_is_one_line(tmp_pa
     assert proc.returncode == 1
     assert NOT_A_DASHBOARD.encode() in err
     assert b"never awaited" not in err and b"Traceback" not in err
+
+
+async def test_raw_jwt_near_expiry_with_failing_profile_keeps_working():
+    """No /profile, no CSRF cookie, no renewal: the JWT is used while the Dashboard takes it."""
+    clock = Clock()
+    dash = FakeDashboard(clock)
+    dash.overrides["/api/v1/profile"] = HTML_404
+    token, _ = dash.issue()
+    client = NezhaClient("http://dash.test", Credentials(token=token), clock=clock,
+                         transport=httpx.MockTransport(dash))
+    async with aclosing(client):
+        clock.t += 3600 - 30  # inside the renewal margin
+        assert (await client.setting()).config.site_name == "who:jwt"
+        assert (await client.setting()).config.site_name == "who:jwt"
+        assert dash.paths().count("/refresh-token") == 0 and dash.paths().count("/profile") == 1

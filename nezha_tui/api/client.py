@@ -408,6 +408,12 @@ class NezhaClient:
             if await self._profile_accepts() is False:
                 self._auth_error = TokenRejected("the JWT is no longer accepted (expired or revoked): log in again")
                 raise self._auth_error
+            if not self._csrf_value():
+                # /profile failed (a proxy blocks it): no CSRF cookie, so no renewal is possible.
+                # Use the JWT as long as the Dashboard takes it rather than fail every call.
+                log.info("cannot renew the JWT without the CSRF cookie (GET /profile failed)")
+                self._jwt_expires_at = None
+                return
         csrf = self._csrf_value()
         headers = {"X-CSRF-Token": csrf} if csrf else {}
         resp = await self._send("POST", f"{_API}/refresh-token", extra_headers=headers)
