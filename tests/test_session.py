@@ -380,3 +380,26 @@ async def test_raw_jwt_near_expiry_with_failing_profile_keeps_working():
         assert (await client.setting()).config.site_name == "who:jwt"
         assert (await client.setting()).config.site_name == "who:jwt"
         assert dash.paths().count("/refresh-token") == 0 and dash.paths().count("/profile") == 1
+
+
+async def test_not_a_dashboard_stays_in_the_banner_while_reconnecting():
+    """The line is the cause of every status until a frame arrives, the attempts included."""
+    from nezha_tui.ui.widgets.summary import stale_text
+    from websockets.datastructures import Headers
+    from websockets.http11 import Response
+
+    page = b"<!DOCTYPE html><html><head><title>Blog</title></head></html>"
+
+    def answer(connection, request):
+        return Response(200, "OK", Headers([("Content-Type", "text/html"),
+                                            ("Content-Length", str(len(page)))]), page)
+
+    async with ws_server(answer) as (_, port, _):
+        async with aclosing(NezhaClient(f"http://127.0.0.1:{port}", Credentials())) as client:
+            _, statuses, _ = await run_stream_until(
+                client, lambda st, fr: sum(s.state is StreamState.RECONNECTING for s in st) >= 2)
+    after_first = statuses[[s.state for s in statuses].index(StreamState.RECONNECTING):]
+    assert any(s.state is StreamState.CONNECTING for s in after_first)
+    for s in after_first:
+        if s.state is not StreamState.STOPPED:  # the test's own stop at the end
+            assert stale_text(s, None, 0).endswith(f"({NOT_A_DASHBOARD})"), s

@@ -185,6 +185,7 @@ class FleetStream:
         self.pongs_sent = 0  # unsolicited pongs sent (keepalive)
         self._servers_seen = 0  # servers in the last frame of the previous connection(s)
         self._guest_check_used = False  # one re-login per drop in the server count
+        self._setup_fault = ""  # the last failure's line when it was one the stream waits longest for
         self.received_at: float | None = None  # perf_counter() when the last frame's bytes arrived
 
     # ------------------------------------------------------------------ public
@@ -226,14 +227,19 @@ class FleetStream:
         try:
             while not self._stop.is_set():
                 self._attempt += 1
-                self._emit(StreamState.CONNECTING,
-                           "connecting" if self.connections == 0 and self._attempt == 1
-                           else f"reconnecting (attempt {self._attempt})")
+                connecting = ("connecting" if self.connections == 0 and self._attempt == 1
+                              else f"reconnecting (attempt {self._attempt})")
+                if self._setup_fault:
+                    # a fault of the setup (an HTML page, a redirect elsewhere, the firewall): its
+                    # line stays in the banner while the next attempt runs, not only between them
+                    connecting = f"{self._setup_fault}; {connecting}"
+                self._emit(StreamState.CONNECTING, connecting)
                 try:
                     await self._one_connection()
                     message, at_cap = "connection closed", False
                 except _Retry as exc:
                     message, at_cap = exc.message, exc.at_cap
+                    self._setup_fault = exc.message if exc.at_cap else ""
                 except _AuthFailed as exc:
                     self._emit(StreamState.AUTH_FAILED, exc.message)
                     return
@@ -349,6 +355,7 @@ class FleetStream:
                 self._failures = 0
                 self._attempt = 0
                 self._auth_retry_used = False
+                self._setup_fault = ""
                 message = "live" if report.clean else (
                     f"live; repaired {report.bad_fields} field(s), dropped {report.dropped_servers} server(s)")
                 self._emit(StreamState.LIVE, message)
