@@ -403,3 +403,29 @@ async def test_not_a_dashboard_stays_in_the_banner_while_reconnecting():
     for s in after_first:
         if s.state is not StreamState.STOPPED:  # the test's own stop at the end
             assert stale_text(s, None, 0).endswith(f"({NOT_A_DASHBOARD})"), s
+
+
+async def test_firewall_page_on_the_stream_rechecks_the_jwt_before_reusing_it():
+    """A revoked session's JWT gets the WAF page; the next attempt checks the JWT first, then logs in."""
+    from websockets.datastructures import Headers
+    from websockets.http11 import Response
+
+    waf = b"<html><head><title>nezha WAF</title></head><body><p>blocked</p></body></html>"
+
+    def answer(connection, request):
+        return Response(403, "Forbidden", Headers([("Content-Type", "text/html"),
+                                                   ("Content-Length", str(len(waf)))]), waf)
+
+    clock = Clock()
+    dash = FakeDashboard(clock)
+    async with ws_server(answer) as (_, port, _):
+        client = NezhaClient(f"http://127.0.0.1:{port}", PASSWORD, clock=clock,
+                             transport=httpx.MockTransport(dash))
+        async with aclosing(client):
+            await client.login()
+            _, statuses, _ = await run_stream_until(
+                client, lambda st, fr: any(s.state is StreamState.RECONNECTING for s in st))
+            assert dash.paths() == ["/login"]
+            dash.valid_jwts.clear()  # the session was revoked
+            await client.ensure_auth()  # what the next attempt does first
+            assert dash.paths() == ["/login", "/profile", "/login"]

@@ -383,6 +383,11 @@ class NezhaClient:
         self._validated_at = self._clock()  # not on every call: again after validate_every
         return None
 
+    def recheck(self) -> None:
+        """Check the JWT with ``/profile`` before the next request (e.g. after a firewall page:
+        a revoked session's JWT gets the IP blocked, and reusing it would extend the block)."""
+        self._validated_at = None
+
     def suspect_guest_view(self) -> bool:
         """The stream (or the store) saw the view of a guest: servers a login sees are gone.
 

@@ -449,6 +449,9 @@ class FleetStream:
         if (200 <= status < 300 or status == 404) and not_a_dashboard(body, ctype):
             raise _Retry(NOT_A_DASHBOARD, at_cap=True)  # a web site, not the API: the URL is wrong
         if status == 403:
+            recheck = getattr(self.client, "recheck", None)
+            if recheck is not None:
+                recheck()  # a dead session's JWT gets the IP blocked: check it before reusing it
             raise _Retry(waf_error(body).message, at_cap=True)
         if status == 401:
             raise _AuthFailed(f"HTTP 401 Unauthorized{': ' + detail if detail else ''} "
