@@ -102,7 +102,7 @@ def _origin(uri: str) -> tuple[str, str, int]:
     return scheme, (u.hostname or "").lower(), port or (443 if scheme == "https" else 80)
 
 
-class ws_connect(_ws_connect):
+class HomeOnlyConnect(_ws_connect):
     """websockets' ``connect`` that follows a redirect only within the origin it started at."""
 
     def process_redirect(self, exc: Exception) -> Exception | str:
@@ -158,7 +158,7 @@ class FleetStream:
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  rng: Callable[[], float] = random.random,
                  open_timeout: float = 10.0,
-                 connect: Callable[..., Any] = ws_connect,
+                 connect: Callable[..., Any] = HomeOnlyConnect,
                  on_receive: Callable[[], None] | None = None,
                  keepalive: float | None = KEEPALIVE) -> None:
         self.client = client
