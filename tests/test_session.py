@@ -429,3 +429,23 @@ async def test_firewall_page_on_the_stream_rechecks_the_jwt_before_reusing_it():
             dash.valid_jwts.clear()  # the session was revoked
             await client.ensure_auth()  # what the next attempt does first
             assert dash.paths() == ["/login", "/profile", "/login"]
+
+
+async def test_concurrent_unauthorized_answers_log_in_once():
+    """Three calls in flight when the session dies: one new login, not three."""
+    class Slow(httpx.AsyncBaseTransport):
+        def __init__(self, dash):
+            self.dash = dash
+
+        async def handle_async_request(self, request):
+            await asyncio.sleep(0.01)  # the calls really overlap
+            return self.dash(request)
+
+    clock = Clock()
+    dash = FakeDashboard(clock)
+    client = NezhaClient("http://dash.test", PASSWORD, clock=clock, transport=Slow(dash))
+    async with aclosing(client):
+        await client.login()
+        dash.valid_jwts.clear()  # revoked: /server answers ApiErrorUnauthorized
+        results = await asyncio.gather(client.servers(), client.servers(), client.servers())
+        assert all(results) and dash.logins == 2

@@ -543,15 +543,17 @@ class NezhaClient:
     async def _get(self, path: str, typ: type[T] | Any, *, params: dict[str, str] | None = None,
                    history: bool = False) -> T:
         await self.ensure_auth()
+        used = self._jwt
         resp = await self._send("GET", path, params=params)
         try:
             return self._decode(resp, typ, history=history)
         except Unauthorized:
             # the Dashboard no longer accepts our JWT although it has not expired
             # (revoked session, IP change): log in again once, then retry once
-            if self.credentials.mode != "password" or self._jwt is None:
+            if self.credentials.mode != "password" or used is None:
                 raise
-        self.invalidate_jwt()
+        if self._jwt == used:  # not already replaced by a concurrent caller's new login
+            self.invalidate_jwt()
         await self.ensure_auth()
         resp = await self._send("GET", path, params=params)
         return self._decode(resp, typ, history=history)
