@@ -185,7 +185,8 @@ def ws_redirect(location):
     return process_request
 
 
-async def run_stream_until(client, pred, timeout: float = 5.0):
+async def run_stream_until(client, pred, timeout: float = 5.0, hold: dict | None = None):
+    """Run a FleetStream (no backoff waits) until ``pred(statuses, frames)``; ``hold["stream"]`` is the stream."""
     statuses, frames = [], []
     changed = asyncio.Event()
 
@@ -201,6 +202,8 @@ async def run_stream_until(client, pred, timeout: float = 5.0):
         await asyncio.sleep(0)
 
     stream = FleetStream(client, on_frame=on_frame, on_status=on_status, sleep=sleep)
+    if hold is not None:
+        hold["stream"] = stream
     task = asyncio.create_task(stream.run())
     try:
         async with asyncio.timeout(timeout):

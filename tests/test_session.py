@@ -449,3 +449,28 @@ async def test_concurrent_unauthorized_answers_log_in_once():
         dash.valid_jwts.clear()  # revoked: /server answers ApiErrorUnauthorized
         results = await asyncio.gather(client.servers(), client.servers(), client.servers())
         assert all(results) and dash.logins == 2
+
+
+async def test_relogin_hook_for_the_store_or_app():
+    """``FleetStream.relogin()``: drop the connection, log in once more, reconnect."""
+    endpoint = GuestAfterReconnect()
+    opened: list[str] = []
+
+    async def always_five(ws) -> None:
+        opened.append(ws.request.headers.get("Authorization", ""))
+        await ws.send(frame(5))
+        await ws.wait_closed()
+
+    async with serve(always_five, "127.0.0.1", 0, ping_interval=None) as server:
+        port = server.sockets[0].getsockname()[1]
+        client = LoginClient(f"http://127.0.0.1:{port}", endpoint)
+        holder: dict = {}
+
+        def first_frame_then_relogin(st, fr):
+            if len(fr) == 1 and "asked" not in holder:
+                holder["asked"] = holder["stream"].relogin()
+            return len(fr) >= 2
+
+        _, _, frames = await run_stream_until(client, first_frame_then_relogin, hold=holder)
+    assert holder["asked"] is True
+    assert opened == ["Bearer jwt-1", "Bearer jwt-2"] and client.logins == 2
