@@ -376,8 +376,8 @@ class FleetStream:
                 await asyncio.sleep(self.keepalive or 0)
                 await ws.pong(b"")
                 self.pongs_sent += 1
-        except (ConnectionClosed, OSError, RuntimeError):
-            return  # the reader sees the loss and reconnects
+        except Exception:  # ConnectionClosed and the like: the reader sees the loss and reconnects
+            return
 
     def _check_guest_view(self, count: int) -> None:
         """First frame of a connection: fewer servers than before the reconnect?"""
