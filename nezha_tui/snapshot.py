@@ -2,6 +2,11 @@
 
 No Textual here: the client, the stream and the store, then text.  Every
 failure is a :class:`SnapshotError` phrased for the user.
+
+A proxy that fails now and then (a 502 page every few requests) does not fail
+a snapshot: the idempotent GETs and the stream handshake are tried up to
+``RETRIES`` more times after a 5xx or a network error, with a short backoff.
+The login is not retried here (a failed one is the client's to remember).
 """
 
 from __future__ import annotations
@@ -10,14 +15,44 @@ import asyncio
 
 __all__ = ["SnapshotError", "first_frame", "take_snapshot", "snapshot_json", "snapshot_table"]
 
+RETRIES = 2  # more attempts after a transient failure (5xx, network)
+RETRY_DELAY = 0.5  # s before the first retry; doubled for the next
+
 
 class SnapshotError(Exception):
     """A failure already phrased for the user."""
 
 
-async def first_frame(client, timeout: float):
-    """Open the stream, wait for one frame; any failure raises SnapshotError."""
-    from nezha_tui.api.stream import FleetStream, StreamState
+def _transient(exc) -> bool:
+    from nezha_tui.api.errors import NetworkError, ProxyError
+
+    return isinstance(exc, NetworkError) or (isinstance(exc, ProxyError) and exc.status >= 500)
+
+
+async def _retrying(call, retries: int = RETRIES, delay: float = RETRY_DELAY):
+    """``await call()``; again after a transient failure, at most ``retries`` more times."""
+    for attempt in range(retries + 1):
+        try:
+            return await call()
+        except Exception as exc:
+            if attempt == retries or not _transient(exc):
+                raise
+        await asyncio.sleep(delay * 2 ** attempt)
+
+
+async def first_frame(client, timeout: float, retries: int = RETRIES):
+    """Open the stream, wait for one frame; any failure raises SnapshotError.
+
+    A connection that fails in a way the stream retries soon (a 502, a reset) is
+    given ``retries`` more attempts; one it waits the longest for (the firewall,
+    an HTML page, a redirect elsewhere) or an auth failure ends it at once.
+    """
+    from nezha_tui.api.stream import BACKOFF_CAP, FleetStream, StreamState
+
+    import time
+
+    failures = 0
+    stream_clock = time.monotonic
 
     loop = asyncio.get_running_loop()
     got: asyncio.Future = loop.create_future()
@@ -27,11 +62,17 @@ async def first_frame(client, timeout: float):
             got.set_result((frame, report))
 
     def on_status(status) -> None:
+        nonlocal failures
         failed = status.state in (StreamState.AUTH_FAILED, StreamState.RECONNECTING, StreamState.STALE)
+        if status.state is StreamState.RECONNECTING and failures < retries:
+            wait = (status.next_retry_at or 0.0) - stream_clock()
+            if wait < BACKOFF_CAP * 0.5:  # a passing fault: the stream tries again soon
+                failures += 1
+                return
         if failed and not got.done():
             got.set_exception(SnapshotError(f"live stream: {status.message or status.state.name.lower()}"))
 
-    stream = FleetStream(client, on_frame=on_frame, on_status=on_status)
+    stream = FleetStream(client, on_frame=on_frame, on_status=on_status, clock=stream_clock)
     task = asyncio.create_task(stream.run())
     try:
         async with asyncio.timeout(timeout):
@@ -54,7 +95,14 @@ async def take_snapshot(client, timeout: float, online_window: float):
     try:
         try:
             await client.login()
-            setting, groups = await asyncio.gather(client.setting(), client.server_groups())
+            # return_exceptions: one failing must not cancel the other mid-connect (httpx's
+            # connect under cancellation leaves a coroutine never awaited: a RuntimeWarning)
+            answers = await asyncio.gather(_retrying(client.setting), _retrying(client.server_groups),
+                                           return_exceptions=True)
+            for answer in answers:
+                if isinstance(answer, BaseException):
+                    raise answer
+            setting, groups = answers
         except NezhaError as exc:
             raise SnapshotError(exc.message) from None
         frame, report = await first_frame(client, timeout)

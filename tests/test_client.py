@@ -17,7 +17,8 @@ import pytest
 from nezha_tui.api.client import Credentials, NezhaClient, normalize_base_url
 from nezha_tui.api.errors import (
     ApiError, BadCredentials, CsrfRejected, DashboardTooOld, GuestPeriodDenied, MissingScope,
-    NetworkError, NotFound, ProtocolError, ProxyError, TokenRejected, Unauthorized, WafBlocked,
+    NOT_A_DASHBOARD, NetworkError, NotFound, ProtocolError, ProxyError, TokenRejected, Unauthorized,
+    WafBlocked,
 )
 
 FIX = Path(__file__).parent / "fixtures"
@@ -491,8 +492,11 @@ async def test_404_history_vs_other():
     assert isinstance(err, DashboardTooOld)
     err = await call_err(answer(404, {"error": "404 Not Found"}), "server_services", 1)
     assert isinstance(err, DashboardTooOld)
-    err = await call_err(answer(404, "<html>SPA</html>", "text/html"), "setting")
+    err = await call_err(answer(404, {"error": "404 Not Found"}), "setting")
     assert isinstance(err, ApiError) and "404" in err.message
+    # an HTML 404 is not the Dashboard's (its own 404 is JSON): the URL is wrong
+    err = await call_err(answer(404, "<html>SPA</html>", "text/html"), "setting")
+    assert isinstance(err, ProtocolError) and err.message == NOT_A_DASHBOARD
 
 
 async def test_404_text_on_http_200_from_pre_v15_dashboards_is_too_old():
@@ -506,6 +510,10 @@ async def test_404_text_on_http_200_from_pre_v15_dashboards_is_too_old():
 
 async def test_non_json_200_is_protocol_error():
     err = await call_err(answer(200, "<!doctype html><html><title>Nezha</title></html>", "text/html"))
+    assert isinstance(err, ProtocolError) and err.message == NOT_A_DASHBOARD
+    err = await call_err(answer(200, "  <html><body>a blog</body></html>", "application/octet-stream"))
+    assert isinstance(err, ProtocolError) and err.message == NOT_A_DASHBOARD
+    err = await call_err(answer(200, "hello", "text/plain"))
     assert isinstance(err, ProtocolError) and "not JSON" in err.message
     err = await call_err(answer(200, {"unexpected": 1}))
     assert isinstance(err, ProtocolError)

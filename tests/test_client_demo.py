@@ -13,7 +13,7 @@ from nezha_tui.api.errors import (
     Unauthorized, WafBlocked,
 )
 from nezha_tui.api.models import FullServer, MetricSeries, ServiceHistory, ServiceOverview, Setting
-from nezha_tui.api.stream import FleetStream, StreamState
+from nezha_tui.api.stream import LOGIN_REQUIRED, FleetStream, StreamState
 from nezha_tui.demo.server import DemoOptions, DemoServer
 
 T0 = 1_795_669_320.0  # 2026-11-26 05:02:00 UTC, a multiple of 30 s
@@ -303,7 +303,7 @@ async def test_stream_force_auth_guest_is_auth_failed(make_client, demo):
     stream = stream_for(make_client(), sink)
     await asyncio.wait_for(stream.run(), 5)
     assert stream.status.state is StreamState.AUTH_FAILED
-    assert stream.status.message == "not authorized: this Dashboard requires logging in"
+    assert stream.status.message == LOGIN_REQUIRED
 
 
 async def test_stream_proxy_502_then_recovery(make_client, demo):

@@ -18,7 +18,8 @@ from websockets.http11 import Response
 from nezha_tui.api.client import Credentials, NezhaClient
 from nezha_tui.api.errors import BadCredentials, WafBlocked
 from nezha_tui.store import FleetStore
-from nezha_tui.api.stream import FleetStream, StreamState, StreamStatus
+from nezha_tui.api.errors import NOT_A_DASHBOARD
+from nezha_tui.api.stream import LOGIN_REQUIRED, FleetStream, StreamState, StreamStatus
 
 FIX = Path(__file__).parent / "fixtures"
 FIRST = (FIX / "frame_first.json").read_text()
@@ -344,7 +345,8 @@ async def test_force_auth_http_200_json_is_auth_failed():
                               start=False) as (dash, client, stream, rec):
         await run_to_end(stream)  # returns on its own: no retry after AUTH_FAILED
         assert stream.status.state is StreamState.AUTH_FAILED
-        assert stream.status.message == "not authorized: this Dashboard requires logging in"
+        # a guest gave no credentials: nothing was refused, a login is required
+        assert stream.status.message == LOGIN_REQUIRED
         assert rec.sleeps == [] and rec.frames == []
 
 
@@ -532,7 +534,7 @@ async def test_html_200_instead_of_upgrade_is_a_wrong_url_not_an_auth_failure():
             200, page, "text/html")) as (dash, client, stream, rec):
         await rec.until(lambda: len(rec.sleeps) == 1)
         assert rec.sleeps == [30.0]
-        assert "without upgrading (Nezha): is the URL the Dashboard's?" in rec.statuses[-1].message
+        assert rec.statuses[-1].message.startswith(NOT_A_DASHBOARD)
         assert StreamState.AUTH_FAILED not in rec.states()
 
 

@@ -494,3 +494,45 @@ async def test_overview_at_80x24_wraps_under_the_values() -> None:
                     "Name", "Status", "Platform", "CPU", "Arch", "Memory", "Disk", "Swap", "Boot", "Agent", "GPU",
                     "Expires", "Price", "Renewal", "Since", "Bandwidth", "Traffic", "IP", "Route", "Tags", "Speed",
                     "Transfer", "Load", "Conns", "Processes", "Temps"), (wid, line)
+
+
+async def test_failed_history_retries_by_itself_with_backoff() -> None:
+    """A proxy failing now and then: the plot does not stay failed until ``r``."""
+    async with detail_screen() as (app, pilot, screen):
+        screen.history_retry_start = 0.02  # 2 s in the app; shortened here
+        plot = screen.query_one("#metric-plot", Plot)
+        failing = {"left": 10**6}
+        answer = app.client.answers["server_metrics"]
+
+        def flaky(*args):
+            if failing["left"]:
+                failing["left"] -= 1
+                raise e.ProxyError(502, "Bad Gateway")
+            return answer(*args)
+
+        app.client.answers["server_metrics"] = flaky
+        await press(pilot, app, "h")
+        assert plot.message is not None and "502" in plot.message
+        for _ in range(100):  # it keeps trying, more slowly each time
+            if screen.history_failures >= 3:
+                break
+            await pilot.pause(0.02)
+        assert screen.history_failures >= 3 and plot.message is not None and "502" in plot.message
+        failing["left"] = 0  # the proxy passes again
+        for _ in range(200):
+            if plot.message is None and screen.history_failures == 0:
+                break
+            await pilot.pause(0.02)
+            await app.workers.wait_for_complete()
+        assert plot.message is None and screen.history_failures == 0
+
+
+async def test_history_that_cannot_pass_is_not_retried() -> None:
+    async with detail_screen() as (app, pilot, screen):
+        screen.history_retry_start = 0.01
+        app.client.errors["server_metrics"] = e.GuestPeriodDenied()
+        await press(pilot, app, "7")
+        calls = app.client.count("server_metrics")
+        await pilot.pause(0.1)
+        await settle(pilot, app)
+        assert app.client.count("server_metrics") == calls

@@ -116,9 +116,20 @@ def test_service_row_helpers() -> None:
 
 def test_history_series_marks_down_points() -> None:
     series = history_series(history())
-    assert [s.label for s in series] == ["tokyo", "paris", "down (1)"]
+    assert [s.label for s in series] == ["paris", "tokyo", "down (1)"]  # by name, not the API's order
     assert series[2].points and len(series[2].xs) == 1
-    assert len(series[0].xs) == 2879  # the down point is not part of the line
+    assert len(series[1].xs) == 2879  # the down point is not part of the line
+
+
+def test_service_history_rows_do_not_follow_the_api_order() -> None:
+    """With the TSDB off the API's order changes on every reload: the rows and lines must not."""
+    from nezha_tui.ui.screens.service_history import ordered_servers
+
+    h = history()
+    forward = [s.server_id for s in ordered_servers(h)]
+    h.servers.reverse()
+    assert [s.server_id for s in ordered_servers(h)] == forward
+    assert [s.label for s in history_series(h)] == ["paris", "tokyo", "down (1)"]
 
 
 # --------------------------------------------------------------------------- services screen
@@ -237,8 +248,8 @@ async def test_service_history_plot_periods_and_cache() -> None:
         assert isinstance(screen, ServiceHistoryScreen)
         plot = screen.query_one("#latency", Plot)
         assert plot.message is None and plot.last is not None
-        # the plotted maximum is the series maximum (the spike survived downsampling)
-        assert max(b.hi for b in plot.last.buckets[0]) == 480.5
+        # the plotted maximum is the series maximum (the spike survived downsampling; tokyo is the second line, by name)
+        assert max(b.hi for b in plot.last.buckets[1]) == 480.5
         assert plot.last.columns < 2879
         assert len(plot.last.buckets[2]) == 1  # one down mark
         table = screen.query_one("#per-server", DataTable)

@@ -24,6 +24,23 @@ redirects to HTTPS works either way.  Redirects are followed within the same
 host (a permanent http -> https upgrade is adopted for later calls and for the
 WebSocket URL); a redirect to another host is refused (it would carry the
 Authorization header elsewhere).
+
+Credentials stay home: a password, JWT, cookie or token is sent only to the
+configured origin (scheme, host and port of the base URL).  A redirect is
+followed only within that origin (e.g. to a path prefix), or as an upgrade of
+the same host from http to https (same port, or 80 -> 443): the same machine,
+now encrypted, which is what a proxy's "redirect to HTTPS" does; a password
+may follow that.  Anything else (another host, another port, https -> http)
+raises :class:`RedirectRefused` before a byte goes there.  The stream refuses
+a WebSocket redirect to another origin the same way (see stream.py).
+
+``GET /profile`` is a check, not a requirement: when it fails otherwise than
+with the Dashboard's "not logged in" answer (404, an HTML page, 5xx, a proxy
+that blocks it, a network error) the answer is *unknown* and the session is
+kept.  A silent fall-back to the guest view is then detected by what the
+stream sees (:meth:`NezhaClient.suspect_guest_view`).  Logins are
+single-flight: callers that queued behind a failed login get its error
+without sending another one (the Dashboard's firewall counts failures).
 """
 
 from __future__ import annotations
@@ -33,6 +50,7 @@ import base64
 import binascii
 import ipaddress
 import json
+import logging
 import ssl
 import time
 from collections.abc import Callable, Iterable
@@ -44,9 +62,9 @@ from .. import __version__ as _VERSION
 from .credentials import Credentials
 from .decode import decode_data, envelope_error
 from .errors import (
-    ApiError, BadCredentials, DashboardTooOld, MissingScope, NetworkError, NezhaError,
-    ProtocolError, ProxyError, TokenRejected, Unauthorized, error_from_text,
-    html_reason, network_error_from, waf_error,
+    NOT_A_DASHBOARD, ApiError, BadCredentials, DashboardTooOld, MissingScope, NetworkError, NezhaError,
+    ProtocolError, ProxyError, RedirectRefused, TokenRejected, Unauthorized, WafBlocked, error_from_text,
+    html_reason, network_error_from, not_a_dashboard, waf_error,
 )
 from .models import (
     METRICS, PERIODS, FullServer, LoginResult, MetricSeries, Profile, ServerGroup,
@@ -57,10 +75,13 @@ __all__ = ["Credentials", "NezhaClient", "normalize_base_url"]
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
+
 _API = "/api/v1"
 _CSRF_COOKIE = "nz-csrf"
 _JWT_COOKIE = "nz-jwt"
 _MAX_REDIRECTS = 5
+LOGIN_HOLD_WAF = 30.0  # s after the firewall blocked a login (its block grows with every attempt)
 
 
 def _is_local(host: str) -> bool:
@@ -143,6 +164,10 @@ class NezhaClient:
         self._validated_at: float | None = None  # our clock; last proof the JWT is good
         self._auth_error: NezhaError | None = None  # remembered login/JWT failure
         self._csrf: str | None = None
+        self._login_attempts = 0  # logins sent so far (single flight: see _login_locked)
+        self._login_error: NezhaError | None = None  # what the last login attempt raised
+        self._login_hold_until = 0.0  # our clock: no new login before this after a failed one
+        self.profile_unknown = False  # the last /profile check neither accepted nor refused the JWT
         if credentials.mode == "token" and not credentials.is_access_token:
             self._jwt = credentials.token.strip()
             # when this JWT was issued is unknown (and the clocks may differ): plan
@@ -199,6 +224,8 @@ class NezhaClient:
     def forget_auth_failure(self) -> None:
         """Allow one more login attempt (e.g. after the user fixed the password)."""
         self._auth_error = None
+        self._login_error = None
+        self._login_hold_until = 0.0
 
     def invalidate_jwt(self) -> None:
         """Drop the JWT (password mode logs in again at the next ensure_auth)."""
@@ -213,20 +240,49 @@ class NezhaClient:
         """Password mode: log in once.  Other modes: nothing to do."""
         if self.credentials.mode != "password":
             return
+        seen = self._login_attempts
         async with self._auth_lock:
-            await self._login_locked()
+            if self._jwt is not None and not self._expires_soon(self._clock()):
+                return  # logged in already (another caller did, or an earlier login())
+            await self._login_locked(seen)
 
-    async def _login_locked(self) -> None:
+    def _expires_soon(self, now: float) -> bool:
+        return self._jwt_expires_at is not None and self._jwt_expires_at - now <= self._renew_margin()
+
+    async def _login_locked(self, seen: int | None = None) -> None:
+        """Log in (the auth lock held).  ``seen``: the login count when the caller began waiting.
+
+        Single flight: when another caller logged in while this one waited for the
+        lock, its result is taken: its JWT, or its error (a firewall's block, a
+        proxy's 502 ...) raised again without sending another login.
+        """
         if self._auth_error is not None:
             raise self._auth_error
+        if seen is not None and seen != self._login_attempts:
+            if self._login_error is not None:
+                raise self._login_error
+            if self._jwt is not None:
+                return
+        if self._login_error is not None and self._clock() < self._login_hold_until:
+            # the last login failed moments ago (a firewall's block grows with every try)
+            raise self._login_error
+        self._login_attempts += 1
+        self._login_error = None
         body = {"username": self.credentials.username or "", "password": self.credentials.password or ""}
-        resp = await self._send("POST", f"{_API}/login", json_body=body, with_auth=False)
         try:
-            result = self._decode(resp, LoginResult)
-        except Unauthorized:
-            self._auth_error = BadCredentials()
-            raise self._auth_error from None
-        self._adopt_token(result)
+            resp = await self._send("POST", f"{_API}/login", json_body=body, with_auth=False)
+            try:
+                result = self._decode(resp, LoginResult)
+            except Unauthorized:
+                self._auth_error = BadCredentials()
+                raise self._auth_error from None
+            self._adopt_token(result)
+        except NezhaError as exc:
+            self._login_error = exc
+            # the firewall counts failures (its block grows as count^4): no new login for a
+            # while; a proxy's 502 or a reset never reached it, a retry may log in
+            self._login_hold_until = self._clock() + (LOGIN_HOLD_WAF if isinstance(exc, WafBlocked) else 0.0)
+            raise
 
     def _adopt_token(self, result: LoginResult) -> None:
         if not result.token:
@@ -266,6 +322,7 @@ class NezhaClient:
         mode = self.credentials.mode
         if mode == "guest" or (mode == "token" and self.credentials.is_access_token):
             return
+        seen = self._login_attempts
         async with self._auth_lock:
             if self._auth_error is not None:
                 raise self._auth_error
@@ -273,9 +330,9 @@ class NezhaClient:
             if mode == "password":
                 if self._jwt is None or (self._jwt_expires_at is not None
                                          and self._jwt_expires_at - now <= self._renew_margin()):
-                    await self._login_locked()
+                    await self._login_locked(seen)
                     return
-                if self._validation_due(now) and not await self._profile_accepts():
+                if self._validation_due(now) and await self._profile_accepts() is False:
                     self._jwt = None
                     await self._login_locked()
                 return
@@ -284,29 +341,84 @@ class NezhaClient:
             if self._jwt_expires_at is not None and self._jwt_expires_at - now <= self._renew_margin():
                 await self._refresh_locked()
                 return
-            if self._validation_due(now) and not await self._profile_accepts():
+            if self._validation_due(now) and await self._profile_accepts() is False:
                 self._auth_error = TokenRejected("the JWT is no longer accepted (expired or revoked): log in again")
                 raise self._auth_error
 
     def _validation_due(self, now: float) -> bool:
         return self._validated_at is None or now - self._validated_at >= self.validate_every
 
-    async def _profile_accepts(self) -> bool:
-        resp = await self._send("GET", f"{_API}/profile")
+    async def _profile_accepts(self) -> bool | None:
+        """Does the Dashboard still accept our JWT?  ``None``: unknown, keep the session.
+
+        Only the Dashboard's own "not logged in" answer (``ApiErrorUnauthorized``,
+        or a JSON 401) is a refusal.  A 404, an HTML page, a 5xx, a proxy's 401 or
+        403 page or a network error says nothing about the JWT: every other route
+        may work, so the session is kept and checked again after
+        ``validate_every`` seconds (the stream watches for the guest view meanwhile).
+        """
         try:
+            resp = await self._send("GET", f"{_API}/profile")
+            if resp.status_code == 401 and not _looks_json(resp):
+                raise ProxyError(401, html_reason(resp.content, 60) if resp.content else "")
             self._decode(resp, Profile)
         except (Unauthorized, TokenRejected):
             return False
+        except WafBlocked as exc:
+            if exc.by_dashboard:
+                raise  # every other request gets the same page: say so
+            return self._profile_unknown(exc)
+        except (RedirectRefused, BadCredentials):
+            raise
+        except NezhaError as exc:
+            return self._profile_unknown(exc)
         self._validated_at = self._clock()
+        self.profile_unknown = False
         return True
+
+    def _profile_unknown(self, exc: NezhaError) -> None:
+        if not self.profile_unknown:
+            log.info("GET /api/v1/profile failed (%s): keeping the session", exc.message)
+        self.profile_unknown = True
+        self._validated_at = self._clock()  # not on every call: again after validate_every
+        return None
+
+    def recheck(self) -> None:
+        """Check the JWT with ``/profile`` before the next request (e.g. after a firewall page:
+        a revoked session's JWT gets the IP blocked, and reusing it would extend the block)."""
+        self._validated_at = None
+
+    def suspect_guest_view(self) -> bool:
+        """The stream (or the store) saw the view of a guest: servers a login sees are gone.
+
+        The Dashboard serves an expired, revoked or IP-bound JWT as a guest on the
+        optional routes, stream included.  Password mode: drop the JWT, so the next
+        request or reconnect logs in once more; returns True.  A raw JWT: re-check it
+        with ``/profile`` at the next request (it cannot be renewed by a login);
+        guest and ``nzp_`` tokens: nothing to do.  Returns whether a new login follows.
+        """
+        mode = self.credentials.mode
+        if mode == "password" and self._jwt is not None and self._auth_error is None:
+            log.info("fewer servers than before: logging in again")
+            self.invalidate_jwt()
+            return True
+        if mode == "token" and not self.credentials.is_access_token:
+            self._validated_at = None
+        return False
 
     async def _refresh_locked(self) -> None:
         """POST /refresh-token with the Bearer JWT and the CSRF double-submit pair."""
         if not self._csrf_value():
             # a safe request on a login route makes the Dashboard seed nz-csrf
-            if not await self._profile_accepts():
+            if await self._profile_accepts() is False:
                 self._auth_error = TokenRejected("the JWT is no longer accepted (expired or revoked): log in again")
                 raise self._auth_error
+            if not self._csrf_value():
+                # /profile failed (a proxy blocks it): no CSRF cookie, so no renewal is possible.
+                # Use the JWT as long as the Dashboard takes it rather than fail every call.
+                log.info("cannot renew the JWT without the CSRF cookie (GET /profile failed)")
+                self._jwt_expires_at = None
+                return
         csrf = self._csrf_value()
         headers = {"X-CSRF-Token": csrf} if csrf else {}
         resp = await self._send("POST", f"{_API}/refresh-token", extra_headers=headers)
@@ -350,12 +462,14 @@ class NezhaClient:
             self._remember_cookies(resp)
             if resp.status_code not in (301, 302, 303, 307, 308) or "location" not in resp.headers:
                 return resp
-            target = url.join(resp.headers["location"])
-            if target.host != url.host:
-                raise ProtocolError(f"redirected to another host ({target.host}); not following, it would "
-                                    f"receive the credentials (use that URL if it is the Dashboard)")
+            try:
+                target = url.join(resp.headers["location"])
+            except Exception:  # httpx.InvalidURL and friends: a Location that is no URL
+                raise ProtocolError(f"the answer of {path} redirects to an invalid address") from None
             if target.scheme == "http" and url.scheme == "https":
                 raise ProtocolError("the Dashboard redirects from https to http: refusing to downgrade")
+            if not redirect_allowed(url, target):
+                raise RedirectRefused(str(target.copy_with(query=None, fragment=None)))
             self._adopt_redirect(url, target, path)
             if resp.status_code == 303:
                 method, content = "GET", None
@@ -395,6 +509,9 @@ class NezhaClient:
         is_json = _looks_json(resp)
         if 200 <= status < 300:
             if not is_json:
+                html = not_a_dashboard(body, resp.headers.get("content-type", ""))
+                if html:
+                    raise ProtocolError(html)
                 page = html_reason(body, 60) if body else "empty body"
                 raise ProtocolError(f"the answer of {path} is not JSON ({page}): is the URL the Dashboard's?")
             if history and envelope_error(body) == "404 Not Found":
@@ -414,6 +531,8 @@ class NezhaClient:
                 raise err if not isinstance(err, ApiError) else MissingScope(message=f"forbidden: {text}")
             raise waf_error(body)
         if status == 404:
+            if not is_json and not_a_dashboard(body, resp.headers.get("content-type", "")):
+                raise ProtocolError(NOT_A_DASHBOARD)  # the Dashboard's own 404 is JSON
             if history:
                 raise DashboardTooOld()
             raise ApiError(f"404 Not Found: {path} (is the URL the Dashboard's?)", 404)
@@ -424,18 +543,35 @@ class NezhaClient:
     async def _get(self, path: str, typ: type[T] | Any, *, params: dict[str, str] | None = None,
                    history: bool = False) -> T:
         await self.ensure_auth()
+        used = self._jwt
         resp = await self._send("GET", path, params=params)
         try:
             return self._decode(resp, typ, history=history)
         except Unauthorized:
             # the Dashboard no longer accepts our JWT although it has not expired
             # (revoked session, IP change): log in again once, then retry once
-            if self.credentials.mode != "password" or self._jwt is None:
+            if self.credentials.mode != "password" or used is None:
                 raise
-        self.invalidate_jwt()
+        if self._jwt == used:  # not already replaced by a concurrent caller's new login
+            self.invalidate_jwt()
         await self.ensure_auth()
         resp = await self._send("GET", path, params=params)
         return self._decode(resp, typ, history=history)
+
+    async def probe_stream_url(self) -> str | None:
+        """What answers a plain GET of the stream URL: NOT_A_DASHBOARD for an HTML page, else None.
+
+        For a handshake websockets could not read (an HTTP/1.0 web server, ...).
+        No credentials: the answer's kind is all that matters.
+        """
+        url = httpx.URL(self.base_url + f"{_API}/ws/server")
+        try:
+            resp = await self._http.get(url, headers={"Accept": "text/html,application/json"})
+        except httpx.HTTPError:
+            return None
+        if _looks_json(resp):
+            return None
+        return not_a_dashboard(resp.content, resp.headers.get("content-type", ""))
 
     # ------------------------------------------------------------------ endpoints
 
@@ -497,6 +633,26 @@ class NezhaClient:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def origin_of(url: httpx.URL | str) -> tuple[str, str, int]:
+    """``(scheme, host, port)`` of a URL, the port filled in; ws/wss count as http/https."""
+    u = httpx.URL(url) if isinstance(url, str) else url
+    scheme = {"ws": "http", "wss": "https"}.get(u.scheme, u.scheme)
+    return scheme, (u.host or "").lower(), u.port or (443 if scheme == "https" else 80)
+
+
+def redirect_allowed(old: httpx.URL | str, new: httpx.URL | str) -> bool:
+    """May a request to ``old`` that carries credentials follow a redirect to ``new``?
+
+    Yes within the same origin, and for an upgrade of the same host from http to
+    https on the same port or from 80 to 443; no for anything else.
+    """
+    o, n = origin_of(old), origin_of(new)
+    if o == n:
+        return True
+    return (o[0] == "http" and n[0] == "https" and o[1] == n[1]
+            and (o[2] == n[2] or (o[2] == 80 and n[2] == 443)))
 
 
 def _default_port(url: httpx.URL) -> int:

@@ -19,9 +19,12 @@ __all__ = [
     "NezhaError", "BadCredentials", "TokenRejected", "MissingScope", "Unauthorized",
     "CsrfRejected", "WafBlocked", "DashboardTooOld", "NotFound", "GuestPeriodDenied",
     "ApiError", "ProxyError", "NetworkError", "ProtocolError",
-    "error_from_text", "html_reason", "is_nezha_waf_page", "network_error_from", "trim",
-    "waf_error",
+    "RealIpHeaderMissing", "RedirectRefused", "NOT_A_DASHBOARD",
+    "error_from_text", "html_reason", "is_nezha_waf_page", "network_error_from", "not_a_dashboard",
+    "trim", "waf_error",
 ]
+
+NOT_A_DASHBOARD = "this does not look like a Nezha Dashboard (got an HTML page) - check the URL"
 
 _MAX_LINE = 160
 
@@ -129,6 +132,17 @@ _STATUS_REASONS = {
 }
 
 
+class RealIpHeaderMissing(ApiError):
+    """``real ip header not found``: the Dashboard reads the client IP from a header its proxy does not send."""
+
+    def __init__(self, text: str = "real ip header not found", status: int | None = 200) -> None:
+        super().__init__(text, status)
+        self.message = trim(
+            "the Dashboard cannot see the client IP (\"real ip header not found\"): its reverse proxy "
+            "must pass the header set as web_real_ip_header")
+        self.args = (self.message,)
+
+
 class ProxyError(NezhaError):
     """An HTML (or non-Dashboard) error page, typically from a reverse proxy."""
 
@@ -153,6 +167,25 @@ class ProtocolError(NezhaError):
     """The answer was not what a Nezha Dashboard sends (not JSON, wrong shape)."""
 
     default_message = "the answer is not a Nezha Dashboard API answer"
+
+
+class RedirectRefused(ProtocolError):
+    """A redirect to another origin (scheme, host, port): not followed, it would carry the credentials."""
+
+    def __init__(self, target: str, what: str = "the Dashboard") -> None:
+        self.target = target
+        super().__init__(f"{what} redirected to another address ({trim(target, 70)}): not followed, "
+                         f"so the credentials stay with the URL you gave")
+
+
+def not_a_dashboard(body: bytes | str, content_type: str = "") -> str | None:
+    """NOT_A_DASHBOARD when ``body`` is an HTML page (by type or by its first bytes), else None."""
+    if isinstance(body, str):
+        body = body.encode("utf-8", "replace")
+    head = body[:512].lstrip().lower()
+    if "html" in content_type.lower() or head.startswith((b"<!doctype", b"<html", b"<head", b"<body", b"<?xml")):
+        return NOT_A_DASHBOARD
+    return None
 
 
 _TOKEN_401 = ("invalid api token", "api token expired", "api token lookup failed",
@@ -189,6 +222,8 @@ def error_from_text(text: object, status: int | None = None) -> NezhaError:
         if "not accessible by api token" in low:
             return MissingScope(message="this endpoint does not accept access tokens (log in with a password)")
         return MissingScope(message=f"forbidden: {detail}" if detail else None)
+    if low == "real ip header not found":
+        return RealIpHeaderMissing(t, status)
     if "only 1d data available for guests" in low:
         return GuestPeriodDenied()
     if low in ("server not found", "service not found"):

@@ -30,6 +30,27 @@ sent"), and the consumer keeps the last note it saw (:class:`FleetStore`
 does).  Filling every later frame from a cache cost ~4.7 ms per frame at
 10,000 servers.  Clock, sleep and random source are injectable: tests check
 the backoff sequence without waiting.
+
+Credentials stay home: websockets follows redirects by itself (stripping the
+Authorization header on a cross-origin one, so another host's servers would be
+shown as the Dashboard's).  The default ``connect`` here refuses any redirect
+to another origin (scheme, host, port) with one line (:class:`RedirectRefused`);
+one within the origin is followed.  No ``Origin`` header is sent (websockets
+sends none unless asked; the Dashboard answers a foreign one with 403).
+
+Proxies that cut a WebSocket whose client -> server direction is silent (some
+CDNs after 15 s): the Dashboard pings about every 8 s and websockets answers
+with pongs; besides, every ``keepalive`` seconds (5) the stream sends an
+unsolicited pong (RFC 6455 5.5.3: allowed, needs no answer, and the Dashboard
+never reads its socket anyway), so the direction is never silent for long even
+where the Dashboard's ping is missing or a proxy counts only data frames.
+
+A login that silently fell back to the guest view (the Dashboard serves an
+expired, revoked or IP-bound JWT as a guest): when the first frame after a
+reconnect has fewer servers than the previous connection showed, the stream
+asks the client (``suspect_guest_view``) and, in password mode, drops that
+frame and reconnects after logging in once more.  :meth:`FleetStream.relogin`
+is the same hook for the store or the app.
 """
 
 from __future__ import annotations
@@ -43,14 +64,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.asyncio.client import connect as _ws_connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidMessage, InvalidStatus
 
 from .decode import DecodeReport, decode_frame, envelope_error
 from .errors import (
-    BadCredentials, MissingScope, NezhaError, ProtocolError, ProxyError,
-    TokenRejected, Unauthorized, WafBlocked, error_from_text, html_reason, network_error_from, trim,
-    waf_error,
+    NOT_A_DASHBOARD, BadCredentials, MissingScope, NezhaError, ProtocolError, ProxyError, RedirectRefused,
+    TokenRejected, Unauthorized, WafBlocked, error_from_text, html_reason, network_error_from, not_a_dashboard,
+    trim, waf_error,
 )
 from .models import StreamFrame
 
@@ -63,7 +84,32 @@ BACKOFF_FACTOR = 2.0
 BACKOFF_CAP = 30.0
 MAX_FRAME = 64 * 1024 * 1024  # a 10,000-server frame is ~7 MB
 
+KEEPALIVE = 5.0  # seconds between unsolicited pongs (a CDN may cut after 15 s of client silence)
+LOGIN_REQUIRED = "this Dashboard requires a login (force_auth): give a user name or an access token"
+
 _AUTH_ERRORS = (BadCredentials, TokenRejected, Unauthorized, MissingScope)
+
+
+def _origin(uri: str) -> tuple[str, str, int]:
+    from urllib.parse import urlsplit
+
+    u = urlsplit(uri)
+    scheme = {"ws": "http", "wss": "https"}.get(u.scheme, u.scheme)
+    try:
+        port = u.port
+    except ValueError:
+        port = None
+    return scheme, (u.hostname or "").lower(), port or (443 if scheme == "https" else 80)
+
+
+class HomeOnlyConnect(_ws_connect):
+    """websockets' ``connect`` that follows a redirect only within the origin it started at."""
+
+    def process_redirect(self, exc: Exception) -> Exception | str:
+        result = super().process_redirect(exc)
+        if isinstance(result, str) and _origin(result) != _origin(self.uri):
+            return RedirectRefused(result, "the stream")
+        return result
 
 
 class StreamState(enum.Enum):
@@ -112,8 +158,9 @@ class FleetStream:
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  rng: Callable[[], float] = random.random,
                  open_timeout: float = 10.0,
-                 connect: Callable[..., Any] = ws_connect,
-                 on_receive: Callable[[], None] | None = None) -> None:
+                 connect: Callable[..., Any] = HomeOnlyConnect,
+                 on_receive: Callable[[], None] | None = None,
+                 keepalive: float | None = KEEPALIVE) -> None:
         self.client = client
         self.on_frame = on_frame
         self.on_status = on_status
@@ -125,6 +172,8 @@ class FleetStream:
         self._sleep = sleep
         self._rng = rng
         self._connect = connect
+        self.keepalive = keepalive
+        """Seconds between unsolicited pongs (None: none); never waits for an answer."""
         self.status = StreamStatus(StreamState.CONNECTING)
         self._stop = asyncio.Event()
         self._failures = 0  # consecutive failures since the last good frame
@@ -133,6 +182,10 @@ class FleetStream:
         self._ws: Any = None
         self._auth_retry_used = False
         self.connections = 0  # connections opened so far (for tests and diagnostics)
+        self.pongs_sent = 0  # unsolicited pongs sent (keepalive)
+        self._servers_seen = 0  # servers in the last frame of the previous connection(s)
+        self._guest_check_used = False  # one re-login per drop in the server count
+        self._setup_fault = ""  # the last failure's line when it was one the stream waits longest for
         self.received_at: float | None = None  # perf_counter() when the last frame's bytes arrived
 
     # ------------------------------------------------------------------ public
@@ -143,6 +196,21 @@ class FleetStream:
         ws = self._ws
         if ws is not None:
             _abort(ws)
+
+    def relogin(self, reason: str = "servers only a login sees disappeared") -> bool:
+        """The store or app suspects the guest view: log in once more and reconnect.
+
+        Returns whether that happens (password mode with a JWT); otherwise nothing
+        changes on the stream (a raw JWT is re-checked at the next reconnect).
+        """
+        suspect = getattr(self.client, "suspect_guest_view", None)
+        if suspect is None or not suspect():
+            return False
+        ws = self._ws
+        if ws is not None:
+            log.info("%s: reconnecting to log in again", reason)
+            _abort(ws)
+        return True
 
     def backoff_delay(self, failures: int) -> float:
         """Delay before the next attempt after ``failures`` consecutive failures (>= 1).
@@ -159,14 +227,19 @@ class FleetStream:
         try:
             while not self._stop.is_set():
                 self._attempt += 1
-                self._emit(StreamState.CONNECTING,
-                           "connecting" if self.connections == 0 and self._attempt == 1
-                           else f"reconnecting (attempt {self._attempt})")
+                connecting = ("connecting" if self.connections == 0 and self._attempt == 1
+                              else f"reconnecting (attempt {self._attempt})")
+                if self._setup_fault:
+                    # a fault of the setup (an HTML page, a redirect elsewhere, the firewall): its
+                    # line stays in the banner while the next attempt runs, not only between them
+                    connecting = f"{self._setup_fault}; {connecting}"
+                self._emit(StreamState.CONNECTING, connecting)
                 try:
                     await self._one_connection()
                     message, at_cap = "connection closed", False
                 except _Retry as exc:
                     message, at_cap = exc.message, exc.at_cap
+                    self._setup_fault = exc.message if exc.at_cap else ""
                 except _AuthFailed as exc:
                     self._emit(StreamState.AUTH_FAILED, exc.message)
                     return
@@ -213,9 +286,17 @@ class FleetStream:
             ws = await self._until_stopped(self._connect(self.client.ws_url, **kwargs))
         except (_Stopped, _Retry, _AuthFailed):
             raise
+        except RedirectRefused as exc:
+            raise _Retry(exc.message, at_cap=True) from None
         except InvalidStatus as exc:
             self._handshake_refused(exc)
         except InvalidHandshake as exc:
+            if isinstance(exc, InvalidMessage):
+                # not an HTTP/1.1 answer websockets can read (HTTP/1.0, a TLS port, ...):
+                # what is at that URL?  A web site's HTML page is not a passing fault.
+                why = await self._probe()
+                if why:
+                    raise _Retry(why, at_cap=True) from None
             raise _Retry(f"handshake failed: {trim(str(exc), 80)}") from None
         except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
             raise _Retry(network_error_from(exc, self.client.host, self.client.port,
@@ -223,6 +304,8 @@ class FleetStream:
         self._ws = ws
         self.connections += 1
         first = True
+        pinger = (asyncio.ensure_future(self._keepalive(ws))
+                  if self.keepalive and hasattr(ws, "pong") else None)
         try:
             if self._stop.is_set():
                 raise _Stopped
@@ -264,12 +347,15 @@ class FleetStream:
                     continue
                 if first:
                     _empty_notes_of_first_frame(frame)
+                    self._check_guest_view(len(frame.servers))
                 first = False
+                self._servers_seen = len(frame.servers)
                 deadline = loop.time() + 3 * self.interval
                 self._last_frame_at = self._clock()
                 self._failures = 0
                 self._attempt = 0
                 self._auth_retry_used = False
+                self._setup_fault = ""
                 message = "live" if report.clean else (
                     f"live; repaired {report.bad_fields} field(s), dropped {report.dropped_servers} server(s)")
                 self._emit(StreamState.LIVE, message)
@@ -278,8 +364,45 @@ class FleetStream:
                 except Exception:  # a consumer bug must not kill the stream
                     log.exception("on_frame failed")
         finally:
+            if pinger is not None:
+                pinger.cancel()
             self._ws = None
             _abort(ws)
+
+    async def _keepalive(self, ws: Any) -> None:
+        """An unsolicited pong every ``keepalive`` seconds: client -> server bytes for CDNs."""
+        try:
+            while True:
+                await asyncio.sleep(self.keepalive or 0)
+                await ws.pong(b"")
+                self.pongs_sent += 1
+        except Exception:  # ConnectionClosed and the like: the reader sees the loss and reconnects
+            return
+
+    def _check_guest_view(self, count: int) -> None:
+        """First frame of a connection: fewer servers than before the reconnect?"""
+        if self.connections <= 1 or count >= self._servers_seen:
+            self._guest_check_used = False
+            return
+        if self._guest_check_used:
+            return  # logged in again and still fewer: servers were really removed
+        self._guest_check_used = True
+        suspect = getattr(self.client, "suspect_guest_view", None)
+        if suspect is not None and suspect():
+            raise _Retry(f"{count} servers after reconnecting, {self._servers_seen} before "
+                         f"(the guest view?): logging in again")
+
+    async def _probe(self) -> str | None:
+        probe = getattr(self.client, "probe_stream_url", None)
+        if probe is None:
+            return None
+        try:
+            return await self._until_stopped(probe())
+        except (_Stopped, asyncio.CancelledError):
+            raise
+        except Exception:  # a probe is a courtesy: never worse than the first error
+            log.debug("probe of the stream URL failed", exc_info=True)
+            return None
 
     async def _ensure_auth(self) -> None:
         try:
@@ -305,6 +428,10 @@ class FleetStream:
                 err = error_from_text(text, status) if text else (
                     TokenRejected() if status == 401 else Unauthorized())
                 mode = getattr(getattr(self.client, "credentials", None), "mode", "guest")
+                if mode == "guest" and isinstance(err, Unauthorized):
+                    raise _AuthFailed(LOGIN_REQUIRED)
+                if not isinstance(err, _AUTH_ERRORS):
+                    raise _Retry(err.message)  # e.g. "real ip header not found", explained
                 if (mode == "password" and not self._auth_retry_used
                         and isinstance(err, (Unauthorized, TokenRejected))):
                     # the JWT may have died with its session (IP change, revoke): log in again once
@@ -318,7 +445,13 @@ class FleetStream:
                 raise _Retry(ProxyError(status, text).message)
             raise _Retry(error_from_text(text, status).message if text else f"HTTP {status}")
         detail = html_reason(body) if body else ""
+        ctype = resp.headers.get("Content-Type", "") if resp.headers is not None else ""
+        if (200 <= status < 300 or status == 404) and not_a_dashboard(body, ctype):
+            raise _Retry(NOT_A_DASHBOARD, at_cap=True)  # a web site, not the API: the URL is wrong
         if status == 403:
+            recheck = getattr(self.client, "recheck", None)
+            if recheck is not None:
+                recheck()  # a dead session's JWT gets the IP blocked: check it before reusing it
             raise _Retry(waf_error(body).message, at_cap=True)
         if status == 401:
             raise _AuthFailed(f"HTTP 401 Unauthorized{': ' + detail if detail else ''} "

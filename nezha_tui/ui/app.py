@@ -332,7 +332,8 @@ class NezhaApp(App[None]):
             self._toast(f"Connection lost: {message}", "warning")
         elif name == "AUTH_FAILED" and prev != "AUTH_FAILED":
             message = getattr(status, "message", "") or "the Dashboard refused the credentials"
-            self._toast(f"Authentication failed: {message}", "error", timeout=30)
+            guest = getattr(getattr(self.client, "credentials", None), "mode", "") == "guest"
+            self._toast(message if guest else f"Authentication failed: {message}", "error", timeout=30)
         self.stream_status_changed.publish(status)
 
     # ------------------------------------------------------------------ alerts

@@ -107,6 +107,21 @@ def history_error_message(err: BaseException, what: str = "server") -> str:
     return f"unexpected error: {type(err).__name__}"
 
 
+def history_retry_delay(err: BaseException, failures: int, start: float = 2.0) -> float | None:
+    """Seconds before a failed history request is tried again by itself, or None (it will not pass).
+
+    A proxy's 5xx page or a network error passes: 2 s, 4 s, 8 s ... up to 60 s.
+    """
+    try:
+        from nezha_tui.api import errors as e
+    except ImportError:  # pragma: no cover
+        return None
+    transient = isinstance(err, e.NetworkError) or (isinstance(err, e.ProxyError) and err.status >= 500)
+    if not transient:
+        return None
+    return min(60.0, start * 2 ** max(0, failures - 1))
+
+
 _FALLBACK_COLORS = {
     "success": "#4EBF71", "warning": "#ffa62b", "error": "#ba3c5b", "primary": "#0178D4",
     "accent": "#ffa62b", "secondary": "#004578", "foreground-muted": "#808080", "foreground": "#e0e0e0",

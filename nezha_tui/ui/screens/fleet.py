@@ -133,6 +133,9 @@ class FleetScreen(Screen[None]):
         url = getattr(app.client, "base_url", "") or "the Dashboard"
         if app.store.frames:
             text = "No servers are visible to this account on this Dashboard."
+        elif name == "AUTH_FAILED" and getattr(getattr(app.client, "credentials", None), "mode", "") == "guest":
+            # no credentials were given, so none were refused: force_auth wants a login
+            text = f"{url}: {getattr(app.stream_status, 'message', '') or 'this Dashboard requires a login'}"
         elif name == "AUTH_FAILED":
             text = f"{url} refused the credentials: {getattr(app.stream_status, 'message', '')}"
         else:

@@ -32,6 +32,7 @@ from nezha_tui.format import (
 )
 from nezha_tui.ui.drilldown import (
     NO_TSDB_MESSAGE, PERIODS, append_gap, app_now, app_tz, fmt_local, history_cache, history_error_message,
+    history_retry_delay,
     local_dt, period_bar, period_bindings, theme_style,
 )
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series, format_value
@@ -407,6 +408,8 @@ class ServerDetailScreen(Screen[None]):
         self.metric_stats: list[MetricStats] = []
         self.monitor_rows: list[tuple[ServerServiceSeries, float | None]] = []
         self._shown: dict[str, tuple[Any, ...] | None] = {"history": None, "monitors": None}
+        self.history_failures = 0  # consecutive transient failures of the plot (backoff)
+        self.history_retry_start = 2.0  # s before the first automatic retry (tests shorten it)
         self._dirty_live = False
         self._stream_note = ""
         self._no_tsdb_seen = False
@@ -690,12 +693,26 @@ class ServerDetailScreen(Screen[None]):
                 return  # the user moved on; a newer fetch owns the plot
             plot.loading = False
             self._show_history_message(history_error_message(err, "server"), want)
+            self._retry_history_later(err, want)
             return
         finally:
             self.fetches += 1
         if want != (self.view_key, self.period):
             return  # cached, but not shown: the user has moved on
         self._show_history(view, list(results), want)
+
+    def _retry_history_later(self, err: BaseException, want: tuple[Any, ...]) -> None:
+        """A passing failure (a proxy's 502, a reset) is fetched again by itself, with backoff."""
+        self.history_failures += 1
+        delay = history_retry_delay(err, self.history_failures, self.history_retry_start)
+        if delay is None:
+            return
+
+        def again() -> None:
+            if self.is_attached and self._shown["history"] is None and want == (self.view_key, self.period):
+                self._load_history()
+
+        self.set_timer(delay, again)
 
     def _tsdb_off(self) -> bool:
         """The setting says the TSDB is off.  A Dashboard before v2.0 has no
@@ -715,6 +732,7 @@ class ServerDetailScreen(Screen[None]):
         self._shown["history"] = None  # an error is not cached: retry when asked again
 
     def _show_history(self, view: MetricView, results: list[MetricSeries], want: tuple[Any, ...]) -> None:
+        self.history_failures = 0
         server = self._server()
         host = server.host if server is not None else None
         series, fmt, stats = metric_series(view, results, host)

@@ -22,7 +22,13 @@ from nezha_tui.ui.drilldown import (
 from nezha_tui.ui.widgets.day_strip import uptime_level
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series
 
-__all__ = ["ServiceHistoryScreen", "history_series"]
+__all__ = ["ServiceHistoryScreen", "history_series", "ordered_servers"]
+
+
+def ordered_servers(history: ServiceHistory) -> list[Any]:
+    """The history's servers by name, then id: the API's order is not stable (with the TSDB off
+    it follows the SQL rows), and rows and line colours must not reshuffle on every reload."""
+    return sorted(history.servers, key=lambda srv: ((srv.server_name or "").casefold(), srv.server_id))
 
 
 def history_series(history: ServiceHistory) -> list[Series]:
@@ -31,7 +37,7 @@ def history_series(history: ServiceHistory) -> list[Series]:
     lines: list[Series] = []
     down_x: list[float] = []
     down_y: list[float] = []
-    for srv in history.servers:
+    for srv in ordered_servers(history):
         xs: list[float] = []
         ys: list[float | None] = []
         for p in srv.stats.data_points:
@@ -146,7 +152,7 @@ class ServiceHistoryScreen(Screen[None]):
         theme = self.app.theme_variables
         table = self.query_one("#per-server", DataTable)
         table.clear()
-        for srv in history.servers:
+        for srv in ordered_servers(history):
             st = srv.stats
             downs = sum(1 for p in st.data_points if p.status == 0)
             total = st.total_up + st.total_down
