@@ -61,7 +61,7 @@ async def take_snapshot(client, timeout: float, online_window: float):
     finally:
         await client.aclose()
     store = FleetStore(online_window=online_window)
-    store.apply(frame)
+    store.apply(frame, report)
     store.set_groups(groups)
     return setting, groups, frame, report, store
 
