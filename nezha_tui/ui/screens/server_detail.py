@@ -252,7 +252,8 @@ def facts_text(server: StreamServer, *, online: bool, age: float | None, theme: 
     _row(t, "Arch", " · ".join(x for x in (h.arch, h.virtualization) if x) or "-", theme)
     _row(t, "Memory", fmt_bytes(h.mem_total) if h.mem_total else "-", theme)
     _row(t, "Disk", fmt_bytes(h.disk_total) if h.disk_total else "-", theme)
-    _row(t, "Swap", fmt_bytes(h.swap_total) if h.swap_total else "none", theme)
+    known = state is None or state.has_values  # never reported: no "none" either, just "-"
+    _row(t, "Swap", fmt_bytes(h.swap_total) if h.swap_total else "none" if known else "-", theme)
     boot = fmt_local(h.boot_time, tz) if h.boot_time and h.boot_time > 0 else "-"
     uptime = server.state.uptime if online else 0  # "up 137d" is a live value: not for an offline server
     _row(t, "Boot", f"{boot}" + (f" (up {fmt_duration(uptime)})" if uptime else ""), theme)
