@@ -5,6 +5,11 @@ Plain Python, no Textual.  The stream hands every decoded frame to
 that appeared, vanished, changed values, went offline or came back.  Screens
 read the store; the bench, ``snapshot`` and tests drive it directly.
 
+A server's state (online, offline since T, agent disconnected, never reported,
+values repaired in this frame) has one definition here: :meth:`FleetStore.state_of`
+returns a :class:`ServerStatus`, computed once per change of the server; every
+view renders from it, with ages measured on the Dashboard's clock.
+
 Per frame the store walks the frame once (the frame holds every server in
 full, so that walk cannot be avoided); everything else it does is per id and
 constant time.  Recent values (for realtime plots) are kept per frame, column
