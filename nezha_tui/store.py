@@ -26,7 +26,8 @@ from array import array
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
+from itertools import compress
+from operator import attrgetter, not_
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from msgspec.structs import replace as _replace
@@ -225,7 +226,7 @@ class _Columns:
             # an offline server has no value in this frame: NaN, which plots show as a gap
             nan = math.nan
             columns = (self.cpu, self.mem, self.swap, self.disk, self.net_in, self.net_out)
-            for i in [i for i, flag in enumerate(online) if not flag]:
+            for i in compress(range(len(online)), map(not_, online)):
                 for column in columns:
                     column[i] = nan
 
@@ -345,7 +346,6 @@ class FleetStore:
         notes_get = notes.get
         online_get = online_map.get
 
-        marked = self._marked  # ids whose repaired mark came or went: shown differently
         for sid, server, online in zip(order, servers, online_flags):
             note = server.public_note
             note_changed = False
@@ -359,8 +359,7 @@ class FleetStore:
                 version[sid] = vc
                 online_map[sid] = online
                 continue
-            dirty = (old.state != server.state or sid in marked
-                     or (not online and old.last_active != server.last_active))  # offline: its age's origin
+            dirty = old.state != server.state or (not online and old.last_active != server.last_active)
             if (
                 note_changed
                 or old.name != server.name
@@ -379,6 +378,11 @@ class FleetStore:
                 vc += 1
                 version[sid] = vc
 
+        for sid in self._marked:  # the repaired mark came or went: the server shows differently
+            if sid in old_servers and sid in new_servers and sid not in changed:
+                changed.add(sid)
+                vc += 1
+                version[sid] = vc
         online_servers = [server for server, online in zip(servers, online_flags) if online]
         self._version_counter = vc
         # the same ids in the same order (the usual frame): nothing left the fleet
