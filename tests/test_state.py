@@ -236,13 +236,17 @@ async def test_every_state_renders_by_the_same_rules_in_every_view():
     async with app.run_test(size=(200, 50)) as pilot:
         await feed(pilot, streams, frame([server_json(1)]))
 
+        ran: list[int] = []
+
         @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
         @given(fleets())
         def check(spec: list[tuple[int, str, int, float]]) -> None:
+            ran.append(len(spec))
             store, f = build(spec)
             check_views(app, store, f, spec)
 
         check()
+        assert len(ran) >= 30
         for kind in KINDS:  # each state at least once, whatever hypothesis drew
             spec = [(1, kind, 7 * 60 + 13, 42.5), (2, "online", 50, 10.0)]
             store, f = build(spec)
@@ -348,3 +352,23 @@ def test_snapshot_json_keeps_the_stream_fields_and_adds_the_state():
     assert msgspec.json.decode(json.dumps(one).encode(), type=m.StreamServer).id == 1
     assert one["offline_since"].startswith("2026-")
     assert two["status"] == "never_reported" and two["last_seen_age"] is None and two["offline_since"] is None
+
+
+async def test_the_realtime_plot_has_a_gap_where_the_server_was_offline():
+    from nezha_tui.ui.widgets.plot import Plot
+
+    app, streams, _ = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        ages = (1, 1, 1, 300, 302, 304, 1, 1)  # offline in frames 3-5
+        for i, age in enumerate(ages):
+            await feed(pilot, streams, frame([server_json(1, now=T0 + 2 * i, age=age, cpu=30.0 + i)], now=T0 + 2 * i))
+        app.action_open_server(1)
+        await pilot.pause()
+        plot = app.screen.query_one("#rt-pct", Plot)
+        cpu = plot._series[0]
+        assert cpu.ys[:3] == [30.0, 31.0, 32.0] and cpu.ys[-2:] == [36.0, 37.0]
+        assert all(math.isnan(v) for v in cpu.ys[3:6])  # no points: not a flat line at 32 %
+        assert cpu.gap is not None and cpu.gap < 2 * 2.0  # the line breaks across one missing frame
+        await feed(pilot, streams, frame([server_json(1, now=T0 + 16, age=200)], now=T0 + 16))
+        cpu = plot._series[0]
+        assert math.isnan(cpu.ys[-1]) and cpu.legend_extra == "-"  # no invented value in the legend
