@@ -109,7 +109,7 @@ async def take_snapshot(client, timeout: float, online_window: float):
     finally:
         await client.aclose()
     store = FleetStore(online_window=online_window)
-    store.apply(frame)
+    store.apply(frame, report)
     store.set_groups(groups)
     return setting, groups, frame, report, store
 
@@ -119,10 +119,25 @@ def snapshot_json(setting, groups, frame, store) -> str:
 
     from nezha_tui.api.models import to_builtins
 
+    import datetime as dt
+
+    now_s = store.now_ms / 1000.0
     servers = []
     for server in frame.servers:
         item = to_builtins(server)
+        shown = store.get(server.id)
+        if shown is not None and shown is not server:  # repaired: the values the store shows
+            item = to_builtins(shown)
+        status = store.state_of(server.id)
         item["online"] = store.is_online(server.id)
+        # "state" is the live values (HostState) already: the state in words goes in "status"
+        item["status"] = status.state.value  # online, offline, disconnected, never_reported
+        age = status.age(now_s)
+        item["last_seen_age"] = None if age is None else round(age, 3)  # seconds before "now"
+        item["offline_since"] = None
+        if not status.online and status.last_active_s is not None:
+            item["offline_since"] = dt.datetime.fromtimestamp(status.last_active_s, dt.timezone.utc).isoformat()
+        item["repaired"] = sorted(status.repaired)
         servers.append(item)
     doc = {
         "site_name": setting.config.site_name,
@@ -137,6 +152,9 @@ def snapshot_json(setting, groups, frame, store) -> str:
 
 def snapshot_table(setting, groups, frame, store) -> str:
     from nezha_tui.format import fmt_duration, fmt_percent, fmt_speed, percent_of
+    from nezha_tui.store import state_phrase
+
+    now_s = store.now_ms / 1000.0
 
     group_of: dict[int, str] = {}
     for g in groups:
@@ -145,15 +163,22 @@ def snapshot_table(setting, groups, frame, store) -> str:
     header = ("ID", "STATUS", "NAME", "CC", "CPU", "MEM", "DISK", "IN/s", "OUT/s", "UPTIME", "GROUP")
     rows = [header]
     for s in frame.servers:
+        s = store.get(s.id) or s  # a repaired server: the values the store keeps
         online = store.is_online(s.id)
+        status = store.state_of(s.id)
         st, h = s.state, s.host
-        rows.append((
-            str(s.id), "online" if online else "offline", s.name, s.country_code.upper() or "-",
-            fmt_percent(st.cpu), fmt_percent(percent_of(st.mem_used, h.mem_total)),
-            fmt_percent(percent_of(st.disk_used, h.disk_total)),
-            fmt_speed(st.net_in_speed), fmt_speed(st.net_out_speed),
-            fmt_duration(st.uptime) if online else "-", group_of.get(s.id, ""),
-        ))
+        if not status.has_values:  # never reported: no value to show, not zeros
+            values = ("-",) * 6
+        else:  # an offline server's values are its last known ones (STATUS says since when)
+            values = (
+                fmt_percent(st.cpu),
+                fmt_percent(percent_of(st.mem_used, h.mem_total)) if h.mem_total else "-",
+                fmt_percent(percent_of(st.disk_used, h.disk_total)) if h.disk_total else "-",
+                fmt_speed(st.net_in_speed) if online else "-", fmt_speed(st.net_out_speed) if online else "-",
+                fmt_duration(st.uptime) if online else "-",
+            )
+        rows.append((str(s.id), state_phrase(status, now_s), s.name, s.country_code.upper() or "-",
+                     *values, group_of.get(s.id, "")))
     from rich.cells import cell_len  # wide (CJK) characters take two columns
 
     widths = [max(cell_len(r[i]) for r in rows) for i in range(len(header))]

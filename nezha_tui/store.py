@@ -5,6 +5,11 @@ Plain Python, no Textual.  The stream hands every decoded frame to
 that appeared, vanished, changed values, went offline or came back.  Screens
 read the store; the bench, ``snapshot`` and tests drive it directly.
 
+A server's state (online, offline since T, agent disconnected, never reported,
+values repaired in this frame) has one definition here: :meth:`FleetStore.state_of`
+returns a :class:`ServerStatus`, computed once per change of the server; every
+view renders from it, with ages measured on the Dashboard's clock.
+
 Per frame the store walks the frame once (the frame holds every server in
 full, so that walk cannot be avoided); everything else it does is per id and
 constant time.  Recent values (for realtime plots) are kept per frame, column
@@ -15,12 +20,17 @@ Python object per sample, 10,000 servers x 60 frames in about 30 MB.
 from __future__ import annotations
 
 import datetime as _dt
+import enum
+import math
 from array import array
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
-from typing import TYPE_CHECKING, NamedTuple
+from itertools import compress
+from operator import attrgetter, not_
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from msgspec.structs import replace as _replace
 
 from nezha_tui.api.models import Host, ServerGroup, StreamFrame, StreamServer
 
@@ -29,11 +39,108 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _EMPTY_HOST = Host()  # what a server that never reported sends (``"host": {}``)
 
-__all__ = ["FleetChange", "FleetStore", "FleetTotals", "RecentSample"]
+__all__ = [
+    "FleetChange", "FleetStore", "FleetTotals", "RecentSample", "ServerState", "ServerStatus",
+    "age_text", "state_phrase",
+]
+
+
+# --------------------------------------------------------------------------- a server's state
+
+
+class ServerState(enum.Enum):
+    """What the client can say about one server (the one definition every view follows)."""
+
+    ONLINE = "online"
+    """Reported within the online window of the frame's ``now``."""
+    OFFLINE = "offline"
+    """Reported before, but longer ago than the online window: its values are last known."""
+    DISCONNECTED = "disconnected"
+    """Zero ``last_active`` while ``host``/``state`` still hold the last values (agent gone)."""
+    NEVER_REPORTED = "never_reported"
+    """Zero ``last_active`` and an empty ``host``: there are no values at all."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerStatus:
+    """One server's state, as :meth:`FleetStore.state_of` returns it (cached per change).
+
+    Ages are not stored: they move with the clock.  ``age(now_s)`` gives the seconds since
+    the last report at ``now_s`` (the Dashboard's clock: the frame's ``now``, advanced by the
+    time elapsed since the frame arrived), ``None`` when there never was one.
+    """
+
+    state: ServerState
+    last_active_s: float | None = None
+    """Unix seconds of the last report (``None``: zero time)."""
+    repaired: frozenset[str] = frozenset()
+    """Top-level fields malformed in this frame: the previous values are shown for them."""
+    unknown: frozenset[str] = frozenset()
+    """Repaired fields with no previous value to keep (the server's first frame): show "-"."""
+
+    @property
+    def online(self) -> bool:
+        return self.state is ServerState.ONLINE
+
+    @property
+    def live(self) -> bool:
+        """Values are current (online) rather than last known."""
+        return self.state is ServerState.ONLINE
+
+    @property
+    def has_values(self) -> bool:
+        """There are values to show (last known or live); otherwise every value is "-"."""
+        return self.state is not ServerState.NEVER_REPORTED and not (self.unknown & _VALUE_FIELDS)
+
+    @property
+    def shows_age(self) -> bool:
+        """Views show a moving "last seen ... ago" for this server."""
+        return self.state is ServerState.OFFLINE and self.last_active_s is not None
+
+    def age(self, now_s: float) -> float | None:
+        """Seconds since the last report at ``now_s`` (>= 0), ``None`` when there is none."""
+        if self.last_active_s is None:
+            return None
+        try:
+            age = float(now_s) - self.last_active_s
+        except (TypeError, ValueError):
+            return None
+        return age if age > 0 and math.isfinite(age) else 0.0
+
+
+_VALUE_FIELDS = frozenset({"state", "host"})
+_NO_STATUS = ServerStatus(ServerState.NEVER_REPORTED)
+
+
+def age_text(seconds: float | None) -> str:
+    """``'7m 13s'``, ``'2d 5h'`` (the largest two units), or ``'-'`` without an age."""
+    if seconds is None:
+        return "-"
+    from nezha_tui.format import fmt_duration
+
+    return fmt_duration(seconds)
+
+
+def state_phrase(status: ServerStatus, now_s: float) -> str:
+    """The state in words, the same in every view: ``'online'``, ``'offline, last seen 7m 13s ago'``,
+    ``'agent disconnected'``, ``'never reported'`` (``', values repaired'`` appended when so)."""
+    state = status.state
+    if state is ServerState.ONLINE:
+        text = "online"
+    elif state is ServerState.OFFLINE:
+        age = status.age(now_s)
+        text = f"offline, last seen {age_text(age)} ago" if age is not None else "offline"
+    elif state is ServerState.DISCONNECTED:
+        text = "agent disconnected"
+    else:
+        text = "never reported"
+    if status.repaired:
+        text += ", values repaired"
+    return text
 
 
 class RecentSample(NamedTuple):
-    """One frame's values of one server, for realtime plots."""
+    """One frame's values of one server, for realtime plots (NaN: offline in that frame)."""
 
     ts_ms: int
     cpu: float
@@ -104,7 +211,8 @@ class _Columns:
 
     __slots__ = ("ts_ms", "position", "cpu", "mem", "swap", "disk", "net_in", "net_out")
 
-    def __init__(self, ts_ms: int, position: dict[int, int], servers: list[StreamServer]) -> None:
+    def __init__(self, ts_ms: int, position: dict[int, int], servers: list[StreamServer],
+                 online: list[bool] | None = None) -> None:
         self.ts_ms = ts_ms
         self.position = position
         states = [s.state for s in servers]
@@ -114,9 +222,18 @@ class _Columns:
         self.disk = array("d", [st.disk_used for st in states])
         self.net_in = array("d", [st.net_in_speed for st in states])
         self.net_out = array("d", [st.net_out_speed for st in states])
+        if online is not None and not all(online):
+            # an offline server has no value in this frame: NaN, which plots show as a gap
+            nan = math.nan
+            columns = (self.cpu, self.mem, self.swap, self.disk, self.net_in, self.net_out)
+            for i in compress(range(len(online)), map(not_, online)):
+                for column in columns:
+                    column[i] = nan
 
 
 def _pct(used: float, total: float) -> float:
+    if used != used:  # NaN: offline in that frame
+        return used
     try:
         if total > 0:
             return used * 100.0 / total
@@ -173,11 +290,23 @@ class FleetStore:
         self._retired: dict[int, StreamServer] | None = None
         """The previous frame's servers, until :meth:`settle` lets them go (see :meth:`apply`)."""
         self._version_counter = 0
+        self._marked: set[int] = set()
+        self._status: dict[int, tuple[int, ServerStatus]] = {}
+        """Server id -> (its version, its state): computed once per change, on demand."""
+        self.repaired: dict[int, frozenset[str]] = {}
+        """Server id -> the fields repaired in the last frame (previous values kept)."""
+        self._unknown: dict[int, frozenset[str]] = {}
+        """Server id -> repaired fields that had no previous value (its first frame)."""
 
     # ------------------------------------------------------------------ frames
 
-    def apply(self, frame: StreamFrame) -> FleetChange:
-        """Take in one frame; return what it changed."""
+    def apply(self, frame: StreamFrame, report: Any = None) -> FleetChange:
+        """Take in one frame; return what it changed.
+
+        ``report`` (a :class:`~nezha_tui.api.decode.DecodeReport`, optional): its ``repaired``
+        names the fields of servers that were malformed in this frame; those servers keep
+        their previous values for these fields and are marked repaired for this frame.
+        """
         self.settle()  # the previous frame's recent values, if nobody recorded them yet
         first = self.frames == 0
         self.frames += 1
@@ -192,6 +321,10 @@ class FleetStore:
 
         servers, order = _unique(frame.servers or [])
         old_servers = self.servers
+        repaired_now = getattr(report, "repaired", None) if report is not None else None
+        self._marked = set()
+        if repaired_now or self.repaired or self._unknown:
+            servers = self._keep_repaired(servers, order, old_servers, repaired_now or {})
         new_servers = dict(zip(order, servers))
         # Per-server work is done column by column in comprehensions where it can be (a
         # frame holds every server, ~10,000 of them): an explicit loop with one statement
@@ -226,7 +359,7 @@ class FleetStore:
                 version[sid] = vc
                 online_map[sid] = online
                 continue
-            dirty = old.state != server.state
+            dirty = old.state != server.state or (not online and old.last_active != server.last_active)
             if (
                 note_changed
                 or old.name != server.name
@@ -245,6 +378,11 @@ class FleetStore:
                 vc += 1
                 version[sid] = vc
 
+        for sid in self._marked:  # the repaired mark came or went: the server shows differently
+            if sid in old_servers and sid in new_servers and sid not in changed:
+                changed.add(sid)
+                vc += 1
+                version[sid] = vc
         online_servers = [server for server, online in zip(servers, online_flags) if online]
         self._version_counter = vc
         # the same ids in the same order (the usual frame): nothing left the fleet
@@ -253,7 +391,8 @@ class FleetStore:
         if removed:
             change.removed.update(removed)
             for sid in removed:
-                for mapping in (online_map, notes, version, self._parsed_notes):
+                for mapping in (online_map, notes, version, self._parsed_notes, self._status,
+                                self.repaired, self._unknown):
                     mapping.pop(sid, None)
         if not same_ids and order != self.order:
             change.order_changed = True
@@ -264,8 +403,53 @@ class FleetStore:
         self._retired = old_servers
         self.servers = new_servers
         self.totals = _totals(online_servers, len(new_servers))
-        self._unrecorded = (now_ms, self.position, servers)
+        self._unrecorded = (now_ms, self.position, servers, online_flags)
         return change
+
+    def _keep_repaired(self, servers: list[StreamServer], order: list[int],
+                       old_servers: dict[int, StreamServer],
+                       repaired: Mapping[int, Iterable[str]]) -> list[StreamServer]:
+        """The frame's servers, those with repaired fields carrying their previous values instead.
+
+        Sets :attr:`repaired` (this frame's marks) and ``_marked`` (ids whose mark changed,
+        so that :meth:`apply` counts them as changed).  Work only for the repaired ids.
+        """
+        previous = self.repaired
+        marks: dict[int, frozenset[str]] = {}
+        unknown = self._unknown
+        position = None
+        out = servers
+        for sid, fields in repaired.items():
+            if not isinstance(sid, int):
+                continue
+            fields = frozenset(f for f in fields if isinstance(f, str) and f in _KEEPABLE)
+            if not fields:
+                continue
+            if position is None:
+                position = {s: i for i, s in enumerate(order)}
+            i = position.get(sid)
+            if i is None:
+                continue
+            marks[sid] = fields
+            old = old_servers.get(sid)
+            if old is None:  # its first frame: nothing to keep
+                unknown[sid] = fields
+                continue
+            if out is servers:
+                out = list(servers)  # the frame's own list stays as decoded
+            try:
+                out[i] = _replace(out[i], **{f: getattr(old, f) for f in fields})
+            except Exception:  # pragma: no cover - a field the model does not have
+                continue
+            still = unknown.get(sid)
+            if still:  # what was kept is still the defaults of a first frame for these fields
+                unknown[sid] = still & fields
+        for sid in [sid for sid, still in unknown.items() if sid not in marks or not still]:
+            del unknown[sid]  # a clean frame brings every field: nothing is unknown any more
+        self._marked = set(marks.keys() ^ previous.keys()) | {
+            sid for sid, f in marks.items() if previous.get(sid) != f}
+        self.repaired = marks
+        return out
 
     def settle(self) -> None:
         """Do the per-frame work the fleet screen does not need: record the recent values
@@ -278,11 +462,11 @@ class FleetStore:
         pending, self._unrecorded = self._unrecorded, None
         if pending is None:
             return
-        now_ms, position, servers = pending
+        now_ms, position, servers, online = pending
         history = self._history
         if not history or history[-1].ts_ms != now_ms:
             try:
-                history.append(_Columns(now_ms, position, servers))
+                history.append(_Columns(now_ms, position, servers, online))
             except (TypeError, ValueError, OverflowError):
                 pass  # a value of the wrong type: no sample for this frame
 
@@ -305,13 +489,42 @@ class FleetStore:
         """``id -> online`` for every server (read-only; ``.get(id, False)`` for loops over many ids)."""
         return self._online
 
-    def last_seen_age(self, server_id: int) -> float | None:
-        """Seconds between the frame's ``now`` and the server's ``last_active`` (>= 0)."""
-        server = self.servers.get(server_id)
-        ts = _timestamp(server.last_active if server is not None else None)
-        if ts is None:
+    def last_seen_age(self, server_id: int, now_s: float | None = None) -> float | None:
+        """Seconds between ``now_s`` (default: the frame's ``now``) and the server's ``last_active`` (>= 0)."""
+        if server_id not in self.servers:
             return None
-        return max(0.0, self.now_ms / 1000.0 - ts)
+        return self.state_of(server_id).age(self.now_ms / 1000.0 if now_s is None else now_s)
+
+    def state_of(self, server_id: int) -> ServerStatus:
+        """The server's :class:`ServerStatus` (computed once per change of the server, then cached).
+
+        An unknown id is "never reported".
+        """
+        v = self.version.get(server_id)
+        if v is None:
+            return _NO_STATUS
+        cached = self._status.get(server_id)
+        if cached is not None and cached[0] == v:
+            return cached[1]
+        status = self._compute_status(server_id)
+        self._status[server_id] = (v, status)
+        return status
+
+    def _compute_status(self, server_id: int) -> ServerStatus:
+        server = self.servers.get(server_id)
+        if server is None:
+            return _NO_STATUS
+        last = _timestamp(server.last_active)
+        if self._online.get(server_id, False):
+            state = ServerState.ONLINE
+        elif last is not None:
+            state = ServerState.OFFLINE
+        elif server.host == _EMPTY_HOST:
+            state = ServerState.NEVER_REPORTED
+        else:
+            state = ServerState.DISCONNECTED
+        return ServerStatus(state, last, self.repaired.get(server_id, frozenset()),
+                            self._unknown.get(server_id, frozenset()))
 
     def never_reported(self, server_id: int) -> bool:
         """No report at all: zero ``last_active`` and an empty ``host``.
@@ -319,8 +532,7 @@ class FleetStore:
         A zero ``last_active`` alone also means "agent disconnected" on current
         Dashboards, which keep that server's last values in ``host``/``state``.
         """
-        server = self.servers.get(server_id)
-        return server is not None and server.last_active is None and server.host == _EMPTY_HOST
+        return server_id in self.servers and self.state_of(server_id).state is ServerState.NEVER_REPORTED
 
     def public_note(self, server_id: int) -> str:
         """The first ``public_note`` seen for the server ("" when none)."""
@@ -405,6 +617,10 @@ class FleetStore:
         """Groups holding at least one server the store knows, in the Dashboard's order."""
         servers = self.servers
         return [g for g in self.groups if any(sid in servers for sid in g.servers or ())]
+
+
+_KEEPABLE = frozenset({"name", "public_note", "display_index", "host", "state", "country_code", "last_active"})
+"""The ``StreamServer`` fields whose previous value a repaired server keeps (all but ``id``)."""
 
 
 def _cutoffs(last_actives: list[_dt.datetime | None], cutoff_s: float) -> dict[object, _dt.datetime]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import msgspec
 import pytest
@@ -68,7 +69,10 @@ def test_never_reported_server_with_empty_objects():
     store = FleetStore()
     change = store.apply(frame([server_json(7, age=None, empty=True)]))
     assert change.added == {7} and not store.is_online(7)
-    assert store.recent(7)[-1].mem_pct == 0.0  # no division by a zero total
+    assert math.isnan(store.recent(7)[-1].mem_pct)  # no value in that frame: a gap in the plot
+    online_empty = frame([server_json(8, now=T0 + 2, empty=True)], now=T0 + 2)  # reporting, but with no totals
+    store.apply(online_empty)
+    assert store.is_online(8) and store.recent(8)[-1].mem_pct == 0.0  # no division by a zero total
 
 
 def test_change_sets_values_flips_and_removals():

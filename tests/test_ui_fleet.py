@@ -618,9 +618,9 @@ async def test_the_collector_is_paused_only_while_a_frame_is_followed():
         seen: list[bool] = []
         original = app.store.apply
 
-        def apply(frame):
+        def apply(frame, report=None):
             seen.append(gc.isenabled())
-            return original(frame)
+            return original(frame, report)
 
         app.store.apply = apply  # type: ignore[method-assign]
         assert streams.last.kwargs["on_receive"] == app._pause_gc  # paused before decoding, too
@@ -653,7 +653,7 @@ async def test_a_frame_the_store_cannot_take_is_reported_and_the_app_goes_on():
     import gc
 
     async with fleet_screen(fleet(12)) as (app, pilot, streams, notes):
-        def broken(frame):
+        def broken(frame, report=None):
             raise ValueError("bad shape")
 
         original = app.store.apply

@@ -178,7 +178,10 @@ class NezhaApp(App[None]):
         self.paused = False
         self.held_frames = 0
         self._held: Any = None
+        self._held_report: Any = None
         self.last_frame_at: float | None = None
+        self.frame_applied_at: float | None = None
+        """App clock when the store took in its latest frame (ages advance from there)."""
         self._was_live = False
         self._reported: dict[str, str] = {}
         self._wall_foreign_ticks = 0
@@ -271,12 +274,14 @@ class NezhaApp(App[None]):
             log.warning("frame decode report: %s", report)
         if self.paused:
             self._held = frame
+            self._held_report = report
             self.held_frames += 1
             self._resume_gc()  # nothing to paint
             return
         self._pause_gc()  # (already paused when the stream told of the bytes)
         try:
-            change = self.store.apply(frame)
+            change = self.store.apply(frame, report)
+            self.frame_applied_at = self.clock()
         except Exception as exc:  # a bad frame must never take the app down
             log.exception("applying a frame failed")
             self._resume_gc()
@@ -455,6 +460,17 @@ class NezhaApp(App[None]):
             return max(0.0, self.clock() - status_at)
         return max(0.0, self.clock() - self.last_frame_at)
 
+    def fleet_now(self) -> float:
+        """The Dashboard's clock now, in unix seconds: the latest frame's ``now`` advanced by
+        the time elapsed since that frame arrived (app clock).  What ages are measured with."""
+        now = self.store.now_ms / 1000.0
+        if self.frame_applied_at is not None:
+            try:
+                now += max(0.0, self.clock() - self.frame_applied_at)
+            except Exception:  # an odd injected clock: the frame's own time
+                pass
+        return now
+
     def _tick(self) -> None:
         self._resume_gc()  # backstop: a frame whose paint never came (1 s ago at most)
         self.state_changed.publish("tick")
@@ -465,9 +481,10 @@ class NezhaApp(App[None]):
         self.paused = not self.paused
         if not self.paused:
             held, self._held = self._held, None
+            report, self._held_report = self._held_report, None
             self.held_frames = 0
             if held is not None:
-                self._on_frame(held)
+                self._on_frame(held, report)
         self.notify("Paused: the stream goes on, the picture is frozen" if self.paused else "Resumed",
                     timeout=3)
         self.state_changed.publish("pause")

@@ -114,6 +114,7 @@ class FleetScreen(Screen[None]):
         self.query_one(FleetSummary).refresh()
         if what == "tick":
             self._update_stale()
+            self.grid.tick_ages()  # offline servers' ages move on: only the visible ones that changed
         elif what == "groups":
             self._update_filter_count()
 

@@ -27,6 +27,7 @@ from textual.widgets.option_list import Option
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import Host, MetricSeries, ServerServiceSeries, StreamServer
 from nezha_tui.downsample import median_step, series_stats
+from nezha_tui.store import ServerState, ServerStatus, age_text, state_phrase
 from nezha_tui.format import (
     country_flag, fmt_age, fmt_bytes, fmt_duration, fmt_load, fmt_percent, fmt_speed, percent_of,
 )
@@ -215,7 +216,8 @@ def hang(text: Text, width: int | None, indent: int = 10) -> Text:
     return out
 
 
-def facts_text(server: StreamServer, *, online: bool, age: float | None, theme: Any, tz: Any) -> Text:
+def facts_text(server: StreamServer, *, online: bool, age: float | None, theme: Any, tz: Any,
+               status: ServerStatus | None = None) -> Text:
     h = server.host
     t = Text()
     flag = country_flag(server.country_code)
@@ -223,6 +225,7 @@ def facts_text(server: StreamServer, *, online: bool, age: float | None, theme: 
     if server.country_code:
         name.append(f"  {flag} {server.country_code.upper()}".rstrip())
     _row(t, "Name", name, theme)
+    state = status
     if online:
         status = Text("● online", style=theme_style(theme, "success"))
     else:
@@ -234,6 +237,9 @@ def facts_text(server: StreamServer, *, online: bool, age: float | None, theme: 
         seen = "· never reported" if server.host == Host() else "· agent disconnected"
     status.append(seen,
                   style=theme_style(theme, "foreground-muted"))
+    repaired = state is not None and bool(state.repaired)
+    if repaired:
+        status.append(" · values repaired (previous kept)", style=theme_style(theme, "warning"))
     _row(t, "Status", status, theme)
     _row(t, "Platform", " ".join(x for x in (h.platform, h.platform_version) if x) or "-", theme)
     cpus: dict[str, int] = {}
@@ -247,9 +253,10 @@ def facts_text(server: StreamServer, *, online: bool, age: float | None, theme: 
     _row(t, "Arch", " · ".join(x for x in (h.arch, h.virtualization) if x) or "-", theme)
     _row(t, "Memory", fmt_bytes(h.mem_total) if h.mem_total else "-", theme)
     _row(t, "Disk", fmt_bytes(h.disk_total) if h.disk_total else "-", theme)
-    _row(t, "Swap", fmt_bytes(h.swap_total) if h.swap_total else "none", theme)
+    known = state is None or state.has_values  # never reported: no "none" either, just "-"
+    _row(t, "Swap", fmt_bytes(h.swap_total) if h.swap_total else "none" if known else "-", theme)
     boot = fmt_local(h.boot_time, tz) if h.boot_time and h.boot_time > 0 else "-"
-    uptime = server.state.uptime
+    uptime = server.state.uptime if online else 0  # "up 137d" is a live value: not for an offline server
     _row(t, "Boot", f"{boot}" + (f" (up {fmt_duration(uptime)})" if uptime else ""), theme)
     _row(t, "Agent", h.version or "-", theme)
     gpus: dict[str, int] = {}
@@ -342,9 +349,59 @@ def _pct_after_bar(t: Text, pct: float, rest: str = "") -> None:
     t.append(label + rest)
 
 
-def live_text(server: StreamServer, theme: Any) -> Text:
+def _last_known_text(server: StreamServer, theme: Any, status: ServerStatus, age: float | None) -> Text:
+    """The live panel of a server that does not report: its last values, dimmed, under their age."""
     s, h = server.state, server.host
     t = Text()
+    warn = theme_style(theme, "warning")
+    if not status.has_values:
+        head = ("never reported: no values" if status.state is ServerState.NEVER_REPORTED
+                else "no values yet (this frame's were malformed)")
+        _row(t, "Live", Text(head, style=warn), theme)
+        for label in ("CPU", "Memory", "Swap", "Disk", "Speed", "Transfer", "Load", "Conns", "Processes"):
+            _row(t, label, "-", theme)
+        t.rstrip()
+        return t
+    if status.state is ServerState.OFFLINE and age is not None:
+        head = f"last report {age_text(age)} ago: last known values"
+    elif status.state is ServerState.DISCONNECTED:
+        head = "agent disconnected: last known values"
+    else:
+        head = "offline: last known values"
+    _row(t, "Live", Text(head, style=warn), theme)
+    dim = theme_style(theme, "foreground-muted")
+
+    def used(label: str, used_b: int, total_b: int) -> None:
+        if total_b:
+            value = f"{fmt_percent(percent_of(used_b, total_b))}  {fmt_bytes(used_b)} / {fmt_bytes(total_b)}"
+        else:
+            value = fmt_bytes(used_b)
+        _row(t, label, Text(value, style=dim), theme)
+
+    _row(t, "CPU", Text(fmt_percent(s.cpu), style=dim), theme)
+    used("Memory", s.mem_used, h.mem_total)
+    used("Swap", s.swap_used, h.swap_total)
+    used("Disk", s.disk_used, h.disk_total)
+    _row(t, "Speed", Text("-  (no report)", style=dim), theme)
+    _row(t, "Transfer", Text(f"↓ {fmt_bytes(s.net_in_transfer)}   ↑ {fmt_bytes(s.net_out_transfer)}", style=dim), theme)
+    _row(t, "Load", Text(f"{fmt_load(s.load_1)}  {fmt_load(s.load_5)}  {fmt_load(s.load_15)}", style=dim), theme)
+    _row(t, "Conns", Text(f"TCP {s.tcp_conn_count}   UDP {s.udp_conn_count}", style=dim), theme)
+    _row(t, "Processes", Text(str(s.process_count), style=dim), theme)
+    t.rstrip()
+    return t
+
+
+def live_text(server: StreamServer, theme: Any, status: ServerStatus | None = None,
+              age: float | None = None) -> Text:
+    """The live values; for a server that does not report (``status`` not online), its last
+    known values, dimmed and labelled with their age (``age``: seconds since the last report)."""
+    if status is not None and not (status.live and status.has_values):
+        return _last_known_text(server, theme, status, age)
+    s, h = server.state, server.host
+    t = Text()
+    if status is not None and status.repaired:
+        _row(t, "Live", Text("values repaired in this frame: the previous ones are shown",
+                             style=theme_style(theme, "warning")), theme)
 
     def used(label: str, used_b: int, total_b: int) -> None:
         pct = percent_of(used_b, total_b)
@@ -414,6 +471,9 @@ class ServerDetailScreen(Screen[None]):
         self._stream_note = ""
         self._no_tsdb_seen = False
         self.fetches = 0
+        self._age_shown: str | None = None
+        """The age text the panels show (an offline server), for the 1 s tick to compare."""
+        self._skip_realtime = False
 
     # ------------------------------------------------------------------ layout
 
@@ -461,6 +521,9 @@ class ServerDetailScreen(Screen[None]):
         status_signal = getattr(self.app, "stream_status_changed", None)
         if status_signal is not None:
             status_signal.subscribe(self, self._on_stream_status)
+        state_signal = getattr(self.app, "state_changed", None)
+        if state_signal is not None:
+            state_signal.subscribe(self, self._on_app_state)
         self._activate(self._initial_tab)
 
     # ------------------------------------------------------------------ live panel
@@ -504,6 +567,12 @@ class ServerDetailScreen(Screen[None]):
         site = getattr(store, "site_name", "") or "Fleet"
         name = server.name if server is not None else f"server #{self.server_id}"
         t = Text(f"{site} › {name} › detail", style=theme_style(self.app.theme_variables, "", bold=True))
+        if server is not None and store is not None and hasattr(store, "state_of"):
+            status = store.state_of(self.server_id)
+            if not status.online or status.repaired:
+                mark = "○ " if not status.online else "! "
+                t.append(f"   {mark}{state_phrase(status, self._now())}",
+                         style=theme_style(self.app.theme_variables, "warning" if status.online else "error"))
         if self.gone:
             t.append("   ⚠ this server is gone from the Dashboard", style=theme_style(self.app.theme_variables, "error"))
         if self._stream_note:
@@ -526,9 +595,12 @@ class ServerDetailScreen(Screen[None]):
             return
         tz = app_tz(self.app)
         online = bool(store.is_online(self.server_id)) if store is not None else False
-        age = store.last_seen_age(self.server_id) if store is not None else None
+        status = store.state_of(self.server_id) if store is not None and hasattr(store, "state_of") else None
+        age = status.age(self._now()) if status is not None else None
+        self._age_shown = age_text(age) if status is not None and status.shows_age else None
         facts = self.query_one("#facts", Static)
-        facts.update(hang(facts_text(server, online=online, age=age, theme=theme, tz=tz), facts.size.width))
+        facts.update(hang(facts_text(server, online=online, age=age, theme=theme, tz=tz, status=status),
+                          facts.size.width))
         note = None
         raw = ""
         if store is not None:
@@ -546,14 +618,50 @@ class ServerDetailScreen(Screen[None]):
         if note_t is not None:
             note_box.update(note_t)
         live = self.query_one("#live", Static)
-        live.update(hang(live_text(server, theme), live.size.width))
+        live.update(hang(live_text(server, theme, status, age), live.size.width))
         self._update_realtime()
+
+    def _now(self) -> float:
+        """The Dashboard's clock now (the app's ``fleet_now``; else the latest frame's ``now``)."""
+        try:
+            now = getattr(self.app, "fleet_now", None)
+            if callable(now):
+                return float(now())
+        except Exception:
+            pass
+        store = getattr(self.app, "store", None)
+        return getattr(store, "now_ms", 0) / 1000.0
+
+    def _on_app_state(self, what: str) -> None:
+        """The 1 s tick: an offline server's age moves on; repaint the panels only when its text did."""
+        if what != "tick" or self._age_shown is None:
+            return
+        store = getattr(self.app, "store", None)
+        if store is None:
+            return
+        status = store.state_of(self.server_id)
+        if not status.shows_age or age_text(status.age(self._now())) == self._age_shown:
+            return
+        if self.is_current:
+            self._update_text_panels()
+        else:
+            self._dirty_live = True
+
+    def _update_text_panels(self) -> None:
+        """Crumbs, facts and live panel again (the age moved), without the plots."""
+        self._skip_realtime = True
+        try:
+            self._update_live()
+        finally:
+            self._skip_realtime = False
 
     def _today(self) -> date:
         d = local_dt(app_now(self.app), app_tz(self.app))
         return d.date() if d is not None else date.today()
 
     def _update_realtime(self) -> None:
+        if self._skip_realtime:
+            return
         store = getattr(self.app, "store", None)
         samples = list(store.recent(self.server_id)) if store is not None else []
         pct = self.query_one("#rt-pct", Plot)
@@ -564,15 +672,30 @@ class ServerDetailScreen(Screen[None]):
             return
         xs = [s.ts_ms / 1000.0 for s in samples]
         last = samples[-1]
+        if all(s.cpu != s.cpu for s in samples):  # NaN in every frame: the server never reported in them
+            message = "offline: no live values in the recent frames"
+            pct.show_message(message)
+            net.show_message("")
+            return
+        # a frame where the server was offline holds NaN: no point there, and the line breaks
+        # across it (the gap is a little more than one frame step, not the default three)
+        step = median_step(xs)
+        gap = step * 1.5 if step > 0 else None
+
+        def extra(value: float, fmt: Any) -> str:
+            return fmt(value) if value == value else "-"  # the last frame was offline: no value
+
         pct.plot([
-            Series("cpu", xs, [s.cpu for s in samples], color="primary", legend_extra=fmt_percent(last.cpu)),
-            Series("mem", xs, [s.mem_pct for s in samples], color="warning", legend_extra=fmt_percent(last.mem_pct)),
+            Series("cpu", xs, [s.cpu for s in samples], color="primary", legend_extra=extra(last.cpu, fmt_percent),
+                   gap=gap),
+            Series("mem", xs, [s.mem_pct for s in samples], color="warning",
+                   legend_extra=extra(last.mem_pct, fmt_percent), gap=gap),
         ], x_range=(xs[0], xs[-1]))
         net.plot([
             Series("in", xs, [s.net_in_speed for s in samples], color="success",
-                   legend_extra=fmt_speed(last.net_in_speed)),
+                   legend_extra=extra(last.net_in_speed, fmt_speed), gap=gap),
             Series("out", xs, [s.net_out_speed for s in samples], color="accent",
-                   legend_extra=fmt_speed(last.net_out_speed)),
+                   legend_extra=extra(last.net_out_speed, fmt_speed), gap=gap),
         ], x_range=(xs[0], xs[-1]))
 
     # ------------------------------------------------------------------ tabs and periods

@@ -22,6 +22,7 @@ from nezha_tui.fleet_view import FleetView
 from nezha_tui.format import (
     fmt_bytes, fmt_duration, fmt_load, fmt_percent, fmt_speed, fmt_temp, level, percent_of,
 )
+from nezha_tui.store import ServerState
 from nezha_tui.ui.widgets.fleet_table import FleetGrid, busiest_gpu, fit, hottest
 
 __all__ = ["FleetCards", "billing_text", "billing_urgent"]
@@ -230,10 +231,14 @@ class FleetCards(FleetGrid):
             strips.append(self._card(ids[index], card_w, index == self.cursor and self.show_cursor)[line])
         return Strip.join(strips).adjust_cell_length(width, base)
 
-    def _card_key(self, sid: int, width: int, cursor: bool) -> tuple:
-        """What a card's lines depend on (the day too: billing shows days left)."""
+    def _card_key(self, sid: int, width: int, cursor: bool, now: float | None = None) -> tuple:
+        """What a card's lines depend on (the day too: billing shows days left; an offline
+        server's age as shown)."""
+        age = None
+        if not self.store.online_flags.get(sid, False):
+            age = self.age_label(sid, self.fleet_now() if now is None else now)
         return (sid, self.store.version.get(sid, 0), width, cursor, self.large, self._style_gen,
-                self.store.now_ms // 86_400_000)
+                self.store.now_ms // 86_400_000, age)
 
     def _lines(self, ys: range) -> list[Strip]:
         """Lines ``ys`` as wide as the widget (the scrollbar is drawn over the last column), each
@@ -249,6 +254,7 @@ class FleetCards(FleetGrid):
         page_end = top // h + self.rows_per_page if self.large else None
         head = (cols, card_w, self.box.width, paint, self._style_gen)
         cache = self._line_cache
+        now = self.fleet_now()
         out: list[Strip] = []
         for y in ys:
             absolute = top + y
@@ -257,7 +263,7 @@ class FleetCards(FleetGrid):
                 cards: tuple = ()  # wall pages show whole cards only: blank below
             else:
                 first = row * cols
-                cards = tuple(self._card_key(ids[i], card_w, i == cursor_index)
+                cards = tuple(self._card_key(ids[i], card_w, i == cursor_index, now)
                               for i in range(first, min(count, first + cols)))
             key = (head, line, cards)
             hit = cache.get(absolute)
@@ -292,6 +298,9 @@ class FleetCards(FleetGrid):
         if server is None or inner < 6:
             return [Strip.blank(width, base)] * h
         online = self.store.is_online(sid)
+        status = self.store.state_of(sid)
+        values = status.has_values  # never reported (or nothing to keep after a repair): all "-"
+        live = online and values
         dim = None if online else st("fleet-cards--offline")
 
         def styled(kind: str | None) -> Style:
@@ -320,8 +329,10 @@ class FleetCards(FleetGrid):
             return row((left, kind_l), (" " * space, None), (right, kind_r))
 
         def bar(label: str, pct: float, show: bool = True) -> Strip:
-            if not show:
+            if not show or not values:
                 return row((label.ljust(5), "muted"), ("-", "muted"))
+            if not live:  # last known: the value alone, dimmed, no bar that looks live
+                return row((label.ljust(5), "muted"), (fmt_percent(pct), None))
             bar_w = max(1, inner - 5 - 7)
             filled = int(round(max(0.0, min(100.0, pct)) / 100.0 * bar_w))
             kind = level(pct)
@@ -345,12 +356,17 @@ class FleetCards(FleetGrid):
 
         platform = " · ".join(p for p in (hst.platform, hst.arch, hst.virtualization) if p) or "unknown platform"
         if not online:
-            age = self.store.last_seen_age(sid)
-            if age is not None:
-                platform = f"offline, last seen {fmt_duration(age)} ago"
+            state = status.state
+            if state is ServerState.OFFLINE:
+                age = self.age_label(sid, self.fleet_now())
+                platform = f"offline, last seen {age} ago"
+            elif state is ServerState.DISCONNECTED:
+                platform = "offline, agent disconnected"
             else:
-                platform = "offline, never reported" if self.store.never_reported(sid) else "offline, agent disconnected"
+                platform = "offline, never reported"
             lines.append(row((platform, "down")))
+        elif status.repaired:
+            lines.append(row(("values repaired", "warn"), (" · " + platform, "muted")))
         else:
             lines.append(row((platform, "muted")))
         lines.append(bar("CPU", s.cpu))
@@ -358,11 +374,19 @@ class FleetCards(FleetGrid):
         if self.large:
             lines.append(bar("SWAP", percent_of(s.swap_used, hst.swap_total), bool(hst.swap_total)))
         lines.append(bar("DISK", percent_of(s.disk_used, hst.disk_total), bool(hst.disk_total)))
-        lines.append(spread(f"↓ {fmt_speed(s.net_in_speed)}", f"↑ {fmt_speed(s.net_out_speed)}"))
+        if live:
+            lines.append(spread(f"↓ {fmt_speed(s.net_in_speed)}", f"↑ {fmt_speed(s.net_out_speed)}"))
+        else:  # a speed is "now": an offline server has none
+            lines.append(spread("↓ -", "↑ -", "muted", "muted"))
+        load = fmt_load(s.load_1) if values else "-"
+        uptime = f"up {fmt_duration(s.uptime)}" if live else "up -"
         if self.large:
-            lines.append(spread(f"Σ↓ {fmt_bytes(s.net_in_transfer)}", f"Σ↑ {fmt_bytes(s.net_out_transfer)}",
-                                "muted", "muted"))
-            extras = [f"load {fmt_load(s.load_1)}"]
+            if values:
+                lines.append(spread(f"Σ↓ {fmt_bytes(s.net_in_transfer)}", f"Σ↑ {fmt_bytes(s.net_out_transfer)}",
+                                    "muted", "muted"))
+            else:
+                lines.append(spread("Σ↓ -", "Σ↑ -", "muted", "muted"))
+            extras = [f"load {load}"]
             t = hottest(server)
             if t is not None:
                 extras.append(fmt_temp(t))
@@ -373,18 +397,18 @@ class FleetCards(FleetGrid):
         billing, urgent = "", False
         try:
             note = self.store.note(sid)
-            billing = billing_text(note, inner - cell_len(f"up {fmt_duration(s.uptime)}") - 1)
+            billing = billing_text(note, inner - cell_len(uptime) - 1)
             urgent = billing_urgent(note)
         except Exception:
             billing = ""
         if billing:
-            lines.append(spread(f"up {fmt_duration(s.uptime)}", billing, "muted", "warn" if urgent else None))
+            lines.append(spread(uptime, billing, "muted", "warn" if urgent else None))
         elif self.large:  # load is on the line above
-            lines.append(spread(f"up {fmt_duration(s.uptime)}",
-                                f"TCP {s.tcp_conn_count} · UDP {s.udp_conn_count} · {s.process_count} procs",
-                                "muted", "muted"))
+            conns = (f"TCP {s.tcp_conn_count} · UDP {s.udp_conn_count} · {s.process_count} procs" if values
+                     else "TCP - · UDP - · - procs")
+            lines.append(spread(uptime, conns, "muted", "muted"))
         else:
-            lines.append(spread(f"up {fmt_duration(s.uptime)}", f"load {fmt_load(s.load_1)}", "muted", "muted"))
+            lines.append(spread(uptime, f"load {load}", "muted", "muted"))
         lines.append(Strip([Segment("╰" + "─" * (width - 2) + "╯", border)], width))
         while len(lines) < h:
             lines.insert(-1, row(("", None)))

@@ -36,7 +36,7 @@ from nezha_tui.fleet_view import FleetView
 from nezha_tui.format import (
     fmt_bytes, fmt_count, fmt_duration, fmt_load, fmt_percent, fmt_speed, fmt_temp, level, percent_of,
 )
-from nezha_tui.store import FleetChange, FleetStore
+from nezha_tui.store import FleetChange, FleetStore, ServerState, ServerStatus, age_text
 
 log = logging.getLogger("nezha_tui.ui")
 
@@ -129,6 +129,32 @@ def _cell_gpu(s: StreamServer, online: bool) -> Cell:
     return ("-", "muted") if g is None else _pct_cell(g)
 
 
+def _live_only(text: Callable[[StreamServer], str], kind: str | None) -> Callable[[StreamServer, bool], Cell]:
+    """A cell that only means something while the server reports (speeds, uptime): "-" when offline."""
+
+    def cell(s: StreamServer, online: bool) -> Cell:
+        return (text(s), kind) if online else ("-", "muted")
+
+    return cell
+
+
+def _cell_uptime(s: StreamServer, online: bool) -> Cell:  # without the state; the table uses uptime_cell
+    return (fmt_duration(s.state.uptime), "muted") if online else ("-", "muted")
+
+
+def uptime_cell(server: StreamServer, status: ServerStatus, now_s: float) -> Cell:
+    """The UPTIME column: the uptime while online; for an offline server, how long it has been
+    silent (``'↓7m 13s'``, the age since its last report, which moves on every second)."""
+    state = status.state
+    if state is ServerState.ONLINE:
+        return fmt_duration(server.state.uptime), "muted"
+    if state is ServerState.OFFLINE:
+        return f"↓{age_text(status.age(now_s))}", "down"  # 8 cells up to 999 days
+    if state is ServerState.DISCONNECTED:
+        return "↓agent", "down"
+    return "-", "muted"
+
+
 @dataclass(frozen=True)
 class Column:
     key: str
@@ -148,12 +174,12 @@ COLUMNS: tuple[Column, ...] = (
     Column("mem", "MEM", 6, 1, _cell_mem),
     Column("swap", "SWAP", 6, 9, _cell_swap),
     Column("disk", "DISK", 6, 2, _cell_disk),
-    Column("net_in", "IN/s", 12, 3, lambda s, o: (fmt_speed(s.state.net_in_speed), None)),
-    Column("net_out", "OUT/s", 12, 3, lambda s, o: (fmt_speed(s.state.net_out_speed), None)),
+    Column("net_in", "IN/s", 12, 3, _live_only(lambda s: fmt_speed(s.state.net_in_speed), None)),
+    Column("net_out", "OUT/s", 12, 3, _live_only(lambda s: fmt_speed(s.state.net_out_speed), None)),
     Column("tx_in", "RX", 10, 7, lambda s, o: (fmt_bytes(s.state.net_in_transfer), "muted")),
     Column("tx_out", "TX", 10, 7, lambda s, o: (fmt_bytes(s.state.net_out_transfer), "muted")),
     Column("load", "LOAD", 6, 6, lambda s, o: (fmt_load(s.state.load_1), None)),
-    Column("uptime", "UPTIME", 8, 5, lambda s, o: (fmt_duration(s.state.uptime), "muted")),
+    Column("uptime", "UPTIME", 8, 5, _cell_uptime),
     Column("conn", "TCP/UDP", 11, 8,
            lambda s, o: (f"{fmt_count(s.state.tcp_conn_count)}/{fmt_count(s.state.udp_conn_count)}", "muted")),
     Column("procs", "PROC", 5, 10, lambda s, o: (fmt_count(s.state.process_count), "muted")),
@@ -250,6 +276,57 @@ class FleetGrid(ScrollView, can_focus=True):
         """Rows (or cards) formatted since mount: proves that only visible ones are."""
         self._ansi: ANSIToTruecolor | None = None
         self._ansi_background: Color | None = None
+        self._ages_shown: dict[int, str] = {}
+        """Server id -> the age text its visible row/card shows (what the 1 s tick compares)."""
+        self.age_refreshes = 0
+        """Rows (or cards) the age tick asked to repaint since mount."""
+
+    # -- ages
+    def fleet_now(self) -> float:
+        """The Dashboard's clock now (unix seconds): the app's, else the latest frame's ``now``."""
+        try:
+            now = getattr(self.app, "fleet_now", None)
+            if callable(now):
+                return float(now())
+        except Exception:
+            pass
+        return self.store.now_ms / 1000.0
+
+    def age_label(self, sid: int, now_s: float) -> str | None:
+        """The age text shown for ``sid`` (``None`` for a server that shows none: online, no report)."""
+        status = self.store.state_of(sid)
+        if not status.shows_age:
+            return None
+        text = age_text(status.age(now_s))
+        self._ages_shown[sid] = text
+        return text
+
+    def tick_ages(self) -> int:
+        """Repaint the visible rows whose age text moved on (the app's 1 s tick); how many.
+
+        Only visible offline servers are looked at, and only those whose displayed text
+        changed are repainted: a row or card that did not change is not formatted again.
+        """
+        online = self.store.online_flags
+        ids = self.visible_ids()
+        if not ids or all(online.get(sid, False) for sid in ids):
+            return 0
+        now = self.fleet_now()
+        shown = self._ages_shown
+        first = self._first_visible_index()
+        dirty: list[int] = []
+        for i, sid in enumerate(ids):
+            if online.get(sid, False):
+                continue
+            before = shown.get(sid)
+            if self.age_label(sid, now) != before:
+                dirty.append(first + i)
+        if dirty:
+            self.age_refreshes += len(dirty)
+            self._refresh_indices(dirty)
+        if len(shown) > 4096:
+            shown.clear()
+        return len(dirty)
 
     # -- subclass interface
     def visible_ids(self) -> list[int]:  # pragma: no cover - abstract
@@ -599,6 +676,8 @@ class FleetTable(FleetGrid):
         cursor_row = self.cursor if self.show_cursor else -1
         cursor_look = 1 + self.has_focus
         version = self.store.version.get
+        online = self.store.online_flags.get
+        now: float | None = None
         rows = self._rows
         gen = self._style_gen
         out: list[Strip] = []
@@ -613,13 +692,18 @@ class FleetTable(FleetGrid):
             sid = ids[row]
             cursor = row == cursor_row
             rail = 0 if not thumb_end else 2 if thumb_first <= y < thumb_end else 1
-            key = (version(sid, 0), width, paint, cursor and cursor_look, rail, gen)
+            age = None
+            if not online(sid, False):  # an offline row shows its age: part of what it depends on
+                if now is None:
+                    now = self.fleet_now()
+                age = self.age_label(sid, now)
+            key = (version(sid, 0), width, paint, cursor and cursor_look, rail, gen, age)
             cached = rows.get(sid)
             if cached is not None and cached[0] == key:
                 out.append(cached[1])
                 continue
             try:
-                strip = self._row(sid, width, paint, cursor, rail)
+                strip = self._row(sid, width, paint, cursor, rail, now)
             except Exception:  # a bad value must cost a blank line, never the app
                 log.exception("rendering the row of server %s failed", sid)
                 strip = Strip.blank(paint, self._plain_style)
@@ -696,14 +780,16 @@ class FleetTable(FleetGrid):
             style = self._styles[("rail", rail)] = self._final(self._base_style + self._style(name))
         return Segment(" " * (cells - 1) + (self.THUMB if rail == 2 else self.RAIL), style)  # type: ignore[arg-type]
 
-    def _row(self, sid: int, width: int, paint: int, cursor: bool, rail: int = 0) -> Strip:
+    def _row(self, sid: int, width: int, paint: int, cursor: bool, rail: int = 0,
+             now: float | None = None) -> Strip:
         self.rows_rendered += 1
         server = self.store.servers.get(sid)
         base = self._cell_style(None, True, cursor, False)
         if server is None:
             return Strip.blank(paint, base)
         online = self.store.is_online(sid)
-        never = not online and self.store.never_reported(sid)  # no values to show
+        status = self.store.state_of(sid)
+        never = not status.has_values  # never reported (or repaired with nothing to keep): "-"
         if width != self._layout_width:
             self.columns()
         value_styles = self._kind_styles(online, cursor, False)
@@ -716,7 +802,11 @@ class FleetTable(FleetGrid):
         run_style: Style | None = None
         default = value_styles[None]
         for cell, w, right, is_status, identity in self._plan:
-            if never and not identity:
+            if cell is _cell_uptime:
+                text, kind = uptime_cell(server, status, self.fleet_now() if now is None else now)
+            elif is_status and status.repaired:
+                text, kind = "!", "warn"  # values repaired in this frame (the previous ones kept)
+            elif never and not identity:
                 text, kind = "-", "muted"
             else:
                 try:
