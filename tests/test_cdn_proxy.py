@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from contextlib import aclosing
 
-import pytest
 
 from nezha_tui.api.client import Credentials, NezhaClient
 from nezha_tui.api.stream import KEEPALIVE, FleetStream, StreamState

@@ -10,7 +10,6 @@ import asyncio
 import json
 from contextlib import aclosing, asynccontextmanager
 
-import httpx
 import pytest
 from websockets.asyncio.server import serve
 from websockets.datastructures import Headers

@@ -267,7 +267,7 @@ async def test_offline_ages_move_on_every_screen_without_reformatting_other_rows
             await feed(pilot, streams, frame(servers, now=NOW))
             grids = [app.screen.query_one(FleetCards)] if wall else [app.screen.query_one(FleetTable)]
 
-            def shown() -> str:
+            def shown(app=app, wall=wall) -> str:
                 grid = app.screen.query_one(FleetCards if wall else FleetTable)
                 return "\n".join(grid.render_line(y).text for y in range(grid.size.height))
 
