@@ -334,7 +334,7 @@ class FleetCards(FleetGrid):
         cc = (server.country_code or "").upper()[:2]
         name_room = max(1, width - 4 - 2 - (len(cc) + 3 if cc else 0))
         name = fit(server.name or f"#{sid}", min(cell_len(server.name or f'#{sid}'), name_room), False)
-        top = [Segment("╭ ", border), Segment(mark, styled(mark_kind)), Segment(" "),
+        top = [Segment("╭ ", border), Segment(mark, styled(mark_kind)), Segment(" ", base),
                Segment(name, styled("title"))]
         used = 2 + 1 + 1 + cell_len(name)
         tail = f" {cc} ╮" if cc else " ╮"

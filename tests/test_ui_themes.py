@@ -1,0 +1,128 @@
+"""Every screen in every registered theme, and under NO_COLOR: nothing raises, and under
+NO_COLOR warn/critical values stand out by bold, reverse or underline (not by a colour that
+the monochrome filter turns into a shade of grey)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rich.segment import Segment
+from textual.strip import Strip
+
+from nezha_tui.ui.app import NezhaApp
+from nezha_tui.ui.screens.fleet import FleetScreen
+from nezha_tui.ui.widgets.fleet_cards import FleetCards
+from nezha_tui.ui.widgets.fleet_table import FleetTable
+from tests import ui_fakes as uf
+from tests.test_ui_detail import metric_answer, services_answer
+from tests.test_ui_services import history, overview
+
+SIZE = (120, 36)
+
+
+def servers() -> list[dict[str, Any]]:
+    """Calm, warn and critical values; online, offline and never-reported servers."""
+    return [
+        uf.server_json(1, "calm", cpu=10.0, mem=0.2, temps=[40.0], gpu=[5.0]),
+        uf.server_json(2, "warm", cpu=75.0, mem=0.8, disk=0.75, temps=[75.0]),
+        uf.server_json(3, "hot", cpu=95.0, mem=0.95, disk=0.95, swap=0.95, temps=[95.0], gpu=[97.0]),
+        uf.server_json(4, "gone", age=600.0, cpu=95.0),
+        uf.server_json(5, "never", age=None, empty=True),
+    ]
+
+
+def make_app(**kw: Any) -> tuple[NezhaApp, Any]:
+    streams = uf.stream_factory()
+    client = uf.FakeClient(server_metrics=metric_answer, server_services=services_answer,
+                           services=overview(), service_history=lambda sid, period: history(period))
+    return NezhaApp(client, stream_factory=streams, start_timers=False, **kw), streams
+
+
+async def settle(pilot: Any, app: NezhaApp) -> None:
+    await pilot.pause()
+    workers = [w for w in app.workers if w.group != "stream"]  # the stream runs on
+    if workers:  # (an empty list would mean every worker)
+        await app.workers.wait_for_complete(workers)
+    await pilot.pause()
+
+
+def paint(app: NezhaApp) -> str:
+    """The whole screen rendered through the compositor, line filters included (as a terminal gets it)."""
+    return app.export_screenshot()
+
+
+async def screens(app: NezhaApp, pilot: Any):
+    """Yields the name of each screen once it is on top and settled."""
+    from nezha_tui.ui.screens.help import HelpScreen
+    from nezha_tui.ui.screens.server_detail import ServerDetailScreen
+    from nezha_tui.ui.screens.service_history import ServiceHistoryScreen
+    from nezha_tui.ui.screens.services import ServicesScreen
+
+    fleet = app.screen
+    assert isinstance(fleet, FleetScreen)
+    yield "cards" if isinstance(fleet.grid, FleetCards) else "table"
+    await pilot.press("v")
+    await settle(pilot, app)
+    yield "cards" if isinstance(fleet.grid, FleetCards) else "table"
+    await pilot.press("v")
+    await settle(pilot, app)
+    if app.wall:
+        return  # the other screens are the same with or without the wall
+    for tab in ("overview", "history", "monitors"):
+        app.push_screen(ServerDetailScreen(3))
+        await settle(pilot, app)
+        app.screen.action_tab(tab)
+        await settle(pilot, app)
+        yield f"detail {tab}"
+        app.pop_screen()
+    app.push_screen(ServicesScreen())
+    await settle(pilot, app)
+    yield "services"
+    app.push_screen(ServiceHistoryScreen(2, name="api https"))
+    await settle(pilot, app)
+    yield "service history"
+    app.pop_screen()
+    app.pop_screen()
+    app.push_screen(HelpScreen(fleet.active_bindings))
+    await settle(pilot, app)
+    yield "help"
+    app.pop_screen()
+    await settle(pilot, app)
+
+
+LOOKS = [  # (NO_COLOR, wall, themes): NO_COLOR in every theme (it filters every theme's colours);
+    # with colours a dark, a light and an ANSI theme (every theme again on the wall's screens)
+    pytest.param(True, None, None, id="NO_COLOR-every-theme"),
+    pytest.param(True, 5.0, None, id="NO_COLOR-wall-every-theme"),
+    pytest.param(False, None, ["textual-light", "ansi-dark"], id="color"),
+    pytest.param(False, 5.0, None, id="color-wall-every-theme"),
+]
+
+
+@pytest.mark.parametrize("no_color, wall, themes", LOOKS)
+async def test_every_screen_renders_in_every_theme(monkeypatch, no_color, wall, themes):
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")  # Textual reads it when the app is made
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    app, streams = make_app(wall=wall)
+    if themes is None:
+        themes = list(app.available_themes)
+        assert len(themes) > 10
+    seen: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.no_color is no_color
+        streams.last.push(uf.frame(servers()))
+        await settle(pilot, app)
+        async for name in screens(app, pilot):
+            seen.append(name)
+            for theme in themes:
+                app.theme = theme
+                await pilot.pause()
+                assert paint(app), (name, theme)
+            app.theme = "textual-dark"
+            await pilot.pause()
+    assert seen == (["cards", "table"] if wall else
+                    ["table", "cards", "detail overview", "detail history", "detail monitors",
+                     "services", "service history", "help"])
