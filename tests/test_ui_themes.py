@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from rich.segment import Segment
-from textual.strip import Strip
+from rich.style import Style
+from textual.geometry import Region
 
 from nezha_tui.ui.app import NezhaApp
 from nezha_tui.ui.screens.fleet import FleetScreen
@@ -27,7 +27,7 @@ def servers() -> list[dict[str, Any]]:
         uf.server_json(1, "calm", cpu=10.0, mem=0.2, temps=[40.0], gpu=[5.0]),
         uf.server_json(2, "warm", cpu=75.0, mem=0.8, disk=0.75, temps=[75.0]),
         uf.server_json(3, "hot", cpu=95.0, mem=0.95, disk=0.95, swap=0.95, temps=[95.0], gpu=[97.0]),
-        uf.server_json(4, "gone", age=600.0, cpu=95.0),
+        uf.server_json(4, "gone", age=600.0, cpu=99.0),  # last known: not a live alarm
         uf.server_json(5, "never", age=None, empty=True),
     ]
 
@@ -45,6 +45,32 @@ async def settle(pilot: Any, app: NezhaApp) -> None:
     if workers:  # (an empty list would mean every worker)
         await app.workers.wait_for_complete(workers)
     await pilot.pause()
+
+
+def styles_of(app: NezhaApp, needle: str) -> list[Style]:
+    """The styles of every segment on the top screen whose text holds ``needle`` (after the line
+    filters: what the terminal gets)."""
+    out: list[Style] = []
+    for widget in app.screen.walk_children(with_self=False):
+        if not widget.display or not widget.size.area or widget.children:
+            continue
+        for strip in widget.render_lines(Region(0, 0, *widget.size)):
+            out.extend(seg.style for seg in strip if needle in seg.text and seg.style is not None)
+    return out
+
+
+def check_emphasis(app: NezhaApp, name: str) -> None:
+    """Under NO_COLOR, warn values are bold and critical ones bold + underlined (or reversed)."""
+    if name in ("table", "cards"):
+        warn, crit = styles_of(app, "75.0%"), styles_of(app, "95.0%")  # cpu of "warm", of "hot"
+        assert warn and all(st.bold for st in warn), (name, warn)
+        assert crit and all(st.bold and (st.underline or st.reverse) for st in crit), (name, crit)
+    elif name == "detail overview":  # "hot": the cpu's percentage after its bar
+        crit = styles_of(app, "95.0%")
+        assert crit and all(st.bold and st.underline for st in crit), crit
+    elif name == "services":  # the day strip: a day's level is the cell's height
+        text = paint(app)
+        assert "▁" in text and "█" in text
 
 
 def paint(app: NezhaApp) -> str:
@@ -121,6 +147,8 @@ async def test_every_screen_renders_in_every_theme(monkeypatch, no_color, wall, 
                 app.theme = theme
                 await pilot.pause()
                 assert paint(app), (name, theme)
+                if no_color:
+                    check_emphasis(app, name)
             app.theme = "textual-dark"
             await pilot.pause()
     assert seen == (["cards", "table"] if wall else

@@ -193,6 +193,17 @@ class NezhaApp(App[None]):
 
     # ------------------------------------------------------------------ lifecycle
 
+    def get_css_variables(self) -> dict[str, str]:
+        """Textual's variables, plus :data:`~nezha_tui.ui.drilldown.NO_COLOR_KEY` under NO_COLOR:
+        code that styles Rich text from ``app.theme_variables`` then makes warnings and errors
+        bold/underlined instead of relying on a colour (CSS uses the ``:nocolor`` pseudo-class)."""
+        from nezha_tui.ui.drilldown import NO_COLOR_KEY
+
+        variables = super().get_css_variables()
+        if getattr(self, "no_color", False):
+            variables[NO_COLOR_KEY] = "1"  # the same dict as self.theme_variables
+        return variables
+
     def get_default_screen(self) -> Screen:
         from nezha_tui.ui.screens.fleet import FleetScreen
 

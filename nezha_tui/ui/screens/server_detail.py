@@ -32,7 +32,7 @@ from nezha_tui.format import (
 )
 from nezha_tui.ui.drilldown import (
     NO_TSDB_MESSAGE, PERIODS, append_gap, app_now, app_tz, fmt_local, history_cache, history_error_message,
-    local_dt, period_bar, period_bindings, theme_style,
+    emphasis, local_dt, period_bar, period_bindings, theme_style,
 )
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series, format_value
 
@@ -334,11 +334,17 @@ def _bar(pct: float, width: int, theme: Any) -> Text:
     return t
 
 
-def _pct_after_bar(t: Text, pct: float, rest: str = "") -> None:
-    """`` 28.7%`` right-aligned in 7 cells after a bar (the padding ends the bar's run)."""
+def _pct_after_bar(t: Text, pct: float, rest: str = "", theme: Any = None) -> None:
+    """`` 28.7%`` right-aligned in 7 cells after a bar (the padding ends the bar's run); under
+    NO_COLOR a warning or critical value is emphasised (the bar's colour is a grey then)."""
     label = fmt_percent(pct)
     append_gap(t, 1 + max(0, 6 - len(label)))
-    t.append(label + rest)
+    try:
+        role = "error" if pct >= 90 else "warning" if pct >= 70 else ""
+    except TypeError:
+        role = ""
+    t.append(label, style=emphasis(theme, role))
+    t.append(rest)
 
 
 def live_text(server: StreamServer, theme: Any) -> Text:
@@ -350,7 +356,7 @@ def live_text(server: StreamServer, theme: Any) -> Text:
         v = Text()
         v.append_text(_bar(pct, 10, theme))
         if total_b:
-            _pct_after_bar(v, pct, f"  {fmt_bytes(used_b)} / {fmt_bytes(total_b)}")
+            _pct_after_bar(v, pct, f"  {fmt_bytes(used_b)} / {fmt_bytes(total_b)}", theme)
         else:
             append_gap(v)
             v.append(fmt_bytes(used_b))
@@ -358,7 +364,7 @@ def live_text(server: StreamServer, theme: Any) -> Text:
 
     cpu = Text()
     cpu.append_text(_bar(s.cpu, 10, theme))
-    _pct_after_bar(cpu, s.cpu)
+    _pct_after_bar(cpu, s.cpu, theme=theme)
     _row(t, "CPU", cpu, theme)
     used("Memory", s.mem_used, h.mem_total)
     used("Swap", s.swap_used, h.swap_total)
@@ -375,7 +381,7 @@ def live_text(server: StreamServer, theme: Any) -> Text:
         name = gpu_names[i] if i < len(gpu_names) else f"GPU {i}"
         v = Text()
         v.append_text(_bar(busy, 10, theme))
-        _pct_after_bar(v, busy, f"  {name}")
+        _pct_after_bar(v, busy, f"  {name}", theme)
         _row(t, "GPU" if i == 0 else "", v, theme)
     t.rstrip()
     return t

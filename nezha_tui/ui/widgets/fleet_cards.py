@@ -87,6 +87,12 @@ class FleetCards(FleetGrid):
     FleetCards > .fleet-cards--up { color: $success; }
     FleetCards > .fleet-cards--down { color: $error; text-style: bold; }
     FleetCards > .fleet-cards--muted { color: $text-muted; }
+    /* NO_COLOR: colours become greys, so meaning moves to text styles (no reverse: it would
+       hide the bars' blocks) and the selected card's border is reversed */
+    FleetCards:nocolor > .fleet-cards--warn { text-style: bold; }
+    FleetCards:nocolor > .fleet-cards--crit { text-style: bold underline; }
+    FleetCards:nocolor > .fleet-cards--cursor { text-style: bold reverse; }
+    FleetCards:nocolor:focus > .fleet-cards--cursor { text-style: bold reverse; }
     """
 
     _LINES_KEPT = 4096

@@ -515,6 +515,11 @@ class FleetTable(FleetGrid):
     FleetTable > .fleet-table--rail { color: $foreground 25%; }
     FleetTable > .fleet-table--thumb { color: $scrollbar; }
     FleetTable:focus > .fleet-table--thumb { color: $scrollbar-hover; }
+    /* NO_COLOR: colours become greys, so meaning moves to text styles (the glyphs ● ○ stay) */
+    FleetTable:nocolor > .fleet-table--warn { text-style: bold; }
+    FleetTable:nocolor > .fleet-table--crit { text-style: bold underline reverse; }
+    FleetTable:nocolor > .fleet-table--cursor { text-style: reverse; }
+    FleetTable:nocolor:focus > .fleet-table--cursor { text-style: reverse; }
     """
     RAIL = "▕"
     THUMB = "▐"
