@@ -122,7 +122,7 @@ LOOKS = [  # (NO_COLOR, wall, themes): NO_COLOR in every theme (it filters every
     pytest.param(True, None, None, id="NO_COLOR-every-theme"),
     pytest.param(True, 5.0, None, id="NO_COLOR-wall-every-theme"),
     pytest.param(False, None, ["textual-light", "ansi-dark"], id="color"),
-    pytest.param(False, 5.0, None, id="color-wall-every-theme"),
+    pytest.param(False, 5.0, ["textual-light", "ansi-dark"], id="color-wall"),
 ]
 
 
