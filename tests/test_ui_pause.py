@@ -99,3 +99,30 @@ def test_groups_set_while_frozen_survive_the_thaw():
     store.apply(fleet(3, now=T0 + 2))
     store.thaw()
     assert store.group_names == {1: ["eu"], 2: ["eu"]} and store.visible_groups()[0].group.name == "eu"
+
+
+async def test_the_detail_screen_shows_the_paused_mark():
+    from textual.widgets import Static
+
+    from nezha_tui.ui.screens.server_detail import ServerDetailScreen
+    from tests.test_ui_themes import make_app, settle
+
+    app, streams = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        streams.last.push(cpu_frame(0))
+        app.push_screen(ServerDetailScreen(1))
+        await settle(pilot, app)
+
+        def crumbs() -> str:
+            return str(app.screen.query_one("#crumbs", Static).render())
+
+        assert "PAUSED" not in crumbs()
+        app.action_toggle_pause()  # ("p" is a key of the fleet screen; paused there, the detail shows it too)
+        await pilot.pause()
+        assert "PAUSED" in crumbs()
+        streams.last.push(cpu_frame(1))
+        await pilot.pause()
+        assert "PAUSED (+1)" in crumbs()
+        app.action_toggle_pause()
+        await pilot.pause()
+        assert "PAUSED" not in crumbs()

@@ -464,6 +464,9 @@ class ServerDetailScreen(Screen[None]):
         status_signal = getattr(self.app, "stream_status_changed", None)
         if status_signal is not None:
             status_signal.subscribe(self, self._on_stream_status)
+        state_signal = getattr(self.app, "state_changed", None)
+        if state_signal is not None:
+            state_signal.subscribe(self, self._on_app_state)
         self._activate(self._initial_tab)
 
     # ------------------------------------------------------------------ live panel
@@ -494,6 +497,14 @@ class ServerDetailScreen(Screen[None]):
         if self.is_current:
             self._update_crumbs(self._server())
 
+    def _on_app_state(self, what: str) -> None:
+        if what != "pause":
+            return
+        if self.is_current:
+            self._update_crumbs(self._server())  # the "paused" mark
+        else:
+            self._dirty_live = True
+
     def on_resize(self) -> None:
         self.call_after_refresh(self._update_live)  # re-wrap the text panels to the new widths
 
@@ -511,6 +522,10 @@ class ServerDetailScreen(Screen[None]):
             t.append("   ⚠ this server is gone from the Dashboard", style=theme_style(self.app.theme_variables, "error"))
         if self._stream_note:
             t.append(f"   ({self._stream_note})", style=theme_style(self.app.theme_variables, "warning"))
+        if getattr(self.app, "paused", False):  # as the fleet's header: the picture is frozen
+            held = getattr(self.app, "held_frames", 0)
+            t.append("   ")
+            t.append("PAUSED" + (f" (+{held})" if held else ""), style="bold reverse")
         self.query_one("#crumbs", Static).update(t)
 
     def _update_live(self) -> None:
