@@ -15,20 +15,21 @@ from nezha_tui.ui.screens.fleet import FleetScreen
 from nezha_tui.ui.widgets.fleet_cards import FleetCards
 from nezha_tui.ui.widgets.fleet_table import FleetTable
 from tests import ui_fakes as uf
+from tests.ui_fakes import T0
 from tests.test_ui_detail import metric_answer, services_answer
 from tests.test_ui_services import history, overview
 
 SIZE = (120, 36)
 
 
-def servers() -> list[dict[str, Any]]:
+def servers(now: float = T0) -> list[dict[str, Any]]:
     """Calm, warn and critical values; online, offline and never-reported servers."""
     return [
-        uf.server_json(1, "calm", cpu=10.0, mem=0.2, temps=[40.0], gpu=[5.0]),
-        uf.server_json(2, "warm", cpu=75.0, mem=0.8, disk=0.75, temps=[75.0]),
-        uf.server_json(3, "hot", cpu=95.0, mem=0.95, disk=0.95, swap=0.95, temps=[95.0], gpu=[97.0]),
-        uf.server_json(4, "gone", age=600.0, cpu=99.0),  # last known: not a live alarm
-        uf.server_json(5, "never", age=None, empty=True),
+        uf.server_json(1, "calm", now=now, cpu=10.0, mem=0.2, temps=[40.0], gpu=[5.0]),
+        uf.server_json(2, "warm", now=now, cpu=75.0, mem=0.8, disk=0.75, temps=[75.0]),
+        uf.server_json(3, "hot", now=now, cpu=95.0, mem=0.95, disk=0.95, swap=0.95, temps=[95.0], gpu=[97.0]),
+        uf.server_json(4, "gone", now=now, age=600.0, cpu=99.0),  # last known: not a live alarm
+        uf.server_json(5, "never", now=now, age=None, empty=True),
     ]
 
 
@@ -47,16 +48,22 @@ async def settle(pilot: Any, app: NezhaApp) -> None:
     await pilot.pause()
 
 
-def styles_of(app: NezhaApp, needle: str) -> list[Style]:
-    """The styles of every segment on the top screen whose text holds ``needle`` (after the line
-    filters: what the terminal gets)."""
+def styles_of(app: NezhaApp, needle: str, where: str = "*") -> list[Style]:
+    """The styles of every segment on the top screen (in widgets matching ``where``) whose text
+    holds ``needle`` (after the line filters: what the terminal gets)."""
     out: list[Style] = []
-    for widget in app.screen.walk_children(with_self=False):
+    for widget in app.screen.query(where):
         if not widget.display or not widget.size.area or widget.children:
             continue
         for strip in widget.render_lines(Region(0, 0, *widget.size)):
             out.extend(seg.style for seg in strip if needle in seg.text and seg.style is not None)
     return out
+
+
+def text_of(app: NezhaApp, where: str = "*") -> str:
+    return "\n".join(strip.text for widget in app.screen.query(where)
+                     if widget.display and widget.size.area and not widget.children
+                     for strip in widget.render_lines(Region(0, 0, *widget.size)))
 
 
 def check_emphasis(app: NezhaApp, name: str) -> None:
@@ -66,10 +73,12 @@ def check_emphasis(app: NezhaApp, name: str) -> None:
         assert warn and all(st.bold for st in warn), (name, warn)
         assert crit and all(st.bold and (st.underline or st.reverse) for st in crit), (name, crit)
     elif name == "detail overview":  # "hot": the cpu's percentage after its bar
-        crit = styles_of(app, "95.0%")
+        crit = styles_of(app, "95.0%", "#live")
         assert crit and all(st.bold and st.underline for st in crit), crit
+        legend = text_of(app, "#rt-pct")  # the realtime plot's lines told apart by glyph
+        assert "━ cpu" in legend and "• mem" in legend, legend
     elif name == "services":  # the day strip: a day's level is the cell's height
-        text = paint(app)
+        text = text_of(app)
         assert "▁" in text and "█" in text
 
 
@@ -139,7 +148,8 @@ async def test_every_screen_renders_in_every_theme(monkeypatch, no_color, wall, 
     seen: list[str] = []
     async with app.run_test(size=SIZE) as pilot:
         assert app.no_color is no_color
-        streams.last.push(uf.frame(servers()))
+        for step in range(3):  # a few frames: realtime plots with lines
+            streams.last.push(uf.frame(servers(T0 + 2 * step), now=T0 + 2 * step))
         await settle(pilot, app)
         async for name in screens(app, pilot):
             seen.append(name)
