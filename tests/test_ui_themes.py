@@ -13,7 +13,6 @@ from textual.geometry import Region
 from nezha_tui.ui.app import NezhaApp
 from nezha_tui.ui.screens.fleet import FleetScreen
 from nezha_tui.ui.widgets.fleet_cards import FleetCards
-from nezha_tui.ui.widgets.fleet_table import FleetTable
 from tests import ui_fakes as uf
 from tests.ui_fakes import T0
 from tests.test_ui_detail import metric_answer, services_answer
@@ -164,3 +163,24 @@ async def test_every_screen_renders_in_every_theme(monkeypatch, no_color, wall, 
     assert seen == (["cards", "table"] if wall else
                     ["table", "cards", "detail overview", "detail history", "detail monitors",
                      "services", "service history", "help"])
+
+
+async def test_the_grid_line_path_styles_unstyled_segments_before_the_monochrome_filter(monkeypatch):
+    """The grid runs Textual's line filters itself: a segment without a style (which the
+    monochrome filter of NO_COLOR cannot take) gets the widget's own style first."""
+    from rich.segment import Segment
+    from textual.strip import Strip
+
+    from nezha_tui.ui.widgets.fleet_table import FleetTable
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app, streams = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        streams.last.push(uf.frame(servers()))
+        await settle(pilot, app)
+        table = app.screen.query_one(FleetTable)
+        width = table.size.width
+        monkeypatch.setattr(table, "_lines", lambda ys: [Strip([Segment("x" * width)], width) for _ in ys])
+        strips = table.render_lines(Region(0, 0, width, 3))
+        assert [strip.text for strip in strips] == ["x" * width] * 3
+        assert all(seg.style is not None for strip in strips for seg in strip)
