@@ -189,8 +189,11 @@ class FleetView:
         self.status = status
         self._recompute(members=True)
 
+    STATUS_CYCLE = (StatusFilter.ALL, StatusFilter.OFFLINE, StatusFilter.ONLINE)
+    """What ``f`` steps through: offline first (the servers one looks for), as README and help say."""
+
     def next_status(self) -> StatusFilter:
-        order = list(StatusFilter)
+        order = self.STATUS_CYCLE
         self.set_status(order[(order.index(self.status) + 1) % len(order)])
         return self.status
 

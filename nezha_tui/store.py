@@ -298,15 +298,24 @@ class FleetStore:
         self._unknown: dict[int, frozenset[str]] = {}
         """Server id -> repaired fields that had no previous value (its first frame)."""
 
+        self._recorder: FleetStore | None = None
+        """While frozen (:meth:`freeze`): the store that takes the frames."""
+        self._recorder_meta: set[int] = set()
+
     # ------------------------------------------------------------------ frames
 
     def apply(self, frame: StreamFrame, report: Any = None) -> FleetChange:
-        """Take in one frame; return what it changed.
+        """Take in one frame; return what it changed (while frozen: what it changed in the recording).
 
         ``report`` (a :class:`~nezha_tui.api.decode.DecodeReport`, optional): its ``repaired``
         names the fields of servers that were malformed in this frame; those servers keep
         their previous values for these fields and are marked repaired for this frame.
         """
+        recorder = self._recorder
+        if recorder is not None:
+            change = recorder.apply(frame, report)
+            self._recorder_meta |= change.meta_changed
+            return change
         self.settle()  # the previous frame's recent values, if nobody recorded them yet
         first = self.frames == 0
         self.frames += 1
@@ -458,6 +467,8 @@ class FleetStore:
         The app calls it once the frame is on screen; :meth:`recent` and the next
         :meth:`apply` call it too, so nothing is lost when nobody does.
         """
+        if self._recorder is not None:
+            self._recorder.settle()
         self._retired = None  # the previous frame's servers: freed here, after the screen showed the new one
         pending, self._unrecorded = self._unrecorded, None
         if pending is None:
@@ -469,6 +480,61 @@ class FleetStore:
                 history.append(_Columns(now_ms, position, servers, online))
             except (TypeError, ValueError, OverflowError):
                 pass  # a value of the wrong type: no sample for this frame
+
+    # ------------------------------------------------------------------ pause
+
+    @property
+    def frozen(self) -> bool:
+        return self._recorder is not None
+
+    def freeze(self) -> None:
+        """Keep the picture; go on recording.
+
+        Until :meth:`thaw`, :meth:`apply` gives the frames to a copy of the store (the
+        "recorder"); what screens read (servers, online flags, totals, versions) stays as it
+        was, while the recent values (:meth:`recent`, shared with the recorder) keep growing:
+        a pause leaves no hole in the realtime plots.
+        """
+        if self._recorder is not None:
+            return
+        self.settle()
+        recorder = FleetStore.__new__(FleetStore)
+        for name, value in vars(self).items():
+            # containers are copied (the recorder changes them); the recent values are shared
+            setattr(recorder, name, value.copy() if isinstance(value, (dict, list, set)) else value)
+        recorder._recorder = None
+        recorder._recorder_meta = set()
+        self._recorder = recorder
+        self._recorder_meta = set()
+
+    _KEPT_ON_THAW = frozenset({"groups", "group_names", "site_name", "_recorder", "_recorder_meta"})
+
+    def thaw(self) -> FleetChange:
+        """Take over what was recorded since :meth:`freeze`; return it as one change (the picture's
+        catch-up: the net difference, e.g. a server that went offline and came back is only
+        ``changed``)."""
+        recorder = self._recorder
+        if recorder is None:
+            return FleetChange(now_ms=self.now_ms)
+        old_servers, old_online, old_version, old_order = self.servers, self._online, self.version, self.order
+        meta = self._recorder_meta
+        self._recorder = None
+        self._recorder_meta = set()
+        for name, value in vars(recorder).items():
+            if name not in self._KEPT_ON_THAW:
+                setattr(self, name, value)
+        servers, online = self.servers, self._online
+        change = FleetChange(now_ms=self.now_ms)
+        if servers.keys() != old_servers.keys():
+            change.added.update(servers.keys() - old_servers.keys())
+            change.removed.update(old_servers.keys() - servers.keys())
+        added = change.added
+        change.changed.update(sid for sid, v in self.version.items() if old_version.get(sid) != v and sid not in added)
+        change.went_offline.update(sid for sid in change.changed if old_online.get(sid) and not online.get(sid))
+        change.came_online.update(sid for sid in change.changed if online.get(sid) and not old_online.get(sid, False))
+        change.meta_changed.update(meta & change.changed)
+        change.order_changed = self.order != old_order
+        return change
 
     # ------------------------------------------------------------------ queries
 
@@ -597,6 +663,8 @@ class FleetStore:
     def set_groups(self, groups: Iterable[ServerGroup]) -> bool:
         """Replace the server groups; ``True`` when they differ from before."""
         groups = list(groups or ())
+        if self._recorder is not None:
+            self._recorder.set_groups(groups)
         if groups == self.groups:
             return False
         self.groups = groups

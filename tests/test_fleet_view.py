@@ -75,8 +75,8 @@ def test_filter_by_name_country_platform_group_tag_and_counts():
 
 def test_status_filter():
     _, view = make([server_json(1), server_json(2, age=None), server_json(3, age=500)])
-    assert view.next_status() is StatusFilter.ONLINE and view.ids == [1]
     assert view.next_status() is StatusFilter.OFFLINE and view.ids == [2, 3]
+    assert view.next_status() is StatusFilter.ONLINE and view.ids == [1]
     assert view.next_status() is StatusFilter.ALL and len(view) == 3
 
 

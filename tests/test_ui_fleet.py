@@ -170,12 +170,14 @@ async def test_filter_by_country_platform_and_group():
 
 async def test_status_filter_key():
     async with fleet_screen(fleet(5, offline=[2, 4])) as (app, pilot, streams, _):
+        await pilot.press("f")  # all -> offline only -> online only -> all, as README and help say
+        assert app.screen.query_one(FleetTable).view.ids == [2, 4]
+        assert "2 of 5 (offline)" in str(app.screen.query_one("#filter-count").render())
         await pilot.press("f")
         assert app.screen.query_one(FleetTable).view.ids == [1, 3, 5]
         await pilot.press("f")
-        assert app.screen.query_one(FleetTable).view.ids == [2, 4]
-        assert "2 of 5 (offline)" in str(app.screen.query_one("#filter-count").render())
-        await pilot.press("escape")
+        assert len(app.screen.query_one(FleetTable).view.ids) == 5
+        await pilot.press("f", "escape")
         assert len(app.screen.query_one(FleetTable).view.ids) == 5
 
 

@@ -177,8 +177,10 @@ class NezhaApp(App[None]):
         self.perf = FramePerf()
         self.paused = False
         self.held_frames = 0
-        self._held: Any = None
-        self._held_report: Any = None
+        """Frames recorded while paused (the picture shows none of them)."""
+        self._paused_flips: tuple[set[int], set[int]] = (set(), set())
+        """Ids that went offline / came online in some frame recorded while paused."""
+        self.frames_received = 0
         self.last_frame_at: float | None = None
         self.frame_applied_at: float | None = None
         """App clock when the store took in its latest frame (ages advance from there)."""
@@ -195,6 +197,17 @@ class NezhaApp(App[None]):
         """Published with a word ("pause", "bell", "setting", "groups") when app state changes."""
 
     # ------------------------------------------------------------------ lifecycle
+
+    def get_css_variables(self) -> dict[str, str]:
+        """Textual's variables, plus :data:`~nezha_tui.ui.drilldown.NO_COLOR_KEY` under NO_COLOR:
+        code that styles Rich text from ``app.theme_variables`` then makes warnings and errors
+        bold/underlined instead of relying on a colour (CSS uses the ``:nocolor`` pseudo-class)."""
+        from nezha_tui.ui.drilldown import NO_COLOR_KEY
+
+        variables = super().get_css_variables()
+        if getattr(self, "no_color", False):
+            variables[NO_COLOR_KEY] = "1"  # the same dict as self.theme_variables
+        return variables
 
     def get_default_screen(self) -> Screen:
         from nezha_tui.ui.screens.fleet import FleetScreen
@@ -242,7 +255,7 @@ class NezhaApp(App[None]):
         """Run the stream; in wall mode, forever (a stopped stream is started again later)."""
         fruitless = 0
         while True:
-            frames_before = self.store.frames
+            frames_before = self.frames_received
             try:
                 self.stream = self._make_stream()
                 await self.stream.run()
@@ -253,7 +266,7 @@ class NezhaApp(App[None]):
                 self.report_error("stream", f"Live stream stopped: {_error_message(exc)}")
             if not self.wall:
                 return
-            fruitless = 0 if self.store.frames > frames_before else fruitless + 1
+            fruitless = 0 if self.frames_received > frames_before else fruitless + 1
             await asyncio.sleep(self.wall_retry_delay(fruitless))
 
     def wall_retry_delay(self, fruitless: int) -> float:
@@ -272,20 +285,26 @@ class NezhaApp(App[None]):
         self.last_frame_at = self.clock()
         if report is not None and (getattr(report, "dropped_servers", 0) or getattr(report, "bad_fields", 0)):
             log.warning("frame decode report: %s", report)
-        if self.paused:
-            self._held = frame
-            self._held_report = report
-            self.held_frames += 1
-            self._resume_gc()  # nothing to paint
-            return
-        self._pause_gc()  # (already paused when the stream told of the bytes)
+        self.frames_received += 1
+        if not self.paused:
+            self._pause_gc()  # (already paused when the stream told of the bytes)
         try:
-            change = self.store.apply(frame, report)
-            self.frame_applied_at = self.clock()
+            change = self.store.apply(frame, report)  # paused: recorded, the picture stays (the store is frozen)
+            if not self.paused:
+                self.frame_applied_at = self.clock()
         except Exception as exc:  # a bad frame must never take the app down
             log.exception("applying a frame failed")
             self._resume_gc()
             self.report_error("frame", f"A frame could not be read: {_error_message(exc)}")
+            return
+        if self.paused:
+            self.held_frames += 1
+            went_offline, came_online = self._paused_flips
+            went_offline |= change.went_offline
+            came_online |= change.came_online
+            self.store.settle()  # nothing to paint: record the recent values now
+            self._resume_gc()
+            self.state_changed.publish("pause")  # the mark's count
             return
         applied = time.perf_counter()
         self.fleet_changed.publish(change)
@@ -478,16 +497,46 @@ class NezhaApp(App[None]):
     # ------------------------------------------------------------------ actions
 
     def action_toggle_pause(self) -> None:
+        """Freeze the picture (the store keeps recording), or catch up: one repaint with all
+        that changed meanwhile and one toast that sums up the alerts, not one per frame."""
         self.paused = not self.paused
-        if not self.paused:
-            held, self._held = self._held, None
-            report, self._held_report = self._held_report, None
+        if self.paused:
+            self.store.freeze()
             self.held_frames = 0
-            if held is not None:
-                self._on_frame(held, report)
-        self.notify("Paused: the stream goes on, the picture is frozen" if self.paused else "Resumed",
-                    timeout=3)
+            self._paused_flips = (set(), set())
+            self.notify("Paused: the picture is frozen, the recording goes on", timeout=3)
+            self.state_changed.publish("pause")
+            return
+        held, self.held_frames = self.held_frames, 0
+        flips, self._paused_flips = self._paused_flips, (set(), set())
+        change = self.store.thaw()
+        if self.last_frame_at is not None:
+            self.frame_applied_at = self.last_frame_at  # the picture now shows the latest frame
         self.state_changed.publish("pause")
+        if change:
+            self.fleet_changed.publish(change)
+            self.call_after_refresh(self.store.settle)
+        self._pause_summary(change, held, *flips)
+
+    def _pause_summary(self, change: FleetChange, held: int, went_offline: set[int], came_online: set[int]) -> None:
+        """One toast on resume: the net flips, and the servers that flipped and flipped back."""
+        parts = []
+        if change.went_offline:
+            n = len(change.went_offline)
+            parts.append(f"{self._names(change.went_offline)} {'is' if n == 1 else 'are'} offline")
+        if change.came_online:
+            n = len(change.came_online)
+            parts.append(f"{self._names(change.came_online)} {'is' if n == 1 else 'are'} back online")
+        bounced = ((went_offline | came_online) - change.flipped) & self.store.servers.keys()
+        if bounced:
+            n = len(bounced)
+            parts.append(f"{self._names(bounced)} went off- or online and back meanwhile")
+        frames = f"{held} frame{'s' if held != 1 else ''}"
+        if parts:
+            self._toast(f"Resumed ({frames} caught up): " + "; ".join(parts),
+                        "warning" if change.went_offline else "information")
+        else:
+            self.notify(f"Resumed ({frames} caught up)", timeout=3)
 
     def action_toggle_bells(self) -> None:
         self.bells = not self.bells

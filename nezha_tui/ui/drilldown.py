@@ -20,6 +20,7 @@ from nezha_tui.history_cache import HistoryCache
 __all__ = [
     "PERIODS", "PERIOD_NAMES", "app_now", "app_tz", "local_dt", "fmt_local",
     "history_cache", "history_error_message", "GUEST_MESSAGE", "NO_TSDB_MESSAGE", "append_gap",
+    "NO_COLOR_KEY", "no_color", "emphasis", "theme_style",
 ]
 
 PERIODS = ("1d", "7d", "30d")
@@ -128,10 +129,40 @@ _FALLBACK_COLORS = {
 }
 
 
+NO_COLOR_KEY = "nezha-no-color"
+"""Set (to ``"1"``) in ``app.theme_variables`` when the app runs under NO_COLOR (see
+``NezhaApp.get_css_variables``): what takes a theme mapping learns it from there."""
+
+
+def no_color(theme: Any) -> bool:
+    """The theme mapping comes from an app under NO_COLOR (colours become shades of grey)."""
+    try:
+        return bool(theme.get(NO_COLOR_KEY))
+    except Exception:
+        return False
+
+
+def emphasis(theme: Any, role: str) -> Any:
+    """What a ``role`` adds besides its colour: under NO_COLOR, ``warning`` is bold and
+    ``error`` bold and underlined (they must stand out when every colour is a grey);
+    nothing otherwise."""
+    from rich.style import Style
+
+    if role in ("error", "warning") and no_color(theme):
+        return Style(bold=True, underline=role == "error")
+    return Style()
+
+
 def theme_style(theme: Any, role: str, *, bold: bool = False, italic: bool = False) -> Any:
     """A Rich ``Style`` in the colour of theme variable ``role`` (never raises;
     ``""`` gives the plain style).  Theme values such as ``ansi_green`` are
-    turned into RGB through Textual's colour parser."""
+    turned into RGB through Textual's colour parser.  Under NO_COLOR, ``warning``
+    and ``error`` also carry :func:`emphasis`."""
+    style = _theme_style(theme, role, bold=bold, italic=italic)
+    return style + emphasis(theme, role) if role in ("error", "warning") else style
+
+
+def _theme_style(theme: Any, role: str, *, bold: bool = False, italic: bool = False) -> Any:
     from rich.color import Color as RichColor
     from rich.style import Style
     from textual.color import Color

@@ -33,8 +33,7 @@ from nezha_tui.format import (
 )
 from nezha_tui.ui.drilldown import (
     NO_TSDB_MESSAGE, PERIODS, append_gap, app_now, app_tz, fmt_local, history_cache, history_error_message,
-    history_retry_delay,
-    local_dt, period_bar, period_bindings, theme_style,
+    emphasis, history_retry_delay, local_dt, period_bar, period_bindings, theme_style,
 )
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series, format_value
 
@@ -342,11 +341,17 @@ def _bar(pct: float, width: int, theme: Any) -> Text:
     return t
 
 
-def _pct_after_bar(t: Text, pct: float, rest: str = "") -> None:
-    """`` 28.7%`` right-aligned in 7 cells after a bar (the padding ends the bar's run)."""
+def _pct_after_bar(t: Text, pct: float, rest: str = "", theme: Any = None) -> None:
+    """`` 28.7%`` right-aligned in 7 cells after a bar (the padding ends the bar's run); under
+    NO_COLOR a warning or critical value is emphasised (the bar's colour is a grey then)."""
     label = fmt_percent(pct)
     append_gap(t, 1 + max(0, 6 - len(label)))
-    t.append(label + rest)
+    try:
+        role = "error" if pct >= 90 else "warning" if pct >= 70 else ""
+    except TypeError:
+        role = ""
+    t.append(label, style=emphasis(theme, role))
+    t.append(rest)
 
 
 def _last_known_text(server: StreamServer, theme: Any, status: ServerStatus, age: float | None) -> Text:
@@ -408,7 +413,7 @@ def live_text(server: StreamServer, theme: Any, status: ServerStatus | None = No
         v = Text()
         v.append_text(_bar(pct, 10, theme))
         if total_b:
-            _pct_after_bar(v, pct, f"  {fmt_bytes(used_b)} / {fmt_bytes(total_b)}")
+            _pct_after_bar(v, pct, f"  {fmt_bytes(used_b)} / {fmt_bytes(total_b)}", theme)
         else:
             append_gap(v)
             v.append(fmt_bytes(used_b))
@@ -416,7 +421,7 @@ def live_text(server: StreamServer, theme: Any, status: ServerStatus | None = No
 
     cpu = Text()
     cpu.append_text(_bar(s.cpu, 10, theme))
-    _pct_after_bar(cpu, s.cpu)
+    _pct_after_bar(cpu, s.cpu, theme=theme)
     _row(t, "CPU", cpu, theme)
     used("Memory", s.mem_used, h.mem_total)
     used("Swap", s.swap_used, h.swap_total)
@@ -433,7 +438,7 @@ def live_text(server: StreamServer, theme: Any, status: ServerStatus | None = No
         name = gpu_names[i] if i < len(gpu_names) else f"GPU {i}"
         v = Text()
         v.append_text(_bar(busy, 10, theme))
-        _pct_after_bar(v, busy, f"  {name}")
+        _pct_after_bar(v, busy, f"  {name}", theme)
         _row(t, "GPU" if i == 0 else "", v, theme)
     t.rstrip()
     return t
@@ -554,6 +559,14 @@ class ServerDetailScreen(Screen[None]):
         if self.is_current:
             self._update_crumbs(self._server())
 
+    def _on_app_state(self, what: str) -> None:
+        if what != "pause":
+            return
+        if self.is_current:
+            self._update_crumbs(self._server())  # the "paused" mark
+        else:
+            self._dirty_live = True
+
     def on_resize(self) -> None:
         self.call_after_refresh(self._update_live)  # re-wrap the text panels to the new widths
 
@@ -577,6 +590,10 @@ class ServerDetailScreen(Screen[None]):
             t.append("   ⚠ this server is gone from the Dashboard", style=theme_style(self.app.theme_variables, "error"))
         if self._stream_note:
             t.append(f"   ({self._stream_note})", style=theme_style(self.app.theme_variables, "warning"))
+        if getattr(self.app, "paused", False):  # as the fleet's header: the picture is frozen
+            held = getattr(self.app, "held_frames", 0)
+            t.append("   ")
+            t.append("PAUSED" + (f" (+{held})" if held else ""), style="bold reverse")
         self.query_one("#crumbs", Static).update(t)
 
     def _update_live(self) -> None:

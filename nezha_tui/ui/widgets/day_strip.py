@@ -21,6 +21,8 @@ __all__ = ["DAYS", "day_uptimes", "uptime_level", "day_strip_text", "DayStrip"]
 DAYS = 30
 CELL = "█"
 NO_DATA = "·"
+NO_COLOR_CELLS = {"success": "█", "warning": "▄", "error": "▁"}
+"""Under NO_COLOR (greys only) a day's level is the cell's height."""
 
 
 def _int(v: object) -> int:
@@ -74,13 +76,16 @@ _FALLBACK = {"success": "#4EBF71", "warning": "#ffa62b", "error": "#ba3c5b", "fo
 def day_strip_text(up: Sequence[object] | None, down: Sequence[object] | None,
                    theme: Mapping[str, str] | None = None, days: int = DAYS) -> Text:
     """One character per day; colours from the theme variables."""
+    from nezha_tui.ui.drilldown import no_color
+
     theme = theme or {}
     styles = {role: _style(role, theme, fb) for role, fb in _FALLBACK.items()}
+    cells = NO_COLOR_CELLS if no_color(theme) else {}
     text = Text(no_wrap=True, end="")
     for pct in day_uptimes(up, down, days):
         role = uptime_level(pct)
         if role:
-            text.append(CELL, styles[role])
+            text.append(cells.get(role, CELL), styles[role])
         else:
             text.append(NO_DATA, styles["foreground-muted"])
     return text

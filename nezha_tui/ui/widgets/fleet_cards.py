@@ -88,6 +88,12 @@ class FleetCards(FleetGrid):
     FleetCards > .fleet-cards--up { color: $success; }
     FleetCards > .fleet-cards--down { color: $error; text-style: bold; }
     FleetCards > .fleet-cards--muted { color: $text-muted; }
+    /* NO_COLOR: colours become greys, so meaning moves to text styles (no reverse: it would
+       hide the bars' blocks) and the selected card's border is reversed */
+    FleetCards:nocolor > .fleet-cards--warn { text-style: bold; }
+    FleetCards:nocolor > .fleet-cards--crit { text-style: bold underline; }
+    FleetCards:nocolor > .fleet-cards--cursor { text-style: bold reverse; }
+    FleetCards:nocolor:focus > .fleet-cards--cursor { text-style: bold reverse; }
     """
 
     _LINES_KEPT = 4096
@@ -345,7 +351,7 @@ class FleetCards(FleetGrid):
         cc = (server.country_code or "").upper()[:2]
         name_room = max(1, width - 4 - 2 - (len(cc) + 3 if cc else 0))
         name = fit(server.name or f"#{sid}", min(cell_len(server.name or f'#{sid}'), name_room), False)
-        top = [Segment("╭ ", border), Segment(mark, styled(mark_kind)), Segment(" "),
+        top = [Segment("╭ ", border), Segment(mark, styled(mark_kind)), Segment(" ", base),
                Segment(name, styled("title"))]
         used = 2 + 1 + 1 + cell_len(name)
         tail = f" {cc} ╮" if cc else " ╮"

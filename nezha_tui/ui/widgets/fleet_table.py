@@ -224,6 +224,20 @@ def fit(text: str, width: int, right: bool) -> str:
     return pad + text if right else text + pad
 
 
+def _styled(strip: Strip, style: Style) -> Strip:
+    """``strip`` with ``style`` on every segment that has none.
+
+    Textual's generic line path leaves no segment unstyled before its line filters run,
+    and its ``Monochrome`` filter (NO_COLOR) relies on that: it fails on a ``None`` style.
+    The grid's own path (:meth:`FleetGrid.render_lines`) keeps the same promise here.
+    """
+    segments = list(strip)
+    if all([segment.style is not None for segment in segments]):
+        return strip
+    return Strip([Segment(text, style if seg_style is None else seg_style, control)
+                  for text, seg_style, control in segments], strip.cell_length)
+
+
 # --------------------------------------------------------------------------- shared base
 
 
@@ -453,11 +467,14 @@ class FleetGrid(ScrollView, can_focus=True):
         if ansi is not None:
             filters = [f for f in filters if f is not ansi]
         strips = self._lines(crop.line_range)
+        plain = self._plain_style
         for i, strip in enumerate(strips):
             if strip.cell_length != width:
-                strip = strip.adjust_cell_length(width, self._plain_style)
-            for line_filter in filters:
-                strip = strip.apply_filter(line_filter, background)  # type: ignore[arg-type]
+                strip = strip.adjust_cell_length(width, plain)
+            if filters:  # NO_COLOR's monochrome filter (or the dim one) expects every segment styled
+                strip = _styled(strip, plain)
+                for line_filter in filters:
+                    strip = strip.apply_filter(line_filter, background)  # type: ignore[arg-type]
             strips[i] = strip
         x1, x2 = crop.column_span
         if (x1, x2) != (0, width):
@@ -575,6 +592,11 @@ class FleetTable(FleetGrid):
     FleetTable > .fleet-table--rail { color: $foreground 25%; }
     FleetTable > .fleet-table--thumb { color: $scrollbar; }
     FleetTable:focus > .fleet-table--thumb { color: $scrollbar-hover; }
+    /* NO_COLOR: colours become greys, so meaning moves to text styles (the glyphs ● ○ stay) */
+    FleetTable:nocolor > .fleet-table--warn { text-style: bold; }
+    FleetTable:nocolor > .fleet-table--crit { text-style: bold underline reverse; }
+    FleetTable:nocolor > .fleet-table--cursor { text-style: reverse; }
+    FleetTable:nocolor:focus > .fleet-table--cursor { text-style: reverse; }
     """
     RAIL = "▕"
     THUMB = "▐"

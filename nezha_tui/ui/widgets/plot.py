@@ -302,6 +302,28 @@ def _data_ranges(series: Sequence[Series], fmt: AxisFormat, x_range: tuple[float
     return cleaned, xr, yr
 
 
+NO_COLOR_GLYPHS = ("•", "+", "o", "*", "#")
+"""The marks of a plot's second, third... line under NO_COLOR (the first stays braille)."""
+
+
+def _line_glyphs(series: Sequence[Series], theme: Any) -> list[str]:
+    """Per series: ``""`` (braille, and ``━`` in the legend) or, under NO_COLOR, a glyph that tells
+    the lines apart when their colours are all greys."""
+    from nezha_tui.ui.drilldown import no_color
+
+    if not no_color(theme):
+        return [""] * len(series)
+    out: list[str] = []
+    lines = 0
+    for s in series:
+        if s.points:
+            out.append("")
+            continue
+        out.append(NO_COLOR_GLYPHS[(lines - 1) % len(NO_COLOR_GLYPHS)] if lines else "")
+        lines += 1
+    return out
+
+
 def build_plot_text(
     series: Sequence[Series],
     width: int,
@@ -360,7 +382,9 @@ def build_plot_text(
     all_buckets: list[list[Bucket]] = []
     colors: list[tuple[int, int, int]] = []
     pal = 0
-    for s, (cx, cy) in zip(series, cleaned):
+    # under NO_COLOR every line is a grey: the first is drawn in braille, the next with a glyph each
+    glyphs = _line_glyphs(series, theme)
+    for s, glyph, (cx, cy) in zip(series, glyphs, cleaned):
         if s.color:
             rgb = _rgb(s.color, theme, (200, 200, 200))
         else:
@@ -385,7 +409,7 @@ def build_plot_text(
         if s.points:
             marker = plt.marker(s.mark or "x", pixel=plt.pixel(foreground=rgb))
         else:
-            marker = plt.marker("braille", pixel=plt.pixel(foreground=rgb))
+            marker = plt.marker(glyph or "braille", pixel=plt.pixel(foreground=rgb))
         sig = fig.signal(px, py, marker=marker)
         if not s.points:
             sig.lines(True)
@@ -403,12 +427,12 @@ def build_plot_text(
     if legend_rows:
         text.append("\n")
         line = Text(no_wrap=True, overflow="ellipsis")
-        for s, rgb in zip(series, colors):
+        for s, rgb, glyph in zip(series, colors, glyphs):
             if not s.label:
                 continue
             if line:
                 line.append("  ")
-            line.append("x " if s.points else "━ ", style=_style(rgb))
+            line.append(f"{s.mark or 'x'} " if s.points else f"{glyph or '━'} ", style=_style(rgb))
             # the separator ends the label's run: a run's leading space is lost by some SVG renderers
             line.append(s.label + " " if s.legend_extra else s.label)
             if s.legend_extra:
