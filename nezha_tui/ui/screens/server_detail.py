@@ -560,6 +560,9 @@ class ServerDetailScreen(Screen[None]):
             self._update_crumbs(self._server())
 
     def _on_app_state(self, what: str) -> None:
+        if what == "tick":
+            self._tick_age()
+            return
         if what != "pause":
             return
         if self.is_current:
@@ -649,9 +652,9 @@ class ServerDetailScreen(Screen[None]):
         store = getattr(self.app, "store", None)
         return getattr(store, "now_ms", 0) / 1000.0
 
-    def _on_app_state(self, what: str) -> None:
+    def _tick_age(self) -> None:
         """The 1 s tick: an offline server's age moves on; repaint the panels only when its text did."""
-        if what != "tick" or self._age_shown is None:
+        if self._age_shown is None:
             return
         store = getattr(self.app, "store", None)
         if store is None:
