@@ -573,7 +573,7 @@ class _TextCleaner:
         if bad_sensors:
             for sid, server in new_servers.items():
                 temps = server.state.temperatures
-                if temps and isinstance(temps, tuple) and not bad_sensors.isdisjoint(map(_SENSOR_NAME, temps)):
+                if temps and isinstance(temps, tuple) and not bad_sensors.keys().isdisjoint(map(_SENSOR_NAME, temps)):
                     fixed = tuple(Temperature(bad_sensors.get(t.name, t.name), t.temperature) for t in temps)
                     server = out[sid]
                     out[sid] = _replace(server, state=_replace(server.state, temperatures=fixed))
