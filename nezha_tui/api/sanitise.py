@@ -18,12 +18,18 @@ terminal draws it:
 * format characters (Unicode category Cf: bidi overrides and isolates
   U+202A-U+202E / U+2066-U+2069, marks such as U+200E/U+200F/U+061C,
   zero-width U+200B/U+200C/U+2060/U+FEFF, soft hyphen, tag characters...) are
-  removed.  The one exception is U+200D ZERO WIDTH JOINER between two emoji
-  (👨‍👩‍👧): Rich (15+) measures such a sequence as one 2-cell grapheme, the way
-  current terminals draw it, so it is kept; a joiner anywhere else is removed.
+  removed, and so are the emoji variation selectors U+FE0E/U+FE0F and the
+  skin-tone modifiers U+1F3FB-U+1F3FF (Rich measures them as 0 cells after an
+  emoji, terminals without emoji joining draw 2).
 
-Combining marks, CJK, emoji, flags (regional-indicator pairs) and private-use
-characters are left alone: Rich's ``cell_len`` measures them as drawn.
+The zero width joiner (U+200D) is removed too, also inside emoji sequences
+(👨‍👩‍👧 becomes 👨👩👧), and so is VS16: Rich 15 measures a joined sequence as
+one 2-cell grapheme and ``❤️`` as 2 cells, but terminals disagree (tmux 3.3
+draws the family as three 2-cell emoji, 6 cells, and ``❤️`` as 1), so a row
+holding one would be misaligned by the difference.  Without joiners and
+selectors every terminal draws what Rich measures.  Combining marks, CJK,
+emoji, flags (regional-indicator pairs) and private-use characters are left
+alone: Rich's ``cell_len`` measures them as they are drawn.
 
 The function is pure and cheap for clean text: ASCII printable text, and any
 text ``str.isprintable()`` accepts (CJK, emoji, accents), is returned as is
@@ -46,7 +52,6 @@ __all__ = ["sanitise", "sanitise_obj", "is_clean", "escape_json_controls", "ESCA
 #: What a whole escape sequence becomes.
 ESCAPE_STAND_IN = "\u241b"  # ␛
 _REPLACEMENT = "\ufffd"  # �
-_ZWJ = "\u200d"
 
 # ESC/C1-introduced sequences, matched whole.  String sequences (OSC, DCS, SOS,
 # PM, APC) end at BEL or ST (ESC \ or 0x9c); unterminated, at the end of the text.
@@ -68,6 +73,9 @@ def _table() -> dict[int, str | None]:
         table[cp] = " "
     for cp in range(0xD800, 0xE000):
         table[cp] = _REPLACEMENT
+    table[0xFE0E] = table[0xFE0F] = None  # variation selectors: widths terminals disagree on
+    for cp in range(0x1F3FB, 0x1F400):  # skin tones: Rich measures 0 cells, terminals draw 2
+        table[cp] = None
     for lo, hi in _CF_RANGES:
         for cp in range(lo, hi):
             if cp not in table and unicodedata.category(chr(cp)) == "Cf":
@@ -81,26 +89,8 @@ _CF_RANGES = ((0, 0x10000), (0x11080, 0x11100), (0x13430, 0x13460), (0x1BCA0, 0x
 
 
 _TABLE = _table()
-# the characters that make the slow path more than a translate()
-_SPECIAL = re.compile("[\x1b\x90\x98\x9b\x9d\x9e\x9f\u200d]")
-
-
-def _is_emoji(ch: str) -> bool:
-    """Roughly Extended_Pictographic (plus skin tones and VS16): what a ZWJ may join."""
-    cp = ord(ch)
-    return (cp >= 0x1F000 or 0x2190 <= cp <= 0x2BFF or cp == 0xFE0F
-            or unicodedata.category(ch) == "So")
-
-
-def _translate_keeping_joiners(s: str) -> str:
-    """Translate, keeping the ZWJs that join two emoji."""
-    parts = s.split(_ZWJ)
-    out = [parts[0].translate(_TABLE)]
-    for before, part in zip(parts, parts[1:]):
-        if before and part and _is_emoji(before[-1]) and _is_emoji(part[0]):
-            out.append(_ZWJ)
-        out.append(part.translate(_TABLE))
-    return "".join(out)
+# the introducers of escape sequences (else the slow path is one translate())
+_SPECIAL = re.compile("[\x1b\x90\x98\x9b\x9d\x9e\x9f]")
 
 
 def sanitise(s: str) -> str:
@@ -108,16 +98,17 @@ def sanitise(s: str) -> str:
     if s.isascii():
         if s.isprintable():
             return s
-    elif s.isprintable():
+    elif s.isprintable() and _WIDTH_TROUBLE.search(s) is None:
         return s
     return _slow(s)
+
+
+_WIDTH_TROUBLE = re.compile("[\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]")
 
 
 def _slow(s: str) -> str:
     if _SPECIAL.search(s) is not None:
         s = _SEQUENCE.sub(ESCAPE_STAND_IN, s)
-        if _ZWJ in s:
-            return _translate_keeping_joiners(s)
     return s.translate(_TABLE)
 
 

@@ -30,6 +30,8 @@ DSR = "\x1b[6n"  # asks the terminal to type the cursor position into our input
 #: Server names, in fleet order from server 1 (servers past the list keep their names).
 HOSTILE_NAMES: tuple[str, ...] = (
     f"clip-{OSC52}web",
+    "x [/b]",  # the first three in the Dashboard's order: an alert names them
+    "[@click=app.quit]x[/]",
     f"title-{OSC0}db",
     f"clear-{CLEAR}edge",
     f"dsr-{DSR}cache",
@@ -38,8 +40,6 @@ HOSTILE_NAMES: tuple[str, ...] = (
     "bidi-\u202egnp.exe\u202c-\u2066iso\u2069",
     "zero\u200bwidth\u200c\u2060\ufeffname",
     "[bold red]x[/]",
-    "[@click=app.quit]x[/]",
-    "x [/b]",
     "long-" + "abcdefghij" * 19 + "-end",  # 200 characters
     "",
     "数据库服务器-上海-01",
