@@ -175,3 +175,18 @@ async def test_hostile_text_is_inert_on_the_wall():
             assert f"clip-{ESCAPE_STAND_IN}web" in text
     finally:
         await demo.stop()
+
+
+async def test_an_overlong_site_name_is_cut_and_the_connection_state_stays_in_the_header():
+    from tests.test_ui_fleet import feed, header
+    from tests.ui_fakes import FakeClient, fleet, stream_factory
+
+    streams = stream_factory()
+    app = NezhaApp(FakeClient(site_name="Site-" + "x" * 195), stream_factory=streams, start_timers=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await feed(pilot, streams, fleet(3))
+        await until(pilot, lambda: app.setting is not None)
+        await pilot.pause()
+        text = header(app)
+        assert "Site-xxx" in text and "x" * 60 not in text and "…" in text
+        assert "3 servers" in text

@@ -127,11 +127,13 @@ def _ranges(cps: list[int]) -> str:
     return "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in out)
 
 
+# emoji selectors and skin tones: harmless to a terminal, kept readable in JSON
+_KEPT_IN_JSON = frozenset(["\ufe0e", "\ufe0f", *map(chr, range(0x1F3FB, 0x1F400))])
 # what JSON output must not carry raw: DEL, C1, line/paragraph separators, lone surrogates
 # and format characters (bidi, zero-width); json.dumps already escapes C0
 _JSON_UNSAFE = re.compile("[" + _ranges(
     [0x7F, *range(0x80, 0xA0), 0x2028, 0x2029, *range(0xD800, 0xE000),
-     *(cp for cp, v in _TABLE.items() if v is None)]) + "]")
+     *(cp for cp, v in _TABLE.items() if v is None and chr(cp) not in _KEPT_IN_JSON)]) + "]")
 
 
 def _json_escape(m: re.Match[str]) -> str:
