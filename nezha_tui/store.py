@@ -10,6 +10,14 @@ full, so that walk cannot be avoided); everything else it does is per id and
 constant time.  Recent values (for realtime plots) are kept per frame, column
 by column in ``array('d')`` blocks: six list comprehensions a frame, no
 Python object per sample, 10,000 servers x 60 frames in about 30 MB.
+
+Text from the Dashboard and the agents is untrusted (issue 9): :attr:`FleetStore.servers`
+holds it sanitised (:mod:`nezha_tui.api.sanitise`), so no screen can forget it.
+Frames are compared raw against raw; text is sanitised once per added or
+meta-changed server, and only servers whose text needed it are copied each
+frame.  Sensor names (live state) are checked in C against the names seen
+before: about 0.06 us a sensor, 0.9 ms a frame at 10,000 servers with 15,000
+sensors.
 """
 
 from __future__ import annotations
