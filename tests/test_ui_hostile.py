@@ -147,6 +147,14 @@ async def test_hostile_text_is_inert_in_the_detail_services_history_and_monitors
             assert_inert(app, "detail history error")
             await pilot.press("escape")
 
+            long_id = next(sid for sid, srv in app.store.servers.items() if srv.name.startswith("long-"))
+            app.action_open_server(long_id)  # the 200-character name: cut in the grid, whole in the detail
+            await until(pilot, lambda: isinstance(app.screen, ServerDetailScreen) and "Platform" in screen_text(app))
+            await pilot.pause()
+            text = assert_inert(app, "detail of the long name")
+            assert "abcdefghij-end" in text.replace("\n", "").replace(" ", "")
+            await pilot.press("escape")
+
             app.action_open_services()
             await until(pilot, lambda: isinstance(app.screen, ServicesScreen) and app.screen.overview is not None)
             await pilot.pause()
