@@ -98,6 +98,8 @@ def _add_connection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo-as", choices=("admin", "guest", "token"), default="admin",
                    help="how to sign in to the demo: admin password, guest, or an nzp_ token (admin)")
     p.add_argument("--demo-no-tsdb", action="store_true", help="the demo Dashboard keeps no metric history")
+    p.add_argument("--fault-hostile", action="store_true",
+                   help="the demo Dashboard sends hostile names, host facts, notes and error texts")
     p.add_argument("--log", metavar="FILE", help="write details for bug reports to FILE (secrets redacted)")
 
 
@@ -165,6 +167,7 @@ def _start_demo(args: argparse.Namespace):
         from nezha_tui.demo.process import start_demo_process
 
         extra = ["--no-tsdb"] if args.demo_no_tsdb else []
+        extra += ["--fault-hostile"] if getattr(args, "fault_hostile", False) else []
         try:
             return start_demo_process(["--servers", str(servers), "--seed", str(args.demo_seed), *extra])
         except RuntimeError as exc:
@@ -172,7 +175,8 @@ def _start_demo(args: argparse.Namespace):
     from nezha_tui.demo.server import DemoOptions
     from nezha_tui.demo.thread import start_demo_in_thread
 
-    return start_demo_in_thread(DemoOptions(servers=servers, seed=args.demo_seed, tsdb=not args.demo_no_tsdb))
+    return start_demo_in_thread(DemoOptions(servers=servers, seed=args.demo_seed, tsdb=not args.demo_no_tsdb,
+                                            hostile=getattr(args, "fault_hostile", False)))
 
 
 def _connection(args: argparse.Namespace) -> Connection:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from rich.cells import cell_len, set_cell_size
+
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 
 
@@ -104,3 +106,13 @@ def fmt_count(value: float) -> str:
     if v < 1_000_000:
         return f"{v / 1000:.1f}k" if v < 100_000 else f"{v // 1000}k"
     return f"{v / 1_000_000:.1f}M" if v < 100_000_000 else f"{v // 1_000_000}M"
+
+
+def cut_cells(text: str, n: int) -> str:
+    """``text`` cut to at most ``n`` cells as the terminal draws them (wide CJK and emoji
+    take two, combining marks none); an ellipsis marks a cut."""
+    if cell_len(text) <= n:
+        return text
+    if n <= 1:
+        return "…"[:max(n, 0)]
+    return set_cell_size(text, n - 1).rstrip() + "…"

@@ -147,23 +147,31 @@ def snapshot_json(setting, groups, frame, store) -> str:
         "groups": to_builtins(groups),
         "servers": servers,
     }
-    return json.dumps(doc, ensure_ascii=False, indent=2)
+    from nezha_tui.api.sanitise import escape_json_controls
+
+    # exact data, but C1, bidi and zero-width characters as \u escapes (json.dumps writes them raw)
+    return escape_json_controls(json.dumps(doc, ensure_ascii=False, indent=2))
 
 
 def snapshot_table(setting, groups, frame, store) -> str:
-    from nezha_tui.format import fmt_duration, fmt_percent, fmt_speed, percent_of
+    from nezha_tui.api.sanitise import sanitise
+    from nezha_tui.format import cut_cells, fmt_duration, fmt_percent, fmt_speed, percent_of
     from nezha_tui.store import state_phrase
 
     now_s = store.now_ms / 1000.0
 
+    def name_cell(text: str) -> str:  # sanitised already; cut so one name cannot widen the table
+        return cut_cells(sanitise(text), 40)
+
     group_of: dict[int, str] = {}
     for g in groups:
         for sid in g.servers:
-            group_of.setdefault(sid, g.group.name)
+            group_of.setdefault(sid, name_cell(g.group.name))
     header = ("ID", "STATUS", "NAME", "CC", "CPU", "MEM", "DISK", "IN/s", "OUT/s", "UPTIME", "GROUP")
     rows = [header]
-    for s in frame.servers:
-        s = store.get(s.id) or s  # a repaired server: the values the store keeps
+    # the store's servers: the frame's, with their text sanitised (issue 9) and a repaired
+    # server's kept values, never the raw frame
+    for s in store.servers.values():
         online = store.is_online(s.id)
         status = store.state_of(s.id)
         st, h = s.state, s.host
@@ -177,7 +185,7 @@ def snapshot_table(setting, groups, frame, store) -> str:
                 fmt_speed(st.net_in_speed) if online else "-", fmt_speed(st.net_out_speed) if online else "-",
                 fmt_duration(st.uptime) if online else "-",
             )
-        rows.append((str(s.id), state_phrase(status, now_s), s.name, s.country_code.upper() or "-",
+        rows.append((str(s.id), state_phrase(status, now_s), name_cell(s.name), s.country_code.upper() or "-",
                      *values, group_of.get(s.id, "")))
     from rich.cells import cell_len  # wide (CJK) characters take two columns
 
@@ -189,7 +197,7 @@ def snapshot_table(setting, groups, frame, store) -> str:
         return fill + cell if i in right else cell + fill
 
     lines = ["  ".join(pad(i, c) for i, c in enumerate(r)).rstrip() for r in rows]
-    total = len(frame.servers)
-    online = sum(1 for s in frame.servers if store.is_online(s.id))
-    title = f"{setting.config.site_name or 'Nezha'}: {total} servers, {online} online, {total - online} offline"
+    total = len(store.servers)
+    online = sum(1 for sid in store.servers if store.is_online(sid))
+    title = f"{sanitise(setting.config.site_name) or 'Nezha'}: {total} servers, {online} online, {total - online} offline"
     return "\n".join([title, *lines])

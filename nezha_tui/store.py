@@ -15,6 +15,14 @@ full, so that walk cannot be avoided); everything else it does is per id and
 constant time.  Recent values (for realtime plots) are kept per frame, column
 by column in ``array('d')`` blocks: six list comprehensions a frame, no
 Python object per sample, 10,000 servers x 60 frames in about 30 MB.
+
+Text from the Dashboard and the agents is untrusted (issue 9): :attr:`FleetStore.servers`
+holds it sanitised (:mod:`nezha_tui.api.sanitise`), so no screen can forget it.
+Frames are compared raw against raw; text is sanitised once per added or
+meta-changed server, and only servers whose text needed it are copied each
+frame.  Sensor names (live state) are checked in C against the names seen
+before: about 0.06 us a sensor, 0.9 ms a frame at 10,000 servers with 15,000
+sensors.
 """
 
 from __future__ import annotations
@@ -26,13 +34,15 @@ from array import array
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import chain, compress
 from operator import attrgetter, not_
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+
 from msgspec.structs import replace as _replace
 
-from nezha_tui.api.models import Host, ServerGroup, StreamFrame, StreamServer
+from nezha_tui.api.models import Host, ServerGroup, StreamFrame, StreamServer, Temperature
+from nezha_tui.api.sanitise import sanitise, sanitise_obj
 
 if TYPE_CHECKING:  # pragma: no cover
     from nezha_tui.api.public_note import PublicNote
@@ -301,6 +311,10 @@ class FleetStore:
         self._recorder: FleetStore | None = None
         """While frozen (:meth:`freeze`): the store that takes the frames."""
         self._recorder_meta: set[int] = set()
+        self._raw: dict[int, StreamServer] = {}
+        """The last frame's servers as received: what the next frame is compared with.
+        :attr:`servers` is the same dict unless some server's text needed cleaning."""
+        self._text = _TextCleaner()
 
     # ------------------------------------------------------------------ frames
 
@@ -329,7 +343,7 @@ class FleetStore:
         went_offline, came_online = change.went_offline, change.came_online
 
         servers, order = _unique(frame.servers or [])
-        old_servers = self.servers
+        old_servers = self._raw
         repaired_now = getattr(report, "repaired", None) if report is not None else None
         self._marked = set()
         if repaired_now or self.repaired or self._unknown:
@@ -410,7 +424,8 @@ class FleetStore:
         # Dropping the previous frame's servers frees ~100,000 objects at 10,000 servers
         # (~5 ms); keep them until settle(), which the app runs once the frame is on screen.
         self._retired = old_servers
-        self.servers = new_servers
+        self._raw = new_servers
+        self.servers = self._text.clean(new_servers, servers, added | meta_changed, change.removed, notes)
         self.totals = _totals(online_servers, len(new_servers))
         self._unrecorded = (now_ms, self.position, servers, online_flags)
         return change
@@ -601,8 +616,9 @@ class FleetStore:
         return server_id in self.servers and self.state_of(server_id).state is ServerState.NEVER_REPORTED
 
     def public_note(self, server_id: int) -> str:
-        """The first ``public_note`` seen for the server ("" when none)."""
-        return self._notes.get(server_id, "")
+        """The first ``public_note`` seen for the server ("" when none), sanitised."""
+        raw = self._notes.get(server_id, "")
+        return self._text.notes.get(server_id, raw)
 
     def note(self, server_id: int, today: _dt.date | None = None) -> PublicNote | None:
         """The parsed ``public_note`` (billing, plan), or ``None`` when empty/unparsable."""
@@ -662,7 +678,7 @@ class FleetStore:
 
     def set_groups(self, groups: Iterable[ServerGroup]) -> bool:
         """Replace the server groups; ``True`` when they differ from before."""
-        groups = list(groups or ())
+        groups = sanitise_obj(list(groups or ()))
         if self._recorder is not None:
             self._recorder.set_groups(groups)
         if groups == self.groups:
@@ -759,6 +775,121 @@ def _parse_note(raw: str, today: _dt.date) -> object | None:
     except ImportError:  # pragma: no cover - until the parser lands
         return None
     try:
-        return parse_public_note(raw, today)
+        return sanitise_obj(parse_public_note(raw, today))  # its strings are shown: clean them
     except Exception:  # the parser promises never to raise; be safe anyway
         return None
+
+
+# --------------------------------------------------------------------------- untrusted text
+
+_TEMPERATURES = attrgetter("temperatures")
+_SENSOR_NAME = attrgetter("name")
+_HOST_TEXT = ("platform", "platform_version", "arch", "virtualization", "version")
+
+
+def _s(value: object) -> object:
+    return sanitise(value) if type(value) is str else value
+
+
+def _clean_host(host: Host) -> Host:
+    changes: dict[str, object] = {}
+    for name in _HOST_TEXT:
+        value = getattr(host, name)
+        clean = _s(value)
+        if clean is not value:
+            changes[name] = clean
+    for name in ("cpu", "gpu"):
+        values = getattr(host, name)
+        if values and isinstance(values, tuple):
+            clean_values = tuple(map(_s, values))
+            if any(a is not b for a, b in zip(clean_values, values)):
+                changes[name] = clean_values
+    return _replace(host, **changes) if changes else host
+
+
+class _TextCleaner:
+    """Sanitised text of the servers that need it (issue 9): names, country codes,
+    host facts, public notes and temperature sensor names.
+
+    The store compares each frame's raw records with the previous frame's raw
+    records, so a hostile name does not look changed every frame.  Text is
+    sanitised once per added or meta-changed server; only servers whose text
+    needed cleaning are kept here (nothing for a clean fleet), and only they are
+    copied each frame (their live state is the frame's).  Sensor names live in
+    the live state: a frame's names are collected in C (``map``/``chain``) and
+    only names never seen before are sanitised.
+    """
+
+    __slots__ = ("meta", "notes", "sensors_ok", "sensors_bad")
+
+    def __init__(self) -> None:
+        self.meta: dict[int, tuple[object, object, Host]] = {}
+        """id -> (name, country code, host), sanitised, for servers whose text needed it."""
+        self.notes: dict[int, str] = {}
+        """id -> sanitised public note, for notes that needed it."""
+        self.sensors_ok: set[str] = set()
+        self.sensors_bad: dict[str, str] = {}
+
+    def clean(self, new_servers: dict[int, StreamServer], servers: list[StreamServer],
+              touched: set[int], removed: Iterable[int], notes: dict[int, str]) -> dict[int, StreamServer]:
+        meta, clean_notes = self.meta, self.notes
+        for sid in removed:
+            meta.pop(sid, None)
+            clean_notes.pop(sid, None)
+        for sid in touched:
+            server = new_servers[sid]
+            name, cc, host = _s(server.name), _s(server.country_code), _clean_host(server.host)
+            if name is server.name and cc is server.country_code and host is server.host:
+                meta.pop(sid, None)
+            else:
+                meta[sid] = (name, cc, host)
+            note = notes.get(sid)
+            clean_note = _s(note)
+            if clean_note is note:
+                clean_notes.pop(sid, None)
+            else:
+                clean_notes[sid] = clean_note  # type: ignore[assignment]
+        bad_sensors = self._sensors(servers)
+        if not meta and not clean_notes and not bad_sensors:
+            return new_servers  # the usual frame: nothing to copy
+        out = dict(new_servers)
+        for sid, (name, cc, host) in meta.items():
+            server = out[sid]
+            out[sid] = _replace(server, name=name, country_code=cc, host=host)
+        for sid, note in clean_notes.items():
+            server = out[sid]
+            if server.public_note is not None:
+                out[sid] = _replace(server, public_note=note)
+        if bad_sensors:
+            for sid, server in new_servers.items():
+                temps = server.state.temperatures
+                if temps and isinstance(temps, tuple) and not bad_sensors.keys().isdisjoint(map(_SENSOR_NAME, temps)):
+                    fixed = tuple(Temperature(bad_sensors.get(t.name, t.name), t.temperature) for t in temps)
+                    server = out[sid]
+                    out[sid] = _replace(server, state=_replace(server.state, temperatures=fixed))
+        return out
+
+    def _sensors(self, servers: list[StreamServer]) -> dict[str, str]:
+        """The hostile sensor names of this frame (raw -> sanitised); usually empty."""
+        ok, bad = self.sensors_ok, self.sensors_bad
+        try:
+            if not bad and ok.issuperset(
+                    map(_SENSOR_NAME, chain.from_iterable(map(_TEMPERATURES, map(_STATE, servers))))):
+                return {}  # the usual frame: every sensor name seen and clean before (no set built)
+            names = set(map(_SENSOR_NAME, chain.from_iterable(map(_TEMPERATURES, map(_STATE, servers)))))
+        except (TypeError, AttributeError):
+            return {}
+        new = names - ok
+        if new:
+            if len(ok) + len(bad) > 100_000:  # names that keep changing: start over rather than grow
+                ok.clear()
+                bad.clear()
+            for name in new - bad.keys():
+                clean = _s(name)
+                if clean is name:
+                    ok.add(name)
+                else:
+                    bad[name] = clean  # type: ignore[assignment]
+        if not bad or bad.keys().isdisjoint(names):
+            return {}
+        return {name: clean for name, clean in bad.items() if name in names}

@@ -66,6 +66,7 @@ from .errors import (
     ProtocolError, ProxyError, RedirectRefused, TokenRejected, Unauthorized, WafBlocked, error_from_text,
     html_reason, network_error_from, not_a_dashboard, waf_error,
 )
+from .sanitise import sanitise_obj
 from .models import (
     METRICS, PERIODS, FullServer, LoginResult, MetricSeries, Profile, ServerGroup,
     ServerServiceSeries, ServiceHistory, ServiceOverview, Setting,
@@ -517,7 +518,7 @@ class NezhaClient:
             if history and envelope_error(body) == "404 Not Found":
                 # Dashboards before v1.5 answered unknown routes with HTTP 200 and this text
                 raise DashboardTooOld()
-            return decode_data(body, typ)
+            return sanitise_obj(decode_data(body, typ))  # untrusted text made inert, once, here
         text = (envelope_error(body) or None) if is_json else None
         if status == 401:
             if text:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import html
 import re
 
+from nezha_tui.api.sanitise import sanitise
+
 __all__ = [
     "NezhaError", "BadCredentials", "TokenRejected", "MissingScope", "Unauthorized",
     "CsrfRejected", "WafBlocked", "DashboardTooOld", "NotFound", "GuestPeriodDenied",
@@ -30,8 +32,9 @@ _MAX_LINE = 160
 
 
 def trim(text: str, limit: int = _MAX_LINE) -> str:
-    """Collapse whitespace to single spaces and cut to ``limit`` characters."""
-    text = " ".join(str(text).split())
+    """Sanitise (the Dashboard's texts are untrusted), collapse whitespace to single
+    spaces and cut to ``limit`` characters.  Every error message goes through here."""
+    text = " ".join(sanitise(str(text)).split())
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text

@@ -170,10 +170,13 @@ def go_float32(x: float) -> str:
 _SAFE = re.compile(r'[^"\\<>&\x00-\x1f\x7f-\uffff]*\Z')
 _ESCAPES = {
     '"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+    "\b": "\\b", "\f": "\\f",  # since Go 1.22 (before: \u0008, \u000c)
     "<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
     "\u2028": "\\u2028", "\u2029": "\\u2029",
 }
-_NEEDS = re.compile('["\\\\<>&\u2028\u2029\\x00-\\x1f]')
+# Go escapes every control below 0x20 (DEL and C1 stay raw), U+2028/9 and <>& (HTML-safe);
+# a Go string cannot hold a lone surrogate: invalid UTF-8 is written as \ufffd
+_NEEDS = re.compile('["\\\\<>&\u2028\u2029\\x00-\\x1f\ud800-\udfff]')
 
 
 def _esc(m: "re.Match[str]") -> str:
@@ -181,6 +184,8 @@ def _esc(m: "re.Match[str]") -> str:
     e = _ESCAPES.get(c)
     if e is not None:
         return e
+    if "\ud800" <= c <= "\udfff":
+        return "\\ufffd"
     return "\\u%04x" % ord(c)
 
 

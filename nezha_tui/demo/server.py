@@ -37,11 +37,11 @@ import itertools
 import json
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 from urllib.parse import parse_qs
 
-from . import views
+from . import hostile, views
 from .auth import AuthBook
 from .faults import DemoFaults
 from .fleet import Fleet, build_fleet
@@ -79,6 +79,7 @@ class DemoOptions:
     proxy_502: bool = False
     waf_reason: str | None = None
     stall: bool = False
+    hostile: bool = False  # hostile texts and error texts (see hostile.py); fixed at start
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -139,10 +140,15 @@ class DemoState:
     """Everything the handlers read: options, fleet, signals, encoder, auth, faults."""
 
     def __init__(self, options: DemoOptions) -> None:
+        if options.hostile:
+            options = replace(options, site_name=hostile.HOSTILE_SITE_NAME)
         self.options = options
         self.t0 = float(options.clock())
         self.tz = options.tz_offset
         self.fleet: Fleet = build_fleet(options.seed, options.servers, self.t0)
+        if options.hostile:
+            hostile.make_hostile(self.fleet)
+        self.group_requests = 0
         self.signals = Signals(options.seed)
         self.encoder = FrameEncoder(self.fleet, self.signals, self.tz)
         self.auth = AuthBook(options.seed, self.t0, options.jwt_lifetime)
@@ -487,6 +493,9 @@ class DemoServer:
                 raise _Reply(400, _TEXT + [(b"sec-websocket-version", b"13")], "Bad Request\n")
             if p == "/server-group":
                 v = self._optional_or_unauth(conn, now, "nezha:inventory:read")
+                st.group_requests += 1
+                if st.options.hostile and st.group_requests == 2:  # the first refresh fails, once
+                    raise _err(hostile.HOSTILE_ERROR)
                 return 200, _ok(views.server_groups(st, v))
             if p == "/service":
                 v = self._optional_or_unauth(conn, now, "nezha:service:read")
@@ -496,12 +505,16 @@ class DemoServer:
                 return 200, _ok(views.service_servers(st, v))
             if len(parts) == 3 and parts[0] == "service" and parts[2] == "history":
                 v = self._optional_or_unauth(conn, now, "nezha:service:read")
+                if st.options.hostile and parts[1] == str(hostile.HOSTILE_MONITOR_ID):
+                    raise _err(hostile.HOSTILE_ERROR)
                 return 200, _ok(views.service_history(st, v, parts[1], conn.query.get("period", "1d"), now))
             if len(parts) == 3 and parts[0] == "server" and parts[2] == "service":
                 v = self._optional_or_unauth(conn, now, "nezha:service:read")
                 return 200, _ok(views.server_services(st, v, parts[1], conn.query.get("period", "1d"), now))
             if len(parts) == 3 and parts[0] == "server" and parts[2] == "metrics":
                 v = self._optional_or_unauth(conn, now, "nezha:server:read")
+                if st.options.hostile and parts[1] == str(hostile.HOSTILE_METRICS_SERVER):
+                    raise _err(hostile.HOSTILE_ERROR)
                 return 200, _ok(views.metrics(st, v, parts[1], conn.query.get("metric", ""),
                                               conn.query.get("period", "1d"), now))
             if p == "/server":

@@ -28,6 +28,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.signal import Signal
 
+from nezha_tui.api.sanitise import sanitise
 from nezha_tui.store import FleetChange, FleetStore
 from nezha_tui.ui.commands import bindings_for, palette_commands
 
@@ -361,6 +362,16 @@ class NezhaApp(App[None]):
         self.stream_status_changed.publish(status)
 
     # ------------------------------------------------------------------ alerts
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every toast is plain text, never markup (issue 9): a server, group or error text
+        holding ``[/]`` must not crash the app, nor ``[HK]`` lose its tag.  Widgets'
+        ``notify`` passes ``markup=True`` by default, so the flag is ignored here."""
+        kwargs: dict[str, Any] = {"title": sanitise(str(title)), "severity": severity, "markup": False}
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        super().notify(sanitise(str(message)), **kwargs)
 
     def _toast(self, message: str, severity: str = "information", timeout: float | None = None) -> None:
         kwargs: dict[str, Any] = {"severity": severity}

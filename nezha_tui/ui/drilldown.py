@@ -15,13 +15,26 @@ import time
 from datetime import datetime, tzinfo
 from typing import Any
 
+from rich.text import Text
+
+from nezha_tui.format import cut_cells
 from nezha_tui.history_cache import HistoryCache
 
 __all__ = [
     "PERIODS", "PERIOD_NAMES", "app_now", "app_tz", "local_dt", "fmt_local",
     "history_cache", "history_error_message", "GUEST_MESSAGE", "NO_TSDB_MESSAGE", "append_gap",
-    "NO_COLOR_KEY", "no_color", "emphasis", "theme_style",
+    "NO_COLOR_KEY", "no_color", "emphasis", "theme_style", "cut_cells", "plain_cell", "NAME_CELLS",
 ]
+
+#: A Dashboard name in a table is cut to this many cells (the full name is in the detail).
+NAME_CELLS = 40
+
+
+def plain_cell(text: str, n: int = NAME_CELLS) -> Text:
+    """A Dashboard's text as a DataTable cell: cut to ``n`` cells, and plain text, never
+    markup (a ``str`` cell is parsed as markup: ``[/]`` in a name would crash the table)."""
+    return Text(cut_cells(text, n), no_wrap=True, overflow="ellipsis")
+
 
 PERIODS = ("1d", "7d", "30d")
 PERIOD_NAMES = {"1d": "1 day", "7d": "7 days", "30d": "30 days"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -141,7 +142,7 @@ class FleetScreen(Screen[None]):
             text = f"{url} refused the credentials: {getattr(app.stream_status, 'message', '')}"
         else:
             text = f"Waiting for the first frame from {url}…"
-        empty.update(text)
+        empty.update(Text(text))  # plain text: the message may be the Dashboard's, e.g. "[/]"
         empty.display = True
 
     # ------------------------------------------------------------------ filter bar

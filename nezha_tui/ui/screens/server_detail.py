@@ -33,7 +33,7 @@ from nezha_tui.format import (
 )
 from nezha_tui.ui.drilldown import (
     NO_TSDB_MESSAGE, PERIODS, append_gap, app_now, app_tz, fmt_local, history_cache, history_error_message,
-    emphasis, history_retry_delay, local_dt, period_bar, period_bindings, theme_style,
+    emphasis, history_retry_delay, local_dt, period_bar, period_bindings, plain_cell, theme_style,
 )
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series, format_value
 
@@ -969,7 +969,7 @@ class ServerDetailScreen(Screen[None]):
                                  legend_extra=f"avg {avg:.0f} ms" if avg is not None else ""))
             loss_text = Text("-" if loss is None else f"≈ {loss:.1f}%  ({missing} of {present + missing} points missing)",
                              style=theme_style(theme, "" if not loss else "warning" if loss < 5 else "error"))
-            table.add_row(r.monitor_name or f"#{r.monitor_id}", f"{avg:.1f} ms" if avg is not None else "-",
+            table.add_row(plain_cell(r.monitor_name or f"#{r.monitor_id}"), f"{avg:.1f} ms" if avg is not None else "-",
                           str(n), loss_text, key=str(r.monitor_id))
         if not ordered:
             self.monitors_message = "no service monitors cover this server"

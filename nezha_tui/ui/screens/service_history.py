@@ -17,7 +17,8 @@ from textual.widgets import DataTable, Static
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import ServiceHistory
 from nezha_tui.ui.drilldown import (
-    PERIODS, app_tz, history_cache, history_error_message, period_bar, period_bindings, theme_style,
+    PERIODS, app_tz, history_cache, history_error_message, period_bar, period_bindings, plain_cell,
+    theme_style,
 )
 from nezha_tui.ui.widgets.day_strip import uptime_level
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series
@@ -80,9 +81,11 @@ class ServiceHistoryScreen(Screen[None]):
         yield table
         yield KeyFooter()
 
-    def _crumbs(self) -> str:
+    def _crumbs(self) -> Text:
         site = getattr(getattr(self.app, "store", None), "site_name", "") or "Fleet"
-        return f"{site} › Services › {self.service_name or f'monitor #{self.service_id}'}"
+        # Text, not a str: a Static parses a str as markup, and these are the Dashboard's names
+        return Text(f"{site} › Services › {self.service_name or f'monitor #{self.service_id}'}",
+                    no_wrap=True, overflow="ellipsis")
 
     def on_mount(self) -> None:
         table = self.query_one("#per-server", DataTable)
@@ -158,7 +161,7 @@ class ServiceHistoryScreen(Screen[None]):
             total = st.total_up + st.total_down
             up_pct = st.up_percent if total else None
             table.add_row(
-                srv.server_name or f"#{srv.server_id}",
+                plain_cell(srv.server_name or f"#{srv.server_id}"),
                 Text(f"{up_pct:.2f}%" if up_pct is not None else "no data",
                      style=theme_style(theme, uptime_level(up_pct) or "foreground-muted")),
                 str(st.total_up),

@@ -20,7 +20,9 @@ from textual.widgets import DataTable, Static
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import CycleTransferStats, ServiceItem, ServiceOverview
 from nezha_tui.format import fmt_bytes, fmt_duration
-from nezha_tui.ui.drilldown import app_now, app_tz, fmt_local, history_error_message, local_dt, theme_style
+from nezha_tui.ui.drilldown import (
+    app_now, app_tz, cut_cells, fmt_local, history_error_message, local_dt, theme_style,
+)
 from nezha_tui.ui.widgets.day_strip import day_strip_text, uptime_level
 
 __all__ = ["ServicesScreen", "service_status", "average_delay", "delay_level", "quota_rows",
@@ -130,15 +132,12 @@ _QUOTA_HEADERS = {"rule": "Rule", "server": "Server", "used": "Used / max", "cyc
                   "next": "Next update"}
 
 
-def _cut(text: str, n: int) -> str:
-    if cell_len(text) <= n:
-        return text
-    out = ""
-    for ch in text:
-        if cell_len(out + ch) > n - 1:
-            break
-        out += ch
-    return out + "…"
+_cut = cut_cells
+
+
+def _plain(text: str) -> Text:
+    """A Dashboard's text as a table cell: plain text, never markup (a ``str`` cell is markup)."""
+    return Text(text, no_wrap=True, overflow="ellipsis")
 
 
 def quota_cells(st: CycleTransferStats, rule_id: int, sid: int, layout: QuotaLayout, theme: dict[str, str],
@@ -163,8 +162,8 @@ def quota_cells(st: CycleTransferStats, rule_id: int, sid: int, layout: QuotaLay
         else:
             nxt_text = rel
     cells: dict[str, Any] = {
-        "rule": _cut(st.name or f"rule {rule_id}", layout.name_max),
-        "server": _cut(st.server_name.get(sid, "") or f"#{sid}", layout.name_max),
+        "rule": _plain(_cut(st.name or f"rule {rule_id}", layout.name_max)),
+        "server": _plain(_cut(st.server_name.get(sid, "") or f"#{sid}", layout.name_max)),
         "used": _bar(used, max(0, int(st.max or 0)), layout.bar, theme, short=layout.short_used),
     }
     if layout.cycle == "full":
@@ -235,13 +234,14 @@ class ServicesScreen(Screen[None]):
             yield quotas
         yield KeyFooter()
 
-    def _crumbs(self) -> str:
+    def _crumbs(self) -> Text:
         site = ""
         try:
             site = getattr(self.app.store, "site_name", "") or ""
         except Exception:
             site = ""
-        return f"{site or 'Fleet'} › Services"
+        # Text, not a str: a Static parses a str as markup, and the site name is the Dashboard's
+        return Text(f"{site or 'Fleet'} › Services", no_wrap=True, overflow="ellipsis")
 
     def on_mount(self) -> None:
         table = self.query_one("#services", DataTable)

@@ -349,7 +349,7 @@ class FleetCards(FleetGrid):
         # top border with status and name
         mark, mark_kind = ("●", "up") if online else ("○", "down")
         cc = (server.country_code or "").upper()[:2]
-        name_room = max(1, width - 4 - 2 - (len(cc) + 3 if cc else 0))
+        name_room = max(1, width - 4 - 2 - (cell_len(cc) + 3 if cc else 0))
         name = fit(server.name or f"#{sid}", min(cell_len(server.name or f'#{sid}'), name_room), False)
         top = [Segment("╭ ", border), Segment(mark, styled(mark_kind)), Segment(" ", base),
                Segment(name, styled("title"))]

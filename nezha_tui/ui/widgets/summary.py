@@ -18,7 +18,7 @@ from textual.color import Color
 from textual.strip import Strip
 from textual.widget import Widget
 
-from nezha_tui.format import fmt_bytes, fmt_duration, fmt_speed
+from nezha_tui.format import cut_cells, fmt_bytes, fmt_duration, fmt_speed
 
 if TYPE_CHECKING:  # pragma: no cover
     from nezha_tui.fleet_view import FleetView
@@ -148,9 +148,10 @@ class FleetSummary(Widget):
         theme = _theme_colors(app)
         green, red, yellow, accent = theme["success"], theme["error"], theme["warning"], theme["accent"]
 
-        out.append((0, [(store.site_name or "Nezha", "bold")]))
+        # the Dashboard's names, cut so one cannot push the connection state off the line
+        out.append((0, [(cut_cells(store.site_name, 40) or "Nezha", "bold")]))
         if view.group_id is not None:
-            out.append((1, [(f"[{view.group_label}]", f"bold {accent}")]))
+            out.append((1, [(f"[{cut_cells(view.group_label, 30)}]", f"bold {accent}")]))
         totals = view.totals()
         out.append((1, [(f"{totals.servers} servers ", ""), ("●", green), (f" {totals.online} ", ""),
                         ("○", red if totals.offline else ""), (f" {totals.offline}", "")]))
