@@ -115,19 +115,16 @@ async def take_snapshot(client, timeout: float, online_window: float):
 
 
 def snapshot_json(setting, groups, frame, store) -> str:
+    import datetime as dt
     import json
 
     from nezha_tui.api.models import to_builtins
 
-    import datetime as dt
-
     now_s = store.now_ms / 1000.0
     servers = []
     for server in frame.servers:
-        item = to_builtins(server)
-        shown = store.get(server.id)
-        if shown is not None and shown is not server:  # repaired: the values the store shows
-            item = to_builtins(shown)
+        # exact text (escaped below), and for a repaired server the values the store kept
+        item = to_builtins(store.received(server.id) or server)
         status = store.state_of(server.id)
         item["online"] = store.is_online(server.id)
         # "state" is the live values (HostState) already: the state in words goes in "status"

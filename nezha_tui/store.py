@@ -562,6 +562,11 @@ class FleetStore:
     def get(self, server_id: int) -> StreamServer | None:
         return self.servers.get(server_id)
 
+    def received(self, server_id: int) -> StreamServer | None:
+        """The server as the Dashboard sent it: text *not* sanitised (for exact output such as
+        ``snapshot --json``, never for a screen), a repaired server's kept values included."""
+        return self._raw.get(server_id)
+
     def is_online(self, server_id: int) -> bool:
         return self._online.get(server_id, False)
 
