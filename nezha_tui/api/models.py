@@ -12,10 +12,10 @@ Textual or does I/O.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from msgspec import Struct, field
+from msgspec import Meta, Struct, field
 
 __all__ = [
     "Temperature", "Host", "HostState", "StreamServer", "StreamFrame",
@@ -38,12 +38,22 @@ PERIODS: tuple[str, ...] = ("1d", "7d", "30d")
 
 # --------------------------------------------------------------------------- stream
 
+#: The numbers of the stream models: msgspec checks these bounds in C while it decodes (no
+#: cost to speak of), so a value outside them fails the typed path and the tolerant one drops
+#: it as a bad field.  Ints fit an int64 (what the Dashboard's Go types hold); floats are
+#: finite (a lax conversion of "nan" or "inf" is refused too), so a format helper can print
+#: every number a decoded frame holds.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+FLOAT_MAX = 1.7976931348623157e308
+Int = Annotated[int, Meta(ge=INT64_MIN, le=INT64_MAX)]
+Float = Annotated[float, Meta(ge=-FLOAT_MAX, le=FLOAT_MAX)]
+
 
 class Temperature(Struct, gc=False):
     """One sensor; the Dashboard capitalises these keys."""
 
     name: str = field(default="", name="Name")
-    temperature: float = field(default=0.0, name="Temperature")
+    temperature: Float = field(default=0.0, name="Temperature")
 
 
 class Host(Struct, gc=False):
@@ -58,12 +68,12 @@ class Host(Struct, gc=False):
     platform: str = ""
     platform_version: str = ""
     cpu: tuple[str, ...] = ()
-    mem_total: int = 0
-    disk_total: int = 0
-    swap_total: int = 0
+    mem_total: Int = 0
+    disk_total: Int = 0
+    swap_total: Int = 0
     arch: str = ""
     virtualization: str = ""
-    boot_time: int = 0  # unix seconds
+    boot_time: Int = 0  # unix seconds
     version: str = ""  # agent version
     gpu: tuple[str, ...] = ()
 
@@ -71,23 +81,23 @@ class Host(Struct, gc=False):
 class HostState(Struct, gc=False):
     """Live values of a server (section 4, HostState)."""
 
-    cpu: float = 0.0
-    mem_used: int = 0
-    swap_used: int = 0
-    disk_used: int = 0
-    net_in_transfer: int = 0
-    net_out_transfer: int = 0
-    net_in_speed: int = 0
-    net_out_speed: int = 0
-    uptime: int = 0
-    load_1: float = 0.0
-    load_5: float = 0.0
-    load_15: float = 0.0
-    tcp_conn_count: int = 0
-    udp_conn_count: int = 0
-    process_count: int = 0
+    cpu: Float = 0.0
+    mem_used: Int = 0
+    swap_used: Int = 0
+    disk_used: Int = 0
+    net_in_transfer: Int = 0
+    net_out_transfer: Int = 0
+    net_in_speed: Int = 0
+    net_out_speed: Int = 0
+    uptime: Int = 0
+    load_1: Float = 0.0
+    load_5: Float = 0.0
+    load_15: Float = 0.0
+    tcp_conn_count: Int = 0
+    udp_conn_count: Int = 0
+    process_count: Int = 0
     temperatures: tuple[Temperature, ...] = ()
-    gpu: tuple[float, ...] = ()
+    gpu: tuple[Float, ...] = ()
 
 
 class StreamServer(Struct, gc=False):
@@ -99,10 +109,10 @@ class StreamServer(Struct, gc=False):
     disconnected); the decoder normalises it.
     """
 
-    id: int = 0
+    id: Int = 0
     name: str = ""
     public_note: str | None = None
-    display_index: int = 0
+    display_index: Int = 0
     host: Host = field(default_factory=Host)
     state: HostState = field(default_factory=HostState)
     country_code: str = ""
@@ -112,8 +122,8 @@ class StreamServer(Struct, gc=False):
 class StreamFrame(Struct, gc=False):
     """One document of ``/api/v1/ws/server``."""
 
-    now: int = 0  # server time in ms (whole seconds x 1000)
-    online: int = 0  # number of *viewers*, not online servers
+    now: Int = 0  # server time in ms (whole seconds x 1000)
+    online: Int = 0  # number of *viewers*, not online servers
     servers: list[StreamServer] = field(default_factory=list)
 
 
