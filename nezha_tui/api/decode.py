@@ -661,10 +661,11 @@ def _not_json(data: bytes | str, what: str, exc: Exception) -> ProtocolError:
 
 def _untyped(data: bytes | str, what: str, report: DecodeReport | None = None) -> dict:
     try:
-        doc = _ANY_DECODER.decode(data)
-    except msgspec.ValidationError:  # a number out of range: that value is null (counted)
-        doc = _salvage(data, None, report)
-    except msgspec.DecodeError as exc:
+        try:
+            doc = _ANY_DECODER.decode(data)
+        except msgspec.ValidationError:  # a number out of range: that value is null (counted)
+            doc = _salvage(data, None, report)
+    except msgspec.DecodeError as exc:  # also from _salvage: the syntax error after the number
         raise _not_json(data, what, exc) from None
     if not isinstance(doc, dict):
         raise ProtocolError(f"{what} is not a JSON object (got {_kind(doc)})")
