@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nezha_tui.api.decode import DecodeReport, convert_lenient, decode_data, decode_frame
+from nezha_tui.api.decode import DecodeReport, DecoderFault, convert_lenient, decode_data, decode_frame
 from nezha_tui.api.errors import (
     ApiError, CsrfRejected, GuestPeriodDenied, MissingScope, NotFound, ProtocolError,
     TokenRejected, Unauthorized,
@@ -428,6 +428,16 @@ def test_deep_nesting_in_rest_answers_is_a_protocol_error():
         decode_data(b'{"success":true,"data":' + b"[" * 5000 + b"]" * 5000 + b"}", Setting)
     with pytest.raises(ApiError):  # an error text that is deeply nested: no RecursionError from str()
         decode_data(b'{"error":' + b"[" * 900 + b"]" * 900 + b"}", Setting)
+
+
+@pytest.mark.parametrize("text", ['{"servers":[{"id":1,"name":"\ud800"}]}', '{"servers":[{"id":1,"state":{"cpu":"x"}},'
+                                  '{"id":2,"name":"\udcff"}]}', "\ud800"])
+def test_str_with_lone_surrogates_is_a_protocol_error(text):
+    with pytest.raises(ProtocolError, match="not valid text") as info:
+        decode_frame(text)
+    assert not isinstance(info.value, DecoderFault)
+    with pytest.raises(ProtocolError, match="not valid text"):
+        decode_data(text, Setting)
 
 
 def test_bad_utf8_after_a_wrong_typed_field_is_a_protocol_error():

@@ -170,7 +170,7 @@ class Mutator:
                     s["state"], s["host"] = s.get("host"), s.get("state")
         return doc
 
-    def render(self, doc: Any) -> bytes:
+    def render(self, doc: Any) -> bytes | str:
         text = json.dumps(doc, ensure_ascii=self.rng.random() < 0.3)
         for token, literal in self.raw.items():
             text = text.replace(f'"{token}"', literal)
@@ -181,6 +181,8 @@ class Mutator:
             junk = rng.choice([b"", b"}", b"]", b"[", b'"', b",", b"\xff", b"\xc3", b"\xed\xa0\x80", b"\x00",
                                b"\xe2\x80\xae", b"NaN", b"Infinity", b"1e400", b" "])
             data = data[:cut] + junk + data[cut + rng.choice([0, 1]):] if rng.random() < 0.8 else data[:cut]
+        if self.rng.random() < 0.1:  # a str, as a text WebSocket message arrives (bad bytes: lone surrogates)
+            return data.decode("utf-8", "surrogateescape")  # type: ignore[return-value]
         return data
 
 

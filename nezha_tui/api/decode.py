@@ -125,6 +125,8 @@ def decode_frame(data: bytes | str) -> tuple[StreamFrame, DecodeReport]:
         raise
     except UnicodeDecodeError as exc:  # msgspec < 0.23 on bytes that are not UTF-8
         raise ProtocolError(f"stream frame is not UTF-8: {exc.reason}") from None
+    except UnicodeError as exc:  # a str holding lone surrogates cannot be UTF-8 encoded
+        raise ProtocolError(f"stream frame is not valid text: {exc.reason}") from None
     except RecursionError:  # msgspec's nesting limit (Python's recursion limit), or ours
         raise ProtocolError("stream frame is nested too deeply") from None
     except Exception as exc:  # a decoder bug: still one lost document, never a crash
@@ -468,6 +470,8 @@ def decode_data(body: bytes | str, typ: Any, report: DecodeReport | None = None)
         raise
     except UnicodeDecodeError as exc:
         raise ProtocolError(f"the answer is not UTF-8: {exc.reason}") from None
+    except UnicodeError as exc:  # a str holding lone surrogates
+        raise ProtocolError(f"the answer is not valid text: {exc.reason}") from None
     except RecursionError:
         raise ProtocolError("the answer is nested too deeply") from None
     except Exception as exc:  # a decoder bug: still one failed answer, never a crash
@@ -771,6 +775,8 @@ def _show(value: Any, limit: int = 24) -> str:
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
+    if value is _OUT_OF_RANGE:
+        return "number out of range"
     return {dict: "object", list: "list", str: "string", bool: "bool",
             int: "int", float: "float"}.get(type(value), type(value).__name__)
 
