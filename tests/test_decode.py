@@ -7,6 +7,7 @@ import math
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from nezha_tui.api.decode import DecodeReport, DecoderFault, convert_lenient, decode_data, decode_frame
@@ -552,6 +553,27 @@ def test_duplicate_ids_first_wins_and_are_counted(slow):
     assert sum("repeated" in n for n in report.notes) == 2
 
 
+@pytest.mark.parametrize("first", [{"id": 1, "name": "ok", "last_active": LA},
+                                   {"id": 1, "name": "ok", "state": {"cpu": 1, "load_1": "x"}, "last_active": LA}])
+def test_a_repeated_id_repairs_nothing_of_the_first_record(first):
+    later = [{"id": 1, "state": {"cpu": "bad"}, "host": None, "last_active": LA},
+             {"id": "1", "last_active": "9999-12-31T00:00:00Z", "name": 5}]
+    frame, report = decode_frame(json.dumps({"servers": [first, *later]}))
+    assert [s.name for s in frame.servers] == ["ok"] and report.dropped_servers == 2
+    assert report.repaired == ({} if "state" not in first else {1: {"state"}})
+    assert frame.servers[0].last_active is not None
+    # the typed path too
+    frame, report = decode_frame(json.dumps({"servers": [{"id": 1, "last_active": LA},
+                                                         {"id": 1, "last_active": "9999-12-31T00:00:00Z"}]}))
+    assert report.repaired == {} and report.dropped_servers == 1 and frame.servers[0].last_active is not None
+
+
+def test_negative_online_is_zero_on_both_paths():
+    for servers in ([{"id": 1}], [{"id": 1, "state": {"cpu": "x"}}]):
+        frame, report = decode_frame(json.dumps({"online": -4, "servers": servers}))
+        assert frame.online == 0 and "online" in report.notes[0]
+
+
 def test_fast_path_frames_have_no_repairs():
     for name in ("frame_first.json", "frame_later.json", "frame_no_servers.json"):
         frame, report = decode_frame(fx(name))
@@ -652,3 +674,16 @@ def test_a_decoder_fault_is_still_a_protocol_error(monkeypatch):
     with pytest.raises(ProtocolError) as info:
         decode_frame(b"{}")
     assert isinstance(info.value, dec.DecoderFault) and "KeyError" in str(info.value)
+
+
+@pytest.mark.parametrize("text", ['"-Infinity"', '"inf"', '"nan"', "1e400", '"1e999"'])
+def test_rest_floats_are_finite_whatever_the_lax_conversion_accepts(text):
+    report = DecodeReport()
+    body = ('{"success":true,"data":{"metric":"cpu","data_points":[{"ts":1,"value":12.5},{"ts":2,"value":' + text
+            + '}]}}')
+    m = decode_data(body.encode(), MetricSeries, report)
+    assert [p.value for p in m.data_points] == [12.5, 0.0] and report.bad_fields == 1
+    rows = decode_data(('{"success":true,"data":[{"monitor_id":2,"avg_delay":[31.5,' + text + ']}]}').encode(),
+                       list[ServerServiceSeries])
+    assert rows[0].avg_delay == [31.5]
+    json.dumps(msgspec.to_builtins(rows), allow_nan=False)

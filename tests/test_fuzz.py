@@ -46,6 +46,7 @@ from nezha_tui.ui.widgets.fleet_table import COLUMNS, busiest_gpu, hottest, serv
 FIX = Path(__file__).parent / "fixtures"
 FRAMES = int(os.environ.get("NEZHA_FUZZ_FRAMES", "2500"))
 SEED = int(os.environ.get("NEZHA_FUZZ_SEED", "20261202"))
+_LONG = pytest.mark.timeout(max(60, FRAMES // 100))  # ~2 ms an input: 100,000 take ~4 min
 T0 = 1_795_669_320.0
 
 # --------------------------------------------------------------------------- seeds
@@ -254,6 +255,7 @@ def _fail(failures: list, i: int, seed: int, stage: str, data: bytes) -> None:
                         f"   data: {data[:300]!r}{' ...' if len(data) > 300 else ''}")
 
 
+@_LONG
 def test_fuzzed_frames_decoder_store_views_snapshot():
     frames, rest = _seeds()
     setting = decode_data((FIX / "setting_admin.json").read_bytes(), Setting)
@@ -297,6 +299,7 @@ def test_fuzzed_frames_decoder_store_views_snapshot():
     assert stats["accepted"] > FRAMES // 3 and stats["protocol_error"] > FRAMES // 50  # both kinds exercised
 
 
+@_LONG
 def test_fuzzed_rest_answers_raise_only_nezha_errors():
     _, rest = _seeds()
     rng = random.Random(SEED + 1)

@@ -153,20 +153,22 @@ def _decode_frame(data: bytes | str) -> tuple[StreamFrame, DecodeReport]:
         raise _not_json(data, "stream frame", exc) from None
     # The typed path: every value has its type and range (see models.Int / Float).  What is
     # left is per frame, in C where it can be: zero or absurd times, unusable or repeated ids.
-    now = frame.now
-    if not 0 <= now <= _MAX_NOW_MS:
-        report.bad("now", f"out of range ({now})")
+    if not 0 <= frame.now <= _MAX_NOW_MS:
+        report.bad("now", f"out of range ({frame.now})")
         frame.now = 0
+    if frame.online < 0:
+        report.bad("online", f"out of range ({frame.online})")
+        frame.online = 0
     servers = frame.servers
+    ids = set(map(_ID, servers))  # ~0.2 ms at 10,000 servers
+    if ids and (len(ids) != len(servers) or min(ids) <= 0):
+        servers = frame.servers = _usable_servers(servers, report)
     for s in servers:
         la = s.last_active
         if la is not None and not 1 < la.year < _MAX_YEAR:
             s.last_active = None  # Go's zero time: never reported / disconnected
             if la.year > 1:
                 _bad_time(report, s.id, la)
-    ids = list(map(_ID, servers))
-    if ids and (min(ids) <= 0 or len(set(ids)) != len(ids)):
-        frame.servers = _usable_servers(servers, report)
     return frame, report
 
 
@@ -185,12 +187,16 @@ def _usable_servers(servers: list[StreamServer], report: DecodeReport) -> list[S
             report.dropped_servers += 1
             report.note(f"servers[{i}]: dropped, unusable id {s.id}")
         elif s.id in seen:
-            report.dropped_servers += 1
-            report.note(f"servers[{i}]: dropped, id {s.id} repeated (the first one is kept)")
+            _repeated(report, i, s.id)
         else:
             seen.add(s.id)
             kept.append(s)
     return kept
+
+
+def _repeated(report: DecodeReport, index: int, sid: int) -> None:
+    report.dropped_servers += 1
+    report.note(f"servers[{index}]: dropped, id {sid} repeated (the first one is kept)")
 
 
 _NULL = msgspec.Raw(b"null")
@@ -239,25 +245,24 @@ def _decode_frame_slow(data: bytes | str, report: DecodeReport) -> StreamFrame:
         try:
             server = _SERVER_DECODER.decode(item)
         except msgspec.ValidationError:
-            server = _server(item, report, i)
+            server = _server(item, report, i, seen)  # checks the id before it repairs anything
             if server is None:
                 continue
         else:
+            sid = server.id
+            if sid <= 0:
+                report.dropped_servers += 1
+                report.note(f"servers[{i}]: dropped, unusable id {sid}")
+                continue
+            if sid in seen:
+                _repeated(report, i, sid)
+                continue
             la = server.last_active
             if la is not None and not 1 < la.year < _MAX_YEAR:
                 server.last_active = None
                 if la.year > 1:
-                    _bad_time(report, server.id, la)
-        sid = server.id
-        if sid <= 0:
-            report.dropped_servers += 1
-            report.note(f"servers[{i}]: dropped, unusable id {sid}")
-            continue
-        if sid in seen:
-            report.dropped_servers += 1
-            report.note(f"servers[{i}]: dropped, id {sid} repeated (the first one is kept)")
-            continue
-        seen.add(sid)
+                    _bad_time(report, sid, la)
+        seen.add(server.id)
         servers.append(server)
     return StreamFrame(now=now, online=online, servers=servers)
 
@@ -322,7 +327,7 @@ def _salvage(raw: Any, mark: Any, report: DecodeReport | None = None, path: str 
     return mark
 
 
-def _server(raw: msgspec.Raw, report: DecodeReport, index: int) -> StreamServer | None:
+def _server(raw: msgspec.Raw, report: DecodeReport, index: int, seen: set[int]) -> StreamServer | None:
     """One server that failed the typed path: untyped, then repaired value by value."""
     item = _untyped_any(raw)
     if not isinstance(item, dict):
@@ -333,6 +338,9 @@ def _server(raw: msgspec.Raw, report: DecodeReport, index: int) -> StreamServer 
     if sid is None:
         report.dropped_servers += 1
         report.note(f"servers[{index}]: dropped, unusable id {_show(item.get('id'))}")
+        return None
+    if sid in seen:  # before any repair: the first record's repairs are the ones that count
+        _repeated(report, index, sid)
         return None
     item["id"] = sid
     nulls = [k for k, v in item.items() if v is None]

@@ -38,11 +38,11 @@ PERIODS: tuple[str, ...] = ("1d", "7d", "30d")
 
 # --------------------------------------------------------------------------- stream
 
-#: The numbers of the stream models: msgspec checks these bounds in C while it decodes (no
-#: cost to speak of), so a value outside them fails the typed path and the tolerant one drops
-#: it as a bad field.  Ints fit an int64 (what the Dashboard's Go types hold); floats are
-#: finite (a lax conversion of "nan" or "inf" is refused too), so a format helper can print
-#: every number a decoded frame holds.
+#: The numbers of the models (stream and REST): msgspec checks these bounds in C while it
+#: decodes (no cost to speak of), so a value outside them fails the typed path and the tolerant
+#: one drops it as a bad field.  Ints fit an int64 (what the Dashboard's Go types hold); floats
+#: are finite (a lax conversion of "nan" or "inf" is refused too), so a format helper can print
+#: every number a decoded document holds.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 FLOAT_MAX = 1.7976931348623157e308
 Int = Annotated[int, Meta(ge=INT64_MIN, le=INT64_MAX)]
@@ -131,7 +131,7 @@ class StreamFrame(Struct, gc=False):
 
 
 class GroupInfo(Struct):
-    id: int = 0
+    id: Int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
     name: str = ""
@@ -139,7 +139,7 @@ class GroupInfo(Struct):
 
 class ServerGroup(Struct):
     group: GroupInfo = field(default_factory=GroupInfo)
-    servers: list[int] = field(default_factory=list)  # null / absent -> []
+    servers: list[Int] = field(default_factory=list)  # null / absent -> []
 
 
 class SiteConfig(Struct):
@@ -160,12 +160,12 @@ class Setting(Struct):
 
 
 class MetricPoint(Struct, array_like=False, gc=False):
-    ts: int = 0  # ms
-    value: float = 0.0
+    ts: Int = 0  # ms
+    value: Float = 0.0
 
 
 class MetricSeries(Struct):
-    server_id: int = 0
+    server_id: Int = 0
     server_name: str = ""
     metric: str = ""
     data_points: list[MetricPoint] = field(default_factory=list)  # null -> []
@@ -177,13 +177,13 @@ class ServerServiceSeries(Struct):
     ``created_at`` (ms) and ``avg_delay`` (ms) are parallel arrays.
     """
 
-    monitor_id: int = 0
-    server_id: int = 0
+    monitor_id: Int = 0
+    server_id: Int = 0
     monitor_name: str = ""
     server_name: str = ""
-    display_index: int = 0
-    created_at: list[int] = field(default_factory=list)
-    avg_delay: list[float] = field(default_factory=list)
+    display_index: Int = 0
+    created_at: list[Int] = field(default_factory=list)
+    avg_delay: list[Float] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- services
@@ -193,13 +193,13 @@ class ServiceItem(Struct):
     """One service monitor of ``/api/v1/service``; 30-day arrays, index 29 = today."""
 
     service_name: str = ""
-    current_up: int = 0
-    current_down: int = 0
-    total_up: int = 0
-    total_down: int = 0
-    delay: list[float] = field(default_factory=list)
-    up: list[int] = field(default_factory=list)
-    down: list[int] = field(default_factory=list)
+    current_up: Int = 0
+    current_down: Int = 0
+    total_up: Int = 0
+    total_down: Int = 0
+    delay: list[Float] = field(default_factory=list)
+    up: list[Int] = field(default_factory=list)
+    down: list[Int] = field(default_factory=list)
 
     @property
     def uptime_percent(self) -> float:
@@ -213,10 +213,10 @@ class CycleTransferStats(Struct):
     name: str = ""
     from_: datetime | None = field(default=None, name="from")
     to: datetime | None = None
-    max: int = 0
-    min: int = 0
+    max: Int = 0
+    min: Int = 0
     server_name: dict[int, str] = field(default_factory=dict)
-    transfer: dict[int, int] = field(default_factory=dict)
+    transfer: dict[int, Int] = field(default_factory=dict)
     next_update: dict[int, datetime] = field(default_factory=dict)
 
 
@@ -226,27 +226,27 @@ class ServiceOverview(Struct):
 
 
 class ServiceHistoryPoint(Struct, gc=False):
-    ts: int = 0  # ms
-    delay: float = 0.0  # ms
-    status: int = 0  # 1 up, 0 down
+    ts: Int = 0  # ms
+    delay: Float = 0.0  # ms
+    status: Int = 0  # 1 up, 0 down
 
 
 class ServiceHistoryStats(Struct):
-    avg_delay: float = 0.0
-    up_percent: float = 0.0
-    total_up: int = 0
-    total_down: int = 0
+    avg_delay: Float = 0.0
+    up_percent: Float = 0.0
+    total_up: Int = 0
+    total_down: Int = 0
     data_points: list[ServiceHistoryPoint] = field(default_factory=list)
 
 
 class ServiceHistoryServer(Struct):
-    server_id: int = 0
+    server_id: Int = 0
     server_name: str = ""
     stats: ServiceHistoryStats = field(default_factory=ServiceHistoryStats)
 
 
 class ServiceHistory(Struct):
-    service_id: int = 0
+    service_id: Int = 0
     service_name: str = ""
     servers: list[ServiceHistoryServer] = field(default_factory=list)
 
@@ -265,24 +265,24 @@ class GeoIP(Struct):
 
 
 class Owner(Struct):
-    id: int = 0
+    id: Int = 0
     username: str = ""
 
 
 class FullServer(Struct):
     """A record of ``GET /api/v1/server`` (login only, section 5)."""
 
-    id: int = 0
+    id: Int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
     name: str = ""
     uuid: str = ""
     note: str = ""
     public_note: str = ""
-    display_index: int = 0
+    display_index: Int = 0
     hide_for_guest: bool = False
     enable_ddns: bool = False
-    ddns_profiles: list[int] = field(default_factory=list)
+    ddns_profiles: list[Int] = field(default_factory=list)
     override_ddns_domains: dict[int, list[str]] = field(default_factory=dict)
     host: Host = field(default_factory=Host)
     state: HostState = field(default_factory=HostState)
@@ -297,9 +297,9 @@ class LoginResult(Struct):
 
 
 class Profile(Struct):
-    id: int = 0
+    id: Int = 0
     username: str = ""
-    role: int = 0
+    role: Int = 0
 
 
 def to_builtins(obj: Any) -> Any:
