@@ -530,7 +530,8 @@ def test_rest_times_outside_pythons_range_are_none():
 
 def test_rest_numbers_out_of_range_cost_their_field():
     report = DecodeReport()
-    body = b'{"success":true,"data":{"server_id":1,"metric":"cpu","data_points":[{"ts":1,"value":1e400},{"ts":2,"value":5}]}}'
+    body = (b'{"success":true,"data":{"server_id":1,"metric":"cpu",'
+            b'"data_points":[{"ts":1,"value":1e400},{"ts":2,"value":5}]}}')
     m = decode_data(body, MetricSeries, report)
     assert m.server_id == 1 and [p.value for p in m.data_points][-1] == 5.0
     assert report.bad_fields >= 1

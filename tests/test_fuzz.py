@@ -353,3 +353,18 @@ def test_every_raw_number_in_every_stream_field(literal):
             frame, report = decode_frame(data)
             assert len(frame.servers) == len(doc["servers"])
             pipe.run(frame, report)
+
+
+@pytest.mark.parametrize("now", [253402300800000, 2**62, -1])
+def test_a_frame_from_beyond_year_9999_reaches_the_filter_as_an_unknown_time(now):
+    """Was: the filter's public_note look-up computed today's date from ``now`` and crashed."""
+    doc = json.loads((FIX / "frame_first.json").read_bytes())
+    doc["now"] = now
+    frame, report = decode_frame(json.dumps(doc).encode())
+    assert frame.now == 0 and report.bad_fields == 1
+    store = FleetStore()
+    store.apply(frame)
+    view = FleetView(store)
+    view.set_query("tokyo")
+    assert view.ids == [3]
+    assert store.note(3) is not None

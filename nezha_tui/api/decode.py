@@ -495,10 +495,10 @@ def _decode_data(body: bytes | str, typ: Any, report: DecodeReport) -> Any:
         success = doc.get("success") is True
         err = doc.get("error")
         if not success and err not in (None, ""):
-            raise error_from_text(err if isinstance(err, str) else _show(err))
+            raise error_from_text(err if isinstance(err, str) else _show(err)) from None
         data = doc.get("data")
         if not success and data is None:
-            raise ProtocolError("the answer has neither data nor an error")
+            raise ProtocolError("the answer has neither data nor an error") from None
         if data is None:
             return _empty(typ)
         value = convert_lenient(data, typ, report, "data")
