@@ -662,7 +662,7 @@ def test_every_server_with_a_bad_field_is_not_much_slower_than_the_typed_path():
 
     frame, report = decode_frame(bad)
     assert len(frame.servers) == 1000 and report.bad_fields == 1000 and len(report.repaired) == 1000
-    assert best(bad) < 25 * best(clean)  # ~6x measured; generous for a loaded machine
+    assert best(bad) < 15 * best(clean)  # ~6x measured (the old per-field walk: 20-25x)
 
 
 def test_a_decoder_fault_is_still_a_protocol_error(monkeypatch):
