@@ -1,7 +1,11 @@
 """Human-readable units: bytes (base 1024), speeds, durations, percentages, flags.
 
 Pure functions, no Textual imports.  Every function accepts any number
-(including negative or absurd values from a bad frame) and never raises.
+(including negative, non-finite or absurd values from a bad frame, ints too
+big for a float, even values that are not numbers) and never raises.  Values
+that cannot be a number read as 0; values too big for a column are clamped to
+a bound shown with ``>`` (``'>999%'``, ``'>9999 EiB'``), so a formatted value
+never grows wider than the largest sensible one.
 """
 
 from __future__ import annotations
@@ -11,11 +15,24 @@ import math
 from rich.cells import cell_len, set_cell_size
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+_BYTES_MAX = 9999.9  # in the last unit (EiB): ~1.2e22 bytes, far beyond an int64
+_DAYS_MAX = 99_999  # ~274 years
+_FLOAT_MAX = 1.7976931348623157e308
 
 
 def _finite(value: float) -> float:
+    """``float(value)``; 0.0 for NaN, infinities and anything that is not a number.
+
+    An int too big for a float (``10**400``) is a very large number, not 0: it reads
+    as the largest float, so it is shown clamped like any other huge value.
+    """
     try:
         value = float(value)
+    except OverflowError:  # an int beyond ~1.8e308
+        try:
+            return _FLOAT_MAX if value > 0 else -_FLOAT_MAX  # type: ignore[operator]
+        except Exception:  # a type whose float() overflows and whose comparison fails
+            return 0.0
     except (TypeError, ValueError):
         return 0.0
     return value if math.isfinite(value) else 0.0
@@ -32,6 +49,9 @@ def fmt_bytes(value: float, *, precision: int = 1) -> str:
         unit += 1
     if unit == 0:
         return f"{sign}{int(value)} B"
+    if value > _BYTES_MAX:
+        return f"{'<-' if sign else '>'}{int(_BYTES_MAX)} {_UNITS[unit]}"
+    precision = precision if isinstance(precision, int) and 0 <= precision <= 6 else 1
     return f"{sign}{value:.{precision}f} {_UNITS[unit]}"
 
 
@@ -41,19 +61,30 @@ def fmt_speed(value: float) -> str:
 
 
 def fmt_percent(value: float) -> str:
-    """One decimal: ``'42.0%'``."""
-    return f"{_finite(value):.1f}%"
+    """One decimal: ``'42.0%'``; beyond +-999.9 ``'>999%'`` / ``'<-999%'``."""
+    value = _finite(value)
+    if value >= 999.95:
+        return ">999%"
+    if value <= -999.95:
+        return "<-999%"
+    return f"{value:.1f}%"
 
 
 def percent_of(used: float, total: float) -> float:
-    """``used / total * 100``, 0 when the total is unknown."""
+    """``used / total * 100``, 0 when the total is unknown; always finite."""
     used, total = _finite(used), _finite(total)
-    return used / total * 100.0 if total > 0 else 0.0
+    if total <= 0:
+        return 0.0
+    out = used / total * 100.0
+    return out if math.isfinite(out) else 0.0
 
 
 def fmt_duration(seconds: float) -> str:
-    """Largest two units: ``'12d 4h'``, ``'3h 05m'``, ``'4m 10s'``, ``'9s'``."""
-    s = int(max(0.0, _finite(seconds)))
+    """Largest two units: ``'12d 4h'``, ``'3h 05m'``, ``'4m 10s'``, ``'9s'``; ``'>99999d'`` beyond."""
+    value = max(0.0, _finite(seconds))
+    if value >= (_DAYS_MAX + 1) * 86400:
+        return f">{_DAYS_MAX}d"
+    s = int(value)
     days, s = divmod(s, 86400)
     hours, s = divmod(s, 3600)
     minutes, s = divmod(s, 60)
@@ -72,12 +103,20 @@ def fmt_age(seconds: float) -> str:
 
 
 def fmt_load(value: float) -> str:
-    return f"{_finite(value):.2f}"
+    """Two decimals: ``'0.50'``; beyond +-99999 ``'>99999'`` / ``'<-99999'``."""
+    value = _finite(value)
+    if value >= 99_999.995:
+        return ">99999"
+    if value <= -99_999.995:
+        return "<-99999"
+    return f"{value:.2f}"
 
 
 def country_flag(code: str) -> str:
     """``'de'`` -> the regional-indicator flag; ``''`` for anything not two letters."""
-    code = (code or "").strip().upper()
+    if not isinstance(code, str):
+        return ""
+    code = code.strip().upper()
     if len(code) != 2 or not code.isascii() or not code.isalpha():
         return ""
     return "".join(chr(0x1F1E6 + ord(c) - ord("A")) for c in code)
@@ -86,26 +125,42 @@ def country_flag(code: str) -> str:
 def level(percent: float, warn: float = 70.0, crit: float = 90.0) -> str:
     """``'ok'``, ``'warn'`` (above 70 %) or ``'crit'`` (above 90 %) for colouring a percentage."""
     value = _finite(percent)
-    if value > crit:
+    if value > _finite(crit):
         return "crit"
-    if value > warn:
+    if value > _finite(warn):
         return "warn"
     return "ok"
 
 
 def fmt_temp(celsius: float) -> str:
-    """``'45°C'`` (whole degrees)."""
-    return f"{_finite(celsius):.0f}°C"
+    """``'45°C'`` (whole degrees); beyond +-999 ``'>999°C'`` / ``'<-999°C'``."""
+    value = _finite(celsius)
+    if value >= 999.5:
+        return ">999°C"
+    if value <= -999.5:
+        return "<-999°C"
+    return f"{value:.0f}°C"
+
+
+_COUNT_UNITS = ((1_000_000_000_000, "T"), (1_000_000_000, "G"), (1_000_000, "M"), (1000, "k"))
 
 
 def fmt_count(value: float) -> str:
-    """A count that never grows wider than 5 cells: ``'1234'``, ``'12.3k'``, ``'4.5M'``."""
-    v = int(max(0.0, _finite(value)))
+    """A count that never grows wider than 5 cells: ``'1234'``, ``'12.3k'``, ``'4.5M'``, ``'>999T'``."""
+    v = max(0.0, _finite(value))
     if v < 10_000:
-        return str(v)
-    if v < 1_000_000:
-        return f"{v / 1000:.1f}k" if v < 100_000 else f"{v // 1000}k"
-    return f"{v / 1_000_000:.1f}M" if v < 100_000_000 else f"{v // 1_000_000}M"
+        return str(int(v))
+    if v >= 1000 * 1_000_000_000_000:
+        return ">999T"
+    for size, unit in _COUNT_UNITS:
+        if v >= size:
+            scaled = v / size
+            if scaled < 100:
+                text = f"{scaled:.1f}"
+                if text != "100.0":
+                    return text + unit
+            return f"{int(scaled)}{unit}"
+    return str(int(v))  # pragma: no cover - v >= 10,000 always has a unit
 
 
 def cut_cells(text: str, n: int) -> str:

@@ -12,10 +12,10 @@ Textual or does I/O.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from msgspec import Struct, field
+from msgspec import Meta, Struct, field
 
 __all__ = [
     "Temperature", "Host", "HostState", "StreamServer", "StreamFrame",
@@ -38,12 +38,22 @@ PERIODS: tuple[str, ...] = ("1d", "7d", "30d")
 
 # --------------------------------------------------------------------------- stream
 
+#: The numbers of the models (stream and REST): msgspec checks these bounds in C while it
+#: decodes (no cost to speak of), so a value outside them fails the typed path and the tolerant
+#: one drops it as a bad field.  Ints fit an int64 (what the Dashboard's Go types hold); floats
+#: are finite (a lax conversion of "nan" or "inf" is refused too), so a format helper can print
+#: every number a decoded document holds.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+FLOAT_MAX = 1.7976931348623157e308
+Int = Annotated[int, Meta(ge=INT64_MIN, le=INT64_MAX)]
+Float = Annotated[float, Meta(ge=-FLOAT_MAX, le=FLOAT_MAX)]
+
 
 class Temperature(Struct, gc=False):
     """One sensor; the Dashboard capitalises these keys."""
 
     name: str = field(default="", name="Name")
-    temperature: float = field(default=0.0, name="Temperature")
+    temperature: Float = field(default=0.0, name="Temperature")
 
 
 class Host(Struct, gc=False):
@@ -58,12 +68,12 @@ class Host(Struct, gc=False):
     platform: str = ""
     platform_version: str = ""
     cpu: tuple[str, ...] = ()
-    mem_total: int = 0
-    disk_total: int = 0
-    swap_total: int = 0
+    mem_total: Int = 0
+    disk_total: Int = 0
+    swap_total: Int = 0
     arch: str = ""
     virtualization: str = ""
-    boot_time: int = 0  # unix seconds
+    boot_time: Int = 0  # unix seconds
     version: str = ""  # agent version
     gpu: tuple[str, ...] = ()
 
@@ -71,23 +81,23 @@ class Host(Struct, gc=False):
 class HostState(Struct, gc=False):
     """Live values of a server (section 4, HostState)."""
 
-    cpu: float = 0.0
-    mem_used: int = 0
-    swap_used: int = 0
-    disk_used: int = 0
-    net_in_transfer: int = 0
-    net_out_transfer: int = 0
-    net_in_speed: int = 0
-    net_out_speed: int = 0
-    uptime: int = 0
-    load_1: float = 0.0
-    load_5: float = 0.0
-    load_15: float = 0.0
-    tcp_conn_count: int = 0
-    udp_conn_count: int = 0
-    process_count: int = 0
+    cpu: Float = 0.0
+    mem_used: Int = 0
+    swap_used: Int = 0
+    disk_used: Int = 0
+    net_in_transfer: Int = 0
+    net_out_transfer: Int = 0
+    net_in_speed: Int = 0
+    net_out_speed: Int = 0
+    uptime: Int = 0
+    load_1: Float = 0.0
+    load_5: Float = 0.0
+    load_15: Float = 0.0
+    tcp_conn_count: Int = 0
+    udp_conn_count: Int = 0
+    process_count: Int = 0
     temperatures: tuple[Temperature, ...] = ()
-    gpu: tuple[float, ...] = ()
+    gpu: tuple[Float, ...] = ()
 
 
 class StreamServer(Struct, gc=False):
@@ -99,10 +109,10 @@ class StreamServer(Struct, gc=False):
     disconnected); the decoder normalises it.
     """
 
-    id: int = 0
+    id: Int = 0
     name: str = ""
     public_note: str | None = None
-    display_index: int = 0
+    display_index: Int = 0
     host: Host = field(default_factory=Host)
     state: HostState = field(default_factory=HostState)
     country_code: str = ""
@@ -112,8 +122,8 @@ class StreamServer(Struct, gc=False):
 class StreamFrame(Struct, gc=False):
     """One document of ``/api/v1/ws/server``."""
 
-    now: int = 0  # server time in ms (whole seconds x 1000)
-    online: int = 0  # number of *viewers*, not online servers
+    now: Int = 0  # server time in ms (whole seconds x 1000)
+    online: Int = 0  # number of *viewers*, not online servers
     servers: list[StreamServer] = field(default_factory=list)
 
 
@@ -121,7 +131,7 @@ class StreamFrame(Struct, gc=False):
 
 
 class GroupInfo(Struct):
-    id: int = 0
+    id: Int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
     name: str = ""
@@ -129,7 +139,7 @@ class GroupInfo(Struct):
 
 class ServerGroup(Struct):
     group: GroupInfo = field(default_factory=GroupInfo)
-    servers: list[int] = field(default_factory=list)  # null / absent -> []
+    servers: list[Int] = field(default_factory=list)  # null / absent -> []
 
 
 class SiteConfig(Struct):
@@ -150,12 +160,12 @@ class Setting(Struct):
 
 
 class MetricPoint(Struct, array_like=False, gc=False):
-    ts: int = 0  # ms
-    value: float = 0.0
+    ts: Int = 0  # ms
+    value: Float = 0.0
 
 
 class MetricSeries(Struct):
-    server_id: int = 0
+    server_id: Int = 0
     server_name: str = ""
     metric: str = ""
     data_points: list[MetricPoint] = field(default_factory=list)  # null -> []
@@ -167,13 +177,13 @@ class ServerServiceSeries(Struct):
     ``created_at`` (ms) and ``avg_delay`` (ms) are parallel arrays.
     """
 
-    monitor_id: int = 0
-    server_id: int = 0
+    monitor_id: Int = 0
+    server_id: Int = 0
     monitor_name: str = ""
     server_name: str = ""
-    display_index: int = 0
-    created_at: list[int] = field(default_factory=list)
-    avg_delay: list[float] = field(default_factory=list)
+    display_index: Int = 0
+    created_at: list[Int] = field(default_factory=list)
+    avg_delay: list[Float] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- services
@@ -183,13 +193,13 @@ class ServiceItem(Struct):
     """One service monitor of ``/api/v1/service``; 30-day arrays, index 29 = today."""
 
     service_name: str = ""
-    current_up: int = 0
-    current_down: int = 0
-    total_up: int = 0
-    total_down: int = 0
-    delay: list[float] = field(default_factory=list)
-    up: list[int] = field(default_factory=list)
-    down: list[int] = field(default_factory=list)
+    current_up: Int = 0
+    current_down: Int = 0
+    total_up: Int = 0
+    total_down: Int = 0
+    delay: list[Float] = field(default_factory=list)
+    up: list[Int] = field(default_factory=list)
+    down: list[Int] = field(default_factory=list)
 
     @property
     def uptime_percent(self) -> float:
@@ -203,10 +213,10 @@ class CycleTransferStats(Struct):
     name: str = ""
     from_: datetime | None = field(default=None, name="from")
     to: datetime | None = None
-    max: int = 0
-    min: int = 0
+    max: Int = 0
+    min: Int = 0
     server_name: dict[int, str] = field(default_factory=dict)
-    transfer: dict[int, int] = field(default_factory=dict)
+    transfer: dict[int, Int] = field(default_factory=dict)
     next_update: dict[int, datetime] = field(default_factory=dict)
 
 
@@ -216,27 +226,27 @@ class ServiceOverview(Struct):
 
 
 class ServiceHistoryPoint(Struct, gc=False):
-    ts: int = 0  # ms
-    delay: float = 0.0  # ms
-    status: int = 0  # 1 up, 0 down
+    ts: Int = 0  # ms
+    delay: Float = 0.0  # ms
+    status: Int = 0  # 1 up, 0 down
 
 
 class ServiceHistoryStats(Struct):
-    avg_delay: float = 0.0
-    up_percent: float = 0.0
-    total_up: int = 0
-    total_down: int = 0
+    avg_delay: Float = 0.0
+    up_percent: Float = 0.0
+    total_up: Int = 0
+    total_down: Int = 0
     data_points: list[ServiceHistoryPoint] = field(default_factory=list)
 
 
 class ServiceHistoryServer(Struct):
-    server_id: int = 0
+    server_id: Int = 0
     server_name: str = ""
     stats: ServiceHistoryStats = field(default_factory=ServiceHistoryStats)
 
 
 class ServiceHistory(Struct):
-    service_id: int = 0
+    service_id: Int = 0
     service_name: str = ""
     servers: list[ServiceHistoryServer] = field(default_factory=list)
 
@@ -255,24 +265,24 @@ class GeoIP(Struct):
 
 
 class Owner(Struct):
-    id: int = 0
+    id: Int = 0
     username: str = ""
 
 
 class FullServer(Struct):
     """A record of ``GET /api/v1/server`` (login only, section 5)."""
 
-    id: int = 0
+    id: Int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
     name: str = ""
     uuid: str = ""
     note: str = ""
     public_note: str = ""
-    display_index: int = 0
+    display_index: Int = 0
     hide_for_guest: bool = False
     enable_ddns: bool = False
-    ddns_profiles: list[int] = field(default_factory=list)
+    ddns_profiles: list[Int] = field(default_factory=list)
     override_ddns_domains: dict[int, list[str]] = field(default_factory=dict)
     host: Host = field(default_factory=Host)
     state: HostState = field(default_factory=HostState)
@@ -287,9 +297,9 @@ class LoginResult(Struct):
 
 
 class Profile(Struct):
-    id: int = 0
+    id: Int = 0
     username: str = ""
-    role: int = 0
+    role: Int = 0
 
 
 def to_builtins(obj: Any) -> Any:
