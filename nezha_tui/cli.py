@@ -98,6 +98,8 @@ def _add_connection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo-as", choices=("admin", "guest", "token"), default="admin",
                    help="how to sign in to the demo: admin password, guest, or an nzp_ token (admin)")
     p.add_argument("--demo-no-tsdb", action="store_true", help="the demo Dashboard keeps no metric history")
+    p.add_argument("--fault-malformed", type=number(0, 1000, "", integer=True), default=0, metavar="N",
+                   help="the demo Dashboard makes every Nth frame malformed (a null state, wrong types, truncated)")
     p.add_argument("--fault-hostile", action="store_true",
                    help="the demo Dashboard sends hostile names, host facts, notes and error texts")
     p.add_argument("--log", metavar="FILE", help="write details for bug reports to FILE (secrets redacted)")
@@ -168,6 +170,7 @@ def _start_demo(args: argparse.Namespace):
 
         extra = ["--no-tsdb"] if args.demo_no_tsdb else []
         extra += ["--fault-hostile"] if getattr(args, "fault_hostile", False) else []
+        extra += ["--fault-malformed", str(args.fault_malformed)] if getattr(args, "fault_malformed", 0) else []
         try:
             return start_demo_process(["--servers", str(servers), "--seed", str(args.demo_seed), *extra])
         except RuntimeError as exc:
@@ -176,7 +179,8 @@ def _start_demo(args: argparse.Namespace):
     from nezha_tui.demo.thread import start_demo_in_thread
 
     return start_demo_in_thread(DemoOptions(servers=servers, seed=args.demo_seed, tsdb=not args.demo_no_tsdb,
-                                            hostile=getattr(args, "fault_hostile", False)))
+                                            hostile=getattr(args, "fault_hostile", False),
+                                            malformed_every=getattr(args, "fault_malformed", 0)))
 
 
 def _connection(args: argparse.Namespace) -> Connection:

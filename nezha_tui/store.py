@@ -334,6 +334,8 @@ class FleetStore:
         first = self.frames == 0
         self.frames += 1
         now_ms = _int(frame.now)
+        if now_ms <= 0:  # absent, or out of range (the decoder made it 0): the Dashboard's clock is unknown
+            now_ms = max(self.now_ms, _newest_report_ms(frame.servers or ()))
         self.now_ms = now_ms
         self.viewers = _int(frame.online)
         now_s = now_ms / 1000.0
@@ -723,6 +725,13 @@ def _cutoffs(last_actives: list[_dt.datetime | None], cutoff_s: float) -> dict[o
         except (OverflowError, ValueError, OSError, TypeError):
             pass  # an absurd "now": those servers take the slow path
     return cutoffs
+
+
+def _newest_report_ms(servers: Iterable[StreamServer]) -> int:
+    """The newest ``last_active`` of a frame, in ms (0 when none): the best guess of the
+    Dashboard's clock for a frame without a usable ``now`` (reporting agents send every second)."""
+    stamps = [ts for ts in map(_timestamp, (getattr(s, "last_active", None) for s in servers)) if ts is not None]
+    return int(max(stamps) * 1000) if stamps else 0
 
 
 def _online(last_active: _dt.datetime | None, now_s: float, window: float) -> bool:

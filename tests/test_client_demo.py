@@ -331,3 +331,35 @@ async def test_stream_stall_goes_stale(make_client, demo):
     await sink.until(lambda: stream.connections >= 2 and stream.status.state is StreamState.LIVE)
     stream.stop()
     await asyncio.wait_for(task, 5)
+
+
+async def test_malformed_frames_of_the_demo_keep_totals_steady(clock):
+    """--fault-malformed: every 2nd frame breaks one reporting server (null state, wrong types) or
+    the whole document; through the real stream and decoder, the store keeps the broken server's
+    previous values, so the totals never dip (the demo's clock stands still: every good frame is
+    the same)."""
+    from nezha_tui.store import FleetStore
+
+    demo = DemoServer(DemoOptions(servers=12, seed=3, clock=clock, frame_interval=0.03, malformed_every=2))
+    await demo.start()
+    try:
+        async with NezhaClient(demo.url, Credentials(demo.username, demo.password)) as c:
+            sink = Sink()
+            stream = stream_for(c, sink)
+            task = asyncio.create_task(stream.run())
+            await sink.until(lambda: len(sink.frames) >= 7)
+            stream.stop()
+            await asyncio.wait_for(task, 5)
+    finally:
+        await demo.stop()
+    store = FleetStore()
+    totals, repaired = [], []
+    for frame, report in sink.frames:
+        store.apply(frame, report)
+        totals.append((store.totals.online, store.totals.net_in_speed, store.totals.net_out_transfer))
+        repaired.append(dict(store.repaired))
+    kinds = [set().union(*r.values()) for r in repaired if r]
+    assert {"state"} in kinds and {"last_active", "host", "state"} in kinds  # both kinds arrived
+    assert any("malformed" in s.message for s in sink.statuses)  # and a truncated one was skipped
+    assert len(set(totals)) == 1, totals
+    assert totals[0][0] > 0 and totals[0][1] > 0

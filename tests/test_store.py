@@ -227,3 +227,29 @@ def test_never_reported_vs_agent_disconnected():
     assert store.never_reported(1) and not store.is_online(1)
     assert not store.never_reported(2) and not store.is_online(2)
     assert not store.never_reported(99)
+
+
+def test_a_frame_without_a_usable_now_does_not_make_everyone_online():
+    """``now`` absent or out of range (the decoder makes it 0): the store keeps the previous
+    frame's clock, or takes the newest report, instead of calling every reported server online."""
+    import datetime as dt
+
+    from nezha_tui.api.models import StreamFrame, StreamServer
+
+    t = dt.datetime(2026, 11, 26, 12, 0, 0, tzinfo=dt.timezone.utc)
+    now_ms = int(t.timestamp() * 1000)
+
+    def servers():
+        return [StreamServer(id=1, name="a", last_active=t),
+                StreamServer(id=2, name="b", last_active=t - dt.timedelta(hours=3))]
+
+    store = FleetStore(online_window=30)
+    store.apply(StreamFrame(now=now_ms, servers=servers()))
+    store.apply(StreamFrame(now=0, servers=servers()))
+    assert store.now_ms == now_ms
+    assert store.is_online(1) and not store.is_online(2)
+    fresh = FleetStore(online_window=30)
+    fresh.apply(StreamFrame(now=0, servers=servers()))  # a first frame: the newest report stands for now
+    assert fresh.now_ms == now_ms
+    assert fresh.is_online(1) and not fresh.is_online(2)
+    assert fresh.last_seen_age(2) == 3 * 3600

@@ -343,6 +343,13 @@ def _server(raw: msgspec.Raw, report: DecodeReport, index: int, seen: set[int]) 
         _repeated(report, index, sid)
         return None
     item["id"] = sid
+    la_raw = item.get("last_active")
+    if la_raw is not None and not isinstance(la_raw, str):
+        # the Dashboard writes RFC 3339 text; a number would convert (as unix seconds) into
+        # a time nobody sent: a wrong type like any other, so the previous value is kept
+        del item["last_active"]
+        report.bad(f"server {sid}.last_active", f"expected an RFC 3339 string, got {_kind(la_raw)}")
+        report.repair(sid, "last_active")
     nulls = [k for k, v in item.items() if v is None]
     for k in nulls:  # null and absent alike
         del item[k]

@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fault-502", action="store_true", help="answer every route with an nginx 502 page")
     p.add_argument("--fault-waf", metavar="REASON", help="answer every route with the WAF 403 page")
     p.add_argument("--fault-stall", action="store_true", help="streams connect but never send a frame")
+    p.add_argument("--fault-malformed", type=number(0, 1000, "", integer=True), default=0, metavar="N",
+                   help="every Nth frame is malformed: a null state, wrong types, truncated (in turn)")
     p.add_argument("--fault-hostile", action="store_true",
                    help="hostile names, host facts, public notes and error texts (escape sequences, markup...)")
     return p
@@ -61,7 +63,7 @@ def run_demo_server(argv: Sequence[str] | None = None, *, out: TextIO | None = N
                        force_auth=args.force_auth, tsdb=not args.no_tsdb, legacy=args.legacy,
                        jwt_lifetime=args.jwt_lifetime,
                        proxy_502=args.fault_502, waf_reason=args.fault_waf, stall=args.fault_stall,
-                       hostile=args.fault_hostile)
+                       hostile=args.fault_hostile, malformed_every=args.fault_malformed)
 
     async def serve() -> int:
         server = DemoServer(opts, host=args.host, port=args.port)

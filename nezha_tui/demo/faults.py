@@ -23,8 +23,13 @@ frame, from any thread.  Switches:
 - :meth:`drop_websockets`: abort every open stream's TCP connection without
   a close frame (what a proxy cut or a crash looks like);
 - :meth:`send_malformed`: the next frame sent (on any stream) is malformed:
-  ``"invalid_json"`` (a truncated document) or ``"wrong_types"`` (valid JSON
-  where one server has values of the wrong types).
+  ``"invalid_json"`` (a truncated document), ``"wrong_types"`` (valid JSON
+  where one server has values of the wrong types) or ``"null_state"`` (one
+  reporting server's ``state`` is ``null``, as a misbehaving proxy or fork
+  sends it);
+- ``malformed_every`` (``DemoOptions``, ``--fault-malformed N``): every Nth frame
+  of a stream is malformed, the kinds in turn (null state, wrong types,
+  truncated), one server each time, a different one each time.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from typing import Callable
 
 __all__ = ["DemoFaults", "MALFORMED_KINDS", "LEGACY_VERSION"]
 
-MALFORMED_KINDS = ("invalid_json", "wrong_types")
+MALFORMED_KINDS = ("null_state", "wrong_types", "invalid_json")
 LEGACY_VERSION = "v1.14.14"  # the last release before the history API (v2.0.0)
 
 

@@ -43,7 +43,7 @@ from urllib.parse import parse_qs
 
 from . import hostile, views
 from .auth import AuthBook
-from .faults import DemoFaults
+from .faults import MALFORMED_KINDS, DemoFaults
 from .fleet import Fleet, build_fleet
 from .frames import FrameEncoder
 from .gojson import GoMap, dumps, go_str, rfc3339
@@ -80,6 +80,7 @@ class DemoOptions:
     waf_reason: str | None = None
     stall: bool = False
     hostile: bool = False  # hostile texts and error texts (see hostile.py); fixed at start
+    malformed_every: int = 0  # every Nth frame of a stream is malformed (kinds in turn; 0 = never)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -611,6 +612,11 @@ class DemoServer:
                 servers, full = self._visible(viewer)
                 t = float(opts.clock())
                 kind = self.faults.take_malformed()
+                victim = 0  # which reporting server a malformed frame breaks
+                every = opts.malformed_every
+                if kind is None and every > 0 and (sent + 1) % every == 0:
+                    victim = (sent + 1) // every - 1
+                    kind = MALFORMED_KINDS[victim % len(MALFORMED_KINDS)]
                 if kind is None:
                     # viewers with the same view at the same second share one encoding (ws.go's singleflight)
                     ck = (viewer.key, int(t // 1), not note_sent, st.online)
@@ -623,7 +629,7 @@ class DemoServer:
                         self._frame_cache[ck] = text
                     note_sent = True
                 else:
-                    text = self._malformed(kind, t, servers, full)
+                    text = self._malformed(kind, t, servers, full, victim)
                 await send({"type": "websocket.send", "text": text})
                 sent += 1
                 if opts.ping_every and sent % opts.ping_every == 0 and ext.get("ping"):
@@ -636,17 +642,22 @@ class DemoServer:
             self._streams.pop(cid, None)
             st.online -= 1
 
-    def _malformed(self, kind: str, t: float, servers: list, full: list[bool]) -> str:
+    def _malformed(self, kind: str, t: float, servers: list, full: list[bool], victim: int = 0) -> str:
+        """A malformed frame of ``kind``; ``victim`` picks the server (among those that report)."""
         st = self.state
         text = st.encoder.frame(t, st.online, servers, with_note=False, full_host=_FullHost(servers, full))
         if kind == "invalid_json":
             return text[: max(1, len(text) // 2)]
         doc = json.loads(text)
-        if doc.get("servers"):
-            s0 = doc["servers"][0]
-            s0["last_active"] = 1700000000
-            s0.setdefault("state", {})["cpu"] = "busy"
-            s0.setdefault("host", {})["mem_total"] = "8 GiB"
+        reporting = [s for s in doc.get("servers") or () if not str(s.get("last_active", "")).startswith("0001")]
+        if reporting:
+            s0 = reporting[victim % len(reporting)]
+            if kind == "null_state":
+                s0["state"] = None
+            else:
+                s0["last_active"] = 1700000000
+                s0.setdefault("state", {})["cpu"] = "busy"
+                s0.setdefault("host", {})["mem_total"] = "8 GiB"
         return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
 
