@@ -34,8 +34,8 @@ from array import array
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, compress
-from operator import attrgetter, not_
+from itertools import chain
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 
@@ -219,7 +219,7 @@ class _Columns:
     read, from the server's totals, so a frame costs six list comprehensions.
     """
 
-    __slots__ = ("ts_ms", "position", "cpu", "mem", "swap", "disk", "net_in", "net_out")
+    __slots__ = ("ts_ms", "position", "cpu", "mem", "swap", "disk", "net_in", "net_out", "online")
 
     def __init__(self, ts_ms: int, position: dict[int, int], servers: list[StreamServer],
                  online: list[bool] | None = None) -> None:
@@ -232,13 +232,12 @@ class _Columns:
         self.disk = array("d", [st.disk_used for st in states])
         self.net_in = array("d", [st.net_in_speed for st in states])
         self.net_out = array("d", [st.net_out_speed for st in states])
-        if online is not None and not all(online):
-            # an offline server has no value in this frame: NaN, which plots show as a gap
-            nan = math.nan
-            columns = (self.cpu, self.mem, self.swap, self.disk, self.net_in, self.net_out)
-            for i in compress(range(len(online)), map(not_, online)):
-                for column in columns:
-                    column[i] = nan
+        # who was online in this frame (one byte each, built in C; None: everyone): an offline
+        # server has no value in this frame, read as NaN (a gap in a plot) by FleetStore.recent
+        self.online: bytes | None = None if online is None or all(online) else bytes(online)
+
+
+_GAP = RecentSample(0, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan)
 
 
 def _pct(used: float, total: float) -> float:
@@ -521,6 +520,7 @@ class FleetStore:
             setattr(recorder, name, value.copy() if isinstance(value, (dict, list, set)) else value)
         recorder._recorder = None
         recorder._recorder_meta = set()
+        recorder._text = self._text.copy()  # the picture keeps the cleaned text of what it shows
         self._recorder = recorder
         self._recorder_meta = set()
 
@@ -624,8 +624,9 @@ class FleetStore:
 
     def public_note(self, server_id: int) -> str:
         """The first ``public_note`` seen for the server ("" when none), sanitised."""
-        raw = self._notes.get(server_id, "")
-        return self._text.notes.get(server_id, raw)
+        clean = self._text.notes.get(server_id)
+        # (sanitise() returns clean text as it is: the fallback costs nothing in the usual case)
+        return clean if clean is not None else sanitise(self._notes.get(server_id, ""))
 
     def note(self, server_id: int, today: _dt.date | None = None) -> PublicNote | None:
         """The parsed ``public_note`` (billing, plan), or ``None`` when empty/unparsable."""
@@ -654,6 +655,9 @@ class FleetStore:
         for cols in self._history:
             i = cols.position.get(server_id)
             if i is None:
+                continue
+            if cols.online is not None and not cols.online[i]:
+                out.append(_GAP._replace(ts_ms=cols.ts_ms))  # offline in that frame
                 continue
             out.append(RecentSample(
                 cols.ts_ms, cols.cpu[i], _pct(cols.mem[i], host.mem_total),
@@ -843,6 +847,13 @@ class _TextCleaner:
         """id -> sanitised public note, for notes that needed it."""
         self.sensors_ok: set[str] = set()
         self.sensors_bad: dict[str, str] = {}
+
+    def copy(self) -> _TextCleaner:
+        """Another cleaner with the same cleaned texts (the name caches are shared: they only grow)."""
+        other = _TextCleaner()
+        other.meta, other.notes = dict(self.meta), dict(self.notes)
+        other.sensors_ok, other.sensors_bad = self.sensors_ok, self.sensors_bad
+        return other
 
     def clean(self, new_servers: dict[int, StreamServer], servers: list[StreamServer],
               touched: set[int], removed: Iterable[int], notes: dict[int, str]) -> dict[int, StreamServer]:

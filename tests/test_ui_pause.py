@@ -126,3 +126,26 @@ async def test_the_detail_screen_shows_the_paused_mark():
         app.action_toggle_pause()
         await pilot.pause()
         assert "PAUSED" not in crumbs()
+
+
+def test_a_frozen_picture_keeps_its_cleaned_note_while_the_recording_changes():
+    """freeze() must not share the text cleaner: a server that leaves (or whose note changes)
+    during the pause would otherwise show its raw, hostile note in the frozen picture."""
+    import datetime as dt
+
+    from nezha_tui.api.models import StreamFrame, StreamServer
+    from nezha_tui.store import FleetStore
+
+    t = dt.datetime(2026, 11, 26, 12, tzinfo=dt.timezone.utc)
+    now = int(t.timestamp() * 1000)
+    hostile = "evil\x1b]52;c;AAAA\x07note"
+    store = FleetStore()
+    store.apply(StreamFrame(now=now, servers=[StreamServer(id=1, name="a", public_note=hostile, last_active=t),
+                                              StreamServer(id=2, name="b", public_note="", last_active=t)]))
+    before = store.public_note(1)
+    assert "\x1b" not in before and "note" in before
+    store.freeze()
+    store.apply(StreamFrame(now=now + 2000, servers=[StreamServer(id=2, name="b", last_active=t)]))
+    assert 1 in store.servers and store.public_note(1) == before
+    store.thaw()
+    assert 1 not in store.servers
