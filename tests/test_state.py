@@ -166,7 +166,8 @@ def build(spec: list[tuple[int, str, int, float]]) -> tuple[FleetStore, m.Stream
 
 
 def _values_are_blank(text: str) -> bool:
-    return not re.search(r"\d+\.\d%|\d+(\.\d)? ?[KMG]?i?B|up \d|load \d|\d+ procs", text)
+    # (a bare "0s" too: the table's UPTIME cell has no "up" before it)
+    return not re.search(r"\d+\.\d%|\d+(\.\d)? ?[KMG]?i?B|up \d|load \d|\d+ procs|\b0s\b", text)
 
 
 def check_views(app: Any, store: FleetStore, f: m.StreamFrame, spec: list[tuple[int, str, int, float]]) -> None:

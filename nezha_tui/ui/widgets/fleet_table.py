@@ -824,12 +824,14 @@ class FleetTable(FleetGrid):
         run_style: Style | None = None
         default = value_styles[None]
         for cell, w, right, is_status, identity in self._plan:
-            if cell is _cell_uptime:
-                text, kind = uptime_cell(server, status, self.fleet_now() if now is None else now)
-            elif is_status and status.repaired:
-                text, kind = "!", "warn"  # values repaired in this frame (the previous ones kept)
-            elif never and not identity:
+            if never and not identity:
                 text, kind = "-", "muted"
+            elif cell is _cell_uptime:
+                text, kind = uptime_cell(server, status, self.fleet_now() if now is None else now)
+            elif is_status and status.repaired and online:
+                # values repaired in this frame (the previous ones kept); an offline server keeps
+                # its ○, the one offline mark that survives NO_COLOR
+                text, kind = "!", "warn"
             else:
                 try:
                     text, kind = cell(server, online)
