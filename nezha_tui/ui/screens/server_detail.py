@@ -224,22 +224,23 @@ def facts_text(server: StreamServer, *, online: bool, age: float | None, theme: 
     if server.country_code:
         name.append(f"  {flag} {server.country_code.upper()}".rstrip())
     _row(t, "Name", name, theme)
-    state = status
-    if online:
-        status = Text("● online", style=theme_style(theme, "success"))
+    if online:  # the glyph tells the state without colour too (NO_COLOR)
+        line = Text("● online", style=theme_style(theme, "success"))
     else:
-        status = Text("● offline", style=theme_style(theme, "error"))
-    append_gap(status)
+        line = Text("○ offline", style=theme_style(theme, "error"))
+    append_gap(line)
     if age is not None:
         seen = f"· last seen {fmt_age(age)}"
-    else:  # zero last_active: no report ever, or the agent disconnected (its last values kept)
-        seen = "· never reported" if server.host == Host() else "· agent disconnected"
-    status.append(seen,
-                  style=theme_style(theme, "foreground-muted"))
-    repaired = state is not None and bool(state.repaired)
-    if repaired:
-        status.append(" · values repaired (previous kept)", style=theme_style(theme, "warning"))
-    _row(t, "Status", status, theme)
+    elif status is not None and status.state is ServerState.DISCONNECTED:
+        seen = "· agent disconnected"  # zero last_active, the last values kept
+    elif status is not None or server.host == Host():
+        seen = "· never reported"
+    else:
+        seen = "· agent disconnected"
+    line.append(seen, style=theme_style(theme, "foreground-muted"))
+    if status is not None and status.repaired:
+        line.append(" · values repaired (previous kept)", style=theme_style(theme, "warning"))
+    _row(t, "Status", line, theme)
     _row(t, "Platform", " ".join(x for x in (h.platform, h.platform_version) if x) or "-", theme)
     cpus: dict[str, int] = {}
     for model in h.cpu or []:
@@ -252,7 +253,7 @@ def facts_text(server: StreamServer, *, online: bool, age: float | None, theme: 
     _row(t, "Arch", " · ".join(x for x in (h.arch, h.virtualization) if x) or "-", theme)
     _row(t, "Memory", fmt_bytes(h.mem_total) if h.mem_total else "-", theme)
     _row(t, "Disk", fmt_bytes(h.disk_total) if h.disk_total else "-", theme)
-    known = state is None or state.has_values  # never reported: no "none" either, just "-"
+    known = status is None or status.has_values  # never reported: no "none" either, just "-"
     _row(t, "Swap", fmt_bytes(h.swap_total) if h.swap_total else "none" if known else "-", theme)
     boot = fmt_local(h.boot_time, tz) if h.boot_time and h.boot_time > 0 else "-"
     uptime = server.state.uptime if online else 0  # "up 137d" is a live value: not for an offline server
