@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 
+from nezha_tui.api.errors import is_transient
+
 __all__ = ["SnapshotError", "first_frame", "take_snapshot", "snapshot_json", "snapshot_table"]
 
 RETRIES = 2  # more attempts after a transient failure (5xx, network)
@@ -23,19 +25,13 @@ class SnapshotError(Exception):
     """A failure already phrased for the user."""
 
 
-def _transient(exc) -> bool:
-    from nezha_tui.api.errors import NetworkError, ProxyError
-
-    return isinstance(exc, NetworkError) or (isinstance(exc, ProxyError) and exc.status >= 500)
-
-
 async def _retrying(call, retries: int = RETRIES, delay: float = RETRY_DELAY):
     """``await call()``; again after a transient failure, at most ``retries`` more times."""
     for attempt in range(retries + 1):
         try:
             return await call()
         except Exception as exc:
-            if attempt == retries or not _transient(exc):
+            if attempt == retries or not is_transient(exc):
                 raise
         await asyncio.sleep(delay * 2 ** attempt)
 
@@ -182,7 +178,7 @@ def snapshot_table(setting, groups, frame, store) -> str:
                 fmt_speed(st.net_in_speed) if online else "-", fmt_speed(st.net_out_speed) if online else "-",
                 fmt_duration(st.uptime) if online else "-",
             )
-        rows.append((str(s.id), state_phrase(status, now_s), name_cell(s.name), s.country_code.upper() or "-",
+        rows.append((str(s.id), state_phrase(status, now_s), name_cell(s.name), cut_cells(s.country_code.upper(), 3) or "-",
                      *values, group_of.get(s.id, "")))
     from rich.cells import cell_len  # wide (CJK) characters take two columns
 

@@ -90,10 +90,6 @@ class ServerStatus:
 
     @property
     def online(self) -> bool:
-        return self.state is ServerState.ONLINE
-
-    @property
-    def live(self) -> bool:
         """Values are current (online) rather than last known."""
         return self.state is ServerState.ONLINE
 

@@ -18,6 +18,7 @@ import re
 from nezha_tui.api.sanitise import sanitise
 
 __all__ = [
+    "is_transient",
     "NezhaError", "BadCredentials", "TokenRejected", "MissingScope", "Unauthorized",
     "CsrfRejected", "WafBlocked", "DashboardTooOld", "NotFound", "GuestPeriodDenied",
     "ApiError", "ProxyError", "NetworkError", "ProtocolError",
@@ -179,6 +180,11 @@ class RedirectRefused(ProtocolError):
         self.target = target
         super().__init__(f"{what} redirected to another address ({trim(target, 70)}): not followed, "
                          f"so the credentials stay with the URL you gave")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Might the same request pass if tried again soon: a network error or a proxy's 5xx page."""
+    return isinstance(exc, NetworkError) or (isinstance(exc, ProxyError) and exc.status >= 500)
 
 
 def not_a_dashboard(body: bytes | str, content_type: str = "") -> str | None:

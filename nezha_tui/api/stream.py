@@ -67,6 +67,7 @@ from typing import Any
 from websockets.asyncio.client import connect as _ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidMessage, InvalidStatus
 
+from .client import redirect_allowed
 from .decode import DecodeReport, decode_frame, envelope_error
 from .errors import (
     NOT_A_DASHBOARD, BadCredentials, MissingScope, NezhaError, ProtocolError, ProxyError, RedirectRefused,
@@ -90,24 +91,13 @@ LOGIN_REQUIRED = "this Dashboard requires a login (force_auth): give a user name
 _AUTH_ERRORS = (BadCredentials, TokenRejected, Unauthorized, MissingScope)
 
 
-def _origin(uri: str) -> tuple[str, str, int]:
-    from urllib.parse import urlsplit
-
-    u = urlsplit(uri)
-    scheme = {"ws": "http", "wss": "https"}.get(u.scheme, u.scheme)
-    try:
-        port = u.port
-    except ValueError:
-        port = None
-    return scheme, (u.hostname or "").lower(), port or (443 if scheme == "https" else 80)
-
-
 class HomeOnlyConnect(_ws_connect):
-    """websockets' ``connect`` that follows a redirect only within the origin it started at."""
+    """websockets' ``connect`` that follows a redirect only where the REST client would follow
+    one with credentials (:func:`~nezha_tui.api.client.redirect_allowed`)."""
 
     def process_redirect(self, exc: Exception) -> Exception | str:
         result = super().process_redirect(exc)
-        if isinstance(result, str) and _origin(result) != _origin(self.uri):
+        if isinstance(result, str) and not redirect_allowed(self.uri, result):
             return RedirectRefused(result, "the stream")
         return result
 

@@ -21,7 +21,7 @@ from nezha_tui.format import cut_cells
 from nezha_tui.history_cache import HistoryCache
 
 __all__ = [
-    "PERIODS", "PERIOD_NAMES", "app_now", "app_tz", "local_dt", "fmt_local",
+    "PERIODS", "PERIOD_NAMES", "app_now", "dashboard_now", "app_tz", "local_dt", "fmt_local",
     "history_cache", "history_error_message", "GUEST_MESSAGE", "NO_TSDB_MESSAGE", "append_gap",
     "NO_COLOR_KEY", "no_color", "emphasis", "theme_style", "cut_cells", "plain_cell", "NAME_CELLS",
 ]
@@ -41,6 +41,19 @@ PERIOD_NAMES = {"1d": "1 day", "7d": "7 days", "30d": "30 days"}
 NO_TSDB_MESSAGE = "this Dashboard keeps no metric history (its TSDB is off)"
 GUEST_MESSAGE = "log in for 7d and 30d (guests only get 1 day of history)"
 TOO_OLD_MESSAGE = "this Dashboard is older than v2.0 and has no history API"
+
+
+def dashboard_now(app: Any, store: Any = None) -> float:
+    """The Dashboard's clock now (unix seconds): ``app.fleet_now()`` (the latest frame's ``now``
+    advanced by the time since it arrived), else that frame's ``now`` (``store``, or the app's)."""
+    try:
+        now = getattr(app, "fleet_now", None)
+        if callable(now):
+            return float(now())
+    except Exception:
+        pass
+    store = store if store is not None else getattr(app, "store", None)
+    return getattr(store, "now_ms", 0) / 1000.0
 
 
 def app_now(app: Any) -> float:
@@ -126,12 +139,9 @@ def history_retry_delay(err: BaseException, failures: int, start: float = 2.0) -
 
     A proxy's 5xx page or a network error passes: 2 s, 4 s, 8 s ... up to 60 s.
     """
-    try:
-        from nezha_tui.api import errors as e
-    except ImportError:  # pragma: no cover
-        return None
-    transient = isinstance(err, e.NetworkError) or (isinstance(err, e.ProxyError) and err.status >= 500)
-    if not transient:
+    from nezha_tui.api.errors import is_transient
+
+    if not is_transient(err):
         return None
     return min(60.0, start * 2 ** max(0, failures - 1))
 

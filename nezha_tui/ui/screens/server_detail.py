@@ -29,11 +29,11 @@ from nezha_tui.api.models import Host, MetricSeries, ServerServiceSeries, Stream
 from nezha_tui.downsample import median_step, series_stats
 from nezha_tui.store import ServerState, ServerStatus, age_text, state_phrase
 from nezha_tui.format import (
-    country_flag, fmt_age, fmt_bytes, fmt_duration, fmt_load, fmt_percent, fmt_speed, percent_of,
+    country_flag, fmt_age, fmt_bytes, fmt_duration, fmt_load, fmt_percent, fmt_speed, level, percent_of,
 )
 from nezha_tui.ui.drilldown import (
     NO_TSDB_MESSAGE, PERIODS, append_gap, app_now, app_tz, fmt_local, history_cache, history_error_message,
-    emphasis, history_retry_delay, local_dt, period_bar, period_bindings, plain_cell, theme_style,
+    dashboard_now, emphasis, history_retry_delay, local_dt, period_bar, period_bindings, plain_cell, theme_style,
 )
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series, format_value
 
@@ -332,10 +332,14 @@ def note_text(note: Any, raw: str, theme: Any) -> Text | None:
     return t
 
 
+_ROLE_OF_LEVEL = {"ok": "success", "warn": "warning", "crit": "error"}
+"""format.level() (the table's and the cards' thresholds) -> the theme colour of a bar."""
+
+
 def _bar(pct: float, width: int, theme: Any) -> Text:
     pct = max(0.0, min(100.0, pct))
     filled = int(round(pct / 100 * width))
-    role = "error" if pct >= 90 else "warning" if pct >= 70 else "success"
+    role = _ROLE_OF_LEVEL[level(pct)]
     t = Text()
     t.append("█" * filled, style=theme_style(theme, role))
     t.append("░" * (width - filled), style=theme_style(theme, "foreground-muted"))
@@ -347,11 +351,8 @@ def _pct_after_bar(t: Text, pct: float, rest: str = "", theme: Any = None) -> No
     NO_COLOR a warning or critical value is emphasised (the bar's colour is a grey then)."""
     label = fmt_percent(pct)
     append_gap(t, 1 + max(0, 6 - len(label)))
-    try:
-        role = "error" if pct >= 90 else "warning" if pct >= 70 else ""
-    except TypeError:
-        role = ""
-    t.append(label, style=emphasis(theme, role))
+    role = _ROLE_OF_LEVEL[level(pct)]
+    t.append(label, style=emphasis(theme, "" if role == "success" else role))
     t.append(rest)
 
 
@@ -401,7 +402,7 @@ def live_text(server: StreamServer, theme: Any, status: ServerStatus | None = No
               age: float | None = None) -> Text:
     """The live values; for a server that does not report (``status`` not online), its last
     known values, dimmed and labelled with their age (``age``: seconds since the last report)."""
-    if status is not None and not (status.live and status.has_values):
+    if status is not None and not (status.online and status.has_values):
         return _last_known_text(server, theme, status, age)
     s, h = server.state, server.host
     t = Text()
@@ -643,15 +644,7 @@ class ServerDetailScreen(Screen[None]):
         self._update_realtime()
 
     def _now(self) -> float:
-        """The Dashboard's clock now (the app's ``fleet_now``; else the latest frame's ``now``)."""
-        try:
-            now = getattr(self.app, "fleet_now", None)
-            if callable(now):
-                return float(now())
-        except Exception:
-            pass
-        store = getattr(self.app, "store", None)
-        return getattr(store, "now_ms", 0) / 1000.0
+        return dashboard_now(self.app)
 
     def _tick_age(self) -> None:
         """The 1 s tick: an offline server's age moves on; repaint the panels only when its text did."""

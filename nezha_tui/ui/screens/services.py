@@ -21,7 +21,7 @@ from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import CycleTransferStats, ServiceItem, ServiceOverview
 from nezha_tui.format import fmt_bytes, fmt_duration
 from nezha_tui.ui.drilldown import (
-    app_now, app_tz, cut_cells, fmt_local, history_error_message, local_dt, theme_style,
+    app_now, app_tz, fmt_local, history_error_message, local_dt, plain_cell, theme_style,
 )
 from nezha_tui.ui.widgets.day_strip import day_strip_text, uptime_level
 
@@ -132,14 +132,6 @@ _QUOTA_HEADERS = {"rule": "Rule", "server": "Server", "used": "Used / max", "cyc
                   "next": "Next update"}
 
 
-_cut = cut_cells
-
-
-def _plain(text: str) -> Text:
-    """A Dashboard's text as a table cell: plain text, never markup (a ``str`` cell is markup)."""
-    return Text(text, no_wrap=True, overflow="ellipsis")
-
-
 def quota_cells(st: CycleTransferStats, rule_id: int, sid: int, layout: QuotaLayout, theme: dict[str, str],
                 tz: Any, now: float) -> dict[str, Any]:
     """The cells of one quota row (by column key) in ``layout``."""
@@ -162,8 +154,8 @@ def quota_cells(st: CycleTransferStats, rule_id: int, sid: int, layout: QuotaLay
         else:
             nxt_text = rel
     cells: dict[str, Any] = {
-        "rule": _plain(_cut(st.name or f"rule {rule_id}", layout.name_max)),
-        "server": _plain(_cut(st.server_name.get(sid, "") or f"#{sid}", layout.name_max)),
+        "rule": plain_cell(st.name or f"rule {rule_id}", layout.name_max),
+        "server": plain_cell(st.server_name.get(sid, "") or f"#{sid}", layout.name_max),
         "used": _bar(used, max(0, int(st.max or 0)), layout.bar, theme, short=layout.short_used),
     }
     if layout.cycle == "full":
@@ -333,7 +325,7 @@ class ServicesScreen(Screen[None]):
             uptime = item.uptime_percent if total else None
             avg = average_delay(item)
             table.add_row(
-                Text(_cut(item.service_name or f"#{sid}", 16 if narrow else 40), no_wrap=True, overflow="ellipsis"),
+                plain_cell(item.service_name or f"#{sid}", 16 if narrow else 40),
                 _styled(label, role, theme),
                 day_strip_text(item.up, item.down, theme),
                 _styled(f"{uptime:.2f}%" if uptime is not None else "no data", uptime_level(uptime), theme),

@@ -37,6 +37,7 @@ from nezha_tui.format import (
     fmt_bytes, fmt_count, fmt_duration, fmt_load, fmt_percent, fmt_speed, fmt_temp, level, percent_of,
 )
 from nezha_tui.store import FleetChange, FleetStore, ServerState, ServerStatus, age_text
+from nezha_tui.ui.drilldown import dashboard_now
 
 log = logging.getLogger("nezha_tui.ui")
 
@@ -298,13 +299,7 @@ class FleetGrid(ScrollView, can_focus=True):
     # -- ages
     def fleet_now(self) -> float:
         """The Dashboard's clock now (unix seconds): the app's, else the latest frame's ``now``."""
-        try:
-            now = getattr(self.app, "fleet_now", None)
-            if callable(now):
-                return float(now())
-        except Exception:
-            pass
-        return self.store.now_ms / 1000.0
+        return dashboard_now(self.app, self.store)
 
     def age_label(self, sid: int, now_s: float) -> str | None:
         """The age text shown for ``sid`` (``None`` for a server that shows none: online, no report)."""
