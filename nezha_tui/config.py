@@ -229,8 +229,14 @@ URL_MAX = 2048
 
 
 def _echo(url: str) -> str:
-    """A rejected URL as shown back: quoted, at most URL_ECHO_MAX characters."""
-    shown = url if len(url) <= URL_ECHO_MAX else url[: URL_ECHO_MAX - 1] + "…"
+    """A rejected URL as shown back: its scheme and authority only (a path or query may hold a
+    token: ``?token=`` is how browsers pass one), quoted, at most URL_ECHO_MAX characters."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    shown = scheme + sep + authority + ("/…" if len(authority) < len(rest) else "")
+    shown = shown if len(shown) <= URL_ECHO_MAX else shown[: URL_ECHO_MAX - 1] + "…"
     return repr(shown)
 
 

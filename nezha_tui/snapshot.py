@@ -131,6 +131,8 @@ def snapshot_json(setting, groups, frame, store) -> str:
         if not status.online and status.last_active_s is not None:
             item["offline_since"] = dt.datetime.fromtimestamp(status.last_active_s, dt.timezone.utc).isoformat()
         item["repaired"] = sorted(status.repaired)
+        if not status.has_values:  # never reported (or broken in its first frame): no values, not zeros
+            item["state"] = None
         servers.append(item)
     doc = {
         "site_name": setting.config.site_name,
@@ -178,7 +180,7 @@ def snapshot_table(setting, groups, frame, store) -> str:
                 fmt_speed(st.net_in_speed) if online else "-", fmt_speed(st.net_out_speed) if online else "-",
                 fmt_duration(st.uptime) if online else "-",
             )
-        rows.append((str(s.id), state_phrase(status, now_s), name_cell(s.name), cut_cells(s.country_code.upper(), 3) or "-",
+        rows.append((str(s.id), state_phrase(status, now_s), name_cell(s.name) or f"#{s.id}", cut_cells(s.country_code.upper(), 3) or "-",
                      *values, group_of.get(s.id, "")))
     from rich.cells import cell_len  # wide (CJK) characters take two columns
 

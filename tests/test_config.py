@@ -287,3 +287,13 @@ def test_a_password_never_appears_in_the_refusal(secret):
         check_url(f"https://user:{secret}@dash.example.com/")
     assert str(exc.value) == ("the Dashboard URL holds an @ (a user name or password?): leave that out and use "
                               "--user NAME (the password from NEZHA_PASSWORD or a prompt) or a token")
+
+
+def test_a_rejected_url_is_echoed_without_its_path_or_query():
+    """A query may carry a token (?token= is how a browser passes a JWT): only the scheme and
+    the authority of a rejected URL are shown."""
+    from nezha_tui.config import UsageError, check_url
+
+    with pytest.raises(UsageError) as info:
+        check_url("http://h:99999/?token=secret-jwt")
+    assert "secret" not in str(info.value) and "'http://h:99999/…'" in str(info.value)

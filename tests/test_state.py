@@ -25,7 +25,7 @@ from nezha_tui.store import FleetStore, ServerState, age_text
 from nezha_tui.ui.screens.server_detail import ServerDetailScreen, facts_text, live_text
 from nezha_tui.ui.widgets.fleet_cards import FleetCards
 from nezha_tui.ui.widgets.fleet_table import FleetTable
-from tests.test_ui_fleet import feed, make_app, record_formatted_rows, table_lines
+from tests.test_ui_fleet import feed, header, make_app, record_formatted_rows, table_lines
 from tests.ui_fakes import T0, frame, server_json, status
 
 NOW = T0 + 2  # the frame under test; the previous one is at T0
@@ -203,6 +203,7 @@ def check_views(app: Any, store: FleetStore, f: m.StreamFrame, spec: list[tuple[
                 assert _values_are_blank(out.replace(f"k{sid}-{kind}", "")), (view, out)
                 assert not any(z in out for z in INVENTED), (view, out)
             assert doc["status"] == ("never_reported" if kind == "never" else "online")
+            assert doc["state"] is None  # no values: null, not zeros
         elif kind == "offline":  # last known, labelled with its age; nothing that looks live
             label = age_text(age)
             assert status.state is ServerState.OFFLINE
@@ -341,6 +342,10 @@ async def test_the_app_passes_the_decode_report_to_the_store():
         await pilot.pause()
         assert app.store.get(1).state.cpu == 55.5 and app.store.state_of(1).repaired == {"state"}
         assert "55.5%" in table_lines(app)[1]
+        assert "⚠ 1 frame repaired" in header(app)  # the count stays in the status line
+        streams.last.push(*repaired_frame([server_json(1, now=NOW), server_json(2, now=NOW)], {}, NOW))
+        await pilot.pause()
+        assert "⚠ 1 frame repaired" in header(app)  # a clean frame does not add to it
 
 
 def test_snapshot_json_keeps_the_stream_fields_and_adds_the_state():

@@ -184,3 +184,13 @@ async def test_the_grid_line_path_styles_unstyled_segments_before_the_monochrome
         strips = table.render_lines(Region(0, 0, width, 3))
         assert [strip.text for strip in strips] == ["x" * width] * 3
         assert all(seg.style is not None for strip in strips for seg in strip)
+
+
+def test_theme_style_blends_a_translucent_colour_over_the_background():
+    """foreground-muted is "#E0E0E099" in textual-dark: taken without its alpha it was the full
+    foreground, so an offline server's last-known values in the detail were not dimmed at all."""
+    from nezha_tui.ui.drilldown import theme_style
+
+    theme = {"foreground-muted": "#E0E0E099", "background": "#121212"}
+    color = theme_style(theme, "foreground-muted").color.get_truecolor()
+    assert (color.red, color.green, color.blue) == (141, 141, 141)

@@ -182,6 +182,8 @@ class NezhaApp(App[None]):
         self._paused_flips: tuple[set[int], set[int]] = (set(), set())
         """Ids that went offline / came online in some frame recorded while paused."""
         self.frames_received = 0
+        self.frames_repaired = 0
+        """Frames in which the decoder repaired a field or dropped a server (the header counts them)."""
         self.last_frame_at: float | None = None
         self.frame_applied_at: float | None = None
         """App clock when the store took in its latest frame (ages advance from there)."""
@@ -287,6 +289,8 @@ class NezhaApp(App[None]):
         if report is not None and (getattr(report, "dropped_servers", 0) or getattr(report, "bad_fields", 0)):
             log.warning("frame decode report: %s", report)
         self.frames_received += 1
+        if report is not None and not getattr(report, "clean", True):
+            self.frames_repaired += 1
         if not self.paused:
             self._pause_gc()  # (already paused when the stream told of the bytes)
         try:

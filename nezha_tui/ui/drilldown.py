@@ -202,6 +202,8 @@ def _theme_style(theme: Any, role: str, *, bold: bool = False, italic: bool = Fa
             continue
         try:
             c = Color.parse(candidate)
+            if c.a < 1:  # e.g. foreground-muted "#E0E0E099": blend over the background, or it shows full
+                c = Color.parse(theme.get("background", "") or "#000000") + c
         except Exception:
             continue
         return Style(color=RichColor.from_rgb(c.r, c.g, c.b), bold=bold, italic=italic)

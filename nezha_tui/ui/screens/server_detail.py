@@ -692,9 +692,10 @@ class ServerDetailScreen(Screen[None]):
             net.show_message("")
             return
         # a frame where the server was offline holds NaN: no point there, and the line breaks
-        # across it (the gap is a little more than one frame step, not the default three)
+        # across two or more missing steps (offline lasts the online window, ~15 frames); one
+        # frame the stream dropped (malformed, late) leaves a single missing step: no break
         step = median_step(xs)
-        gap = step * 1.5 if step > 0 else None
+        gap = step * 2.5 if step > 0 else None
 
         def extra(value: float, fmt: Any) -> str:
             return fmt(value) if value == value else "-"  # the last frame was offline: no value

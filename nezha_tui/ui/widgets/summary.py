@@ -172,6 +172,9 @@ class FleetSummary(Widget):
             flags.append("bell")
         if flags:
             out.append((1, [(" ".join(flags), "bold reverse")]))
+        repaired = getattr(app, "frames_repaired", 0)
+        if repaired:  # malformed values the store replaced by the previous ones (or skipped)
+            out.append((2, [(f"⚠ {repaired} frame{'s' if repaired != 1 else ''} repaired", yellow)]))
         style = {"LIVE": green, "STALE": yellow, "RECONNECTING": yellow, "AUTH_FAILED": red,
                  "STOPPED": red}.get(name, "")
         conn = [("● " if name == "LIVE" else "◌ ", style), (connection_label(status), "")]
