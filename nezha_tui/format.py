@@ -60,14 +60,21 @@ def fmt_speed(value: float) -> str:
     return fmt_bytes(value) + "/s"
 
 
+def _bounded(value: float, limit: int, digits: int, unit: str = "") -> str:
+    """``value`` with ``digits`` decimals and ``unit``; ``'>limit'`` / ``'<-limit'`` for what
+    would round beyond ``limit`` with all its digits (what would print wider than a column)."""
+    value = _finite(value)
+    edge = limit + 1 - 0.5 * 10 ** -digits
+    if value >= edge:
+        return f">{limit}{unit}"
+    if value <= -edge:
+        return f"<-{limit}{unit}"
+    return f"{value:.{digits}f}{unit}"
+
+
 def fmt_percent(value: float) -> str:
     """One decimal: ``'42.0%'``; beyond +-999.9 ``'>999%'`` / ``'<-999%'``."""
-    value = _finite(value)
-    if value >= 999.95:
-        return ">999%"
-    if value <= -999.95:
-        return "<-999%"
-    return f"{value:.1f}%"
+    return _bounded(value, 999, 1, "%")
 
 
 def percent_of(used: float, total: float) -> float:
@@ -104,12 +111,7 @@ def fmt_age(seconds: float) -> str:
 
 def fmt_load(value: float) -> str:
     """Two decimals: ``'0.50'``; beyond +-99999 ``'>99999'`` / ``'<-99999'``."""
-    value = _finite(value)
-    if value >= 99_999.995:
-        return ">99999"
-    if value <= -99_999.995:
-        return "<-99999"
-    return f"{value:.2f}"
+    return _bounded(value, 99_999, 2)
 
 
 def country_flag(code: str) -> str:
