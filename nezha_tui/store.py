@@ -742,8 +742,9 @@ def _online(last_active: _dt.datetime | None, now_s: float, window: float) -> bo
 
 def _unique(servers: list[StreamServer]) -> tuple[list[StreamServer], list[int]]:
     """The servers with an int id, the first record of a duplicated id only; and their ids."""
-    ids = [server.id for server in servers]
-    if len(set(ids)) == len(ids) and all([type(sid) is int for sid in ids]):
+    ids = list(map(_ID, servers))
+    # (both checks run in C: the decoder already gives unique int ids, this is the backstop)
+    if len(set(ids)) == len(ids) and set(map(type, ids)) <= _INT_ONLY:
         return servers, ids  # the usual case: nothing to drop
     seen: dict[int, StreamServer] = {}
     for server in servers:
@@ -753,6 +754,8 @@ def _unique(servers: list[StreamServer]) -> tuple[list[StreamServer], list[int]]
     return list(seen.values()), list(seen)
 
 
+_ID = attrgetter("id")
+_INT_ONLY = {int}
 _STATE = attrgetter("state")
 _NET_IN_SPEED = attrgetter("net_in_speed")
 _NET_OUT_SPEED = attrgetter("net_out_speed")
