@@ -35,16 +35,32 @@ __all__ = ["run_bench"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nezha-tui bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--servers", default="100,1000,10000", help="comma-separated fleet sizes (100,1000,10000)")
-    p.add_argument("--seconds", type=float, default=60.0, help="seconds of frames measured per size (60)")
-    p.add_argument("--keys", type=int, default=20, help="key presses measured per size (20)")
-    p.add_argument("--cold-runs", type=int, default=3, help="cold starts measured (3; 0 to skip)")
-    p.add_argument("--size", default="160x48", help="terminal size of the headless app (160x48)")
+    from nezha_tui.cli import OneLineParser, number
+
+    p = OneLineParser(prog="nezha-tui bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--servers", type=_sizes, default="100,1000,10000",
+                   help="comma-separated fleet sizes, 1-10000 each (100,1000,10000)")
+    p.add_argument("--seconds", type=number(1, 3600), default=60.0, help="seconds of frames measured per size (60)")
+    p.add_argument("--keys", type=number(0, 10_000, "", integer=True), default=20,
+                   help="key presses measured per size (20)")
+    p.add_argument("--cold-runs", type=number(0, 100, "", integer=True), default=3,
+                   help="cold starts measured (3; 0 to skip)")
+    p.add_argument("--size", type=_size, default="160x48", help="terminal size of the headless app (160x48)")
     p.add_argument("--json", action="store_true", help="print results as JSON lines")
     p.add_argument("--child", type=int, help=argparse.SUPPRESS)
     p.add_argument("--cold-child", action="store_true", help=argparse.SUPPRESS)
     return p
+
+
+def _sizes(text: str) -> list[int]:
+    """``'100,1000'`` -> ``[100, 1000]``; anything else is a usage error (argparse's type contract)."""
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be fleet sizes separated by commas, e.g. 100,1000") from None
+    if not sizes or not all(1 <= n <= 10_000 for n in sizes):
+        raise argparse.ArgumentTypeError("must be fleet sizes from 1 to 10000, e.g. 100,1000")
+    return sizes
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -56,8 +72,15 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _size(text: str) -> tuple[int, int]:
-    w, _, h = text.partition("x")
-    return int(w), int(h)
+    """``'160x48'`` -> ``(160, 48)``."""
+    w, _, h = str(text).partition("x")
+    try:
+        size = int(w), int(h)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be COLUMNSxROWS, e.g. 160x48") from None
+    if not (20 <= size[0] <= 1000 and 5 <= size[1] <= 500):
+        raise argparse.ArgumentTypeError("must be COLUMNSxROWS from 20x5 to 1000x500")
+    return size
 
 
 async def _measure(servers: int, seconds: float, keys: int, size: tuple[int, int]) -> dict:
@@ -168,7 +191,7 @@ def _table(rows: list[dict]) -> str:
 
 def run_bench(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
-    size = _size(args.size)
+    size = args.size
     if args.cold_child:
         asyncio.run(_cold_child(size))
         return 0
@@ -176,13 +199,14 @@ def run_bench(argv: Sequence[str]) -> int:
         result = asyncio.run(_measure(args.child, args.seconds, args.keys, size))
         print("RESULT " + json.dumps(result), flush=True)
         return 0
-    sizes = [int(s) for s in args.servers.split(",") if s.strip()]
+    sizes = args.servers
+    size_text = f"{size[0]}x{size[1]}"
     print(f"nezha-tui bench: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
-          f"{args.seconds:g} s of frames per size, terminal {args.size}", flush=True)
+          f"{args.seconds:g} s of frames per size, terminal {size_text}", flush=True)
     rows = []
     for n in sizes:
         out = subprocess.run([sys.executable, "-m", "nezha_tui", "bench", "--child", str(n), "--seconds",
-                              str(args.seconds), "--keys", str(args.keys), "--size", args.size],
+                              str(args.seconds), "--keys", str(args.keys), "--size", size_text],
                              capture_output=True, text=True, timeout=args.seconds * 3 + 600)
         m = re.search(r"^RESULT (.*)$", out.stdout, re.M)
         if not m:
@@ -193,7 +217,7 @@ def run_bench(argv: Sequence[str]) -> int:
         print(json.dumps(row) if args.json else f"  {n:,} servers done", flush=True)
     print(_table(rows))
     if args.cold_runs:
-        cold = _cold_start(args.cold_runs, args.size)
+        cold = _cold_start(args.cold_runs, size_text)
         if cold:
             print(f"cold start to the first live frame (--demo, headless): median {statistics.median(cold):.2f} s "
                   f"over {len(cold)} runs ({', '.join(f'{t:.2f}' for t in cold)})")

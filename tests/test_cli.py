@@ -407,3 +407,11 @@ def test_an_error_wrapped_alone_in_a_group_is_reported_as_itself(monkeypatch, ca
     monkeypatch.setattr(cli, "_dispatch", refused)
     assert main([]) == 1
     assert one_line_error(capsys) == "nezha-tui: connection refused by h:1"
+
+
+@pytest.mark.parametrize("argv", [["--seconds", "nan"], ["--servers", "abc"], ["--servers", "0"],
+                                  ["--size", "5"], ["--keys", "-1"]])
+def test_bench_usage_errors_are_one_line_and_exit_2(argv, capsys):
+    assert main(["bench", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("nezha-tui: argument --") and "Traceback" not in err
