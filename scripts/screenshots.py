@@ -151,8 +151,37 @@ async def main(out: Path) -> list[str]:
         async with wall_app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: wall_app.store.frames > 0 and len(wall_app.store.groups) > 0, "wall frame")
             await shooter.shot(pilot, "wall")
+
+        # NO_COLOR (read by Textual when the app is built): meaning in glyphs, bold, underline, reverse.
+        os.environ["NO_COLOR"] = "1"
+        try:
+            mono_clock = ManualClock(1000.0)
+            mono_app = make_app(demo, None, mono_clock)
+            async with mono_app.run_test(size=SIZE) as pilot:
+                await wait_for(pilot, lambda: mono_app.store.frames > 0 and len(mono_app.store.groups) > 0,
+                               "NO_COLOR frame")
+                await shooter.shot(pilot, "fleet-no-color")
+        finally:
+            os.environ.pop("NO_COLOR", None)
     finally:
         await demo.stop()
+
+    # A hostile Dashboard (--fault-hostile): escape sequences, markup, bidi, wide and empty names, inert.
+    hostile_clock = ManualClock(T_END - 2.0 * (FRAMES - 1))
+    hostile = DemoServer(DemoOptions(seed=1, clock=hostile_clock, frame_interval=0.05, hostile=True))
+    await hostile.start()
+    try:
+        app_clock = ManualClock(1000.0)
+        app = make_app(hostile, None, app_clock)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.store.frames > 0, "hostile frame")
+            await feed_frames(pilot, hostile_clock, app_clock, 3)
+            await pilot.pause(0.2)
+            app.clear_notifications()  # the hostile group error's toast: a test covers it
+            await pilot.pause(0.1)
+            await shooter.shot(pilot, "fleet-hostile")
+    finally:
+        await hostile.stop()
     return shooter.made
 
 
