@@ -239,20 +239,26 @@ async def test_fewer_servers_after_a_new_login_are_accepted():
 # --------------------------------------------------------------------------- a JWT in a token file, end to end
 
 
-@pytest.fixture
-async def demo_without_profile():
-    """The demo Dashboard behind a proxy that blocks /api/v1/profile (404 HTML)."""
+def html_404_at(demo: DemoServer, path: str) -> None:
+    """Make ``demo`` (not started yet) answer ``path`` with a proxy's 404 web page, as a proxy that
+    blocks one route does; every other route is served as before."""
     from nezha_tui.demo import server as demo_server
 
-    s = DemoServer(DemoOptions(servers=6, seed=3, frame_interval=0.05))
-    route = s._route
+    route = demo._route
 
     def blocked(conn, body, extra):
-        if conn.path.rstrip("/") == "/api/v1/profile":
+        if conn.path.rstrip("/") == path:
             raise demo_server._Reply(404, demo_server._HTML, "<html><title>404 Not Found</title></html>")
         return route(conn, body, extra)
 
-    s._route = blocked
+    demo._route = blocked
+
+
+@pytest.fixture
+async def demo_without_profile():
+    """The demo Dashboard behind a proxy that blocks /api/v1/profile (404 HTML)."""
+    s = DemoServer(DemoOptions(servers=6, seed=3, frame_interval=0.05))
+    html_404_at(s, "/api/v1/profile")
     await s.start()
     yield s
     await s.stop()
@@ -345,15 +351,7 @@ async def test_snapshot_with_html_where_the_setting_should_be_is_one_line(tmp_pa
     shows, so this test checks the outcome, not the race.)
     """
     s = DemoServer(DemoOptions(servers=3, seed=3, frame_interval=0.05))
-    route = s._route
-    from nezha_tui.demo import server as demo_server
-
-    def no_setting(conn, body, extra):
-        if conn.path.rstrip("/") == "/api/v1/setting":
-            raise demo_server._Reply(404, demo_server._HTML, "<html><title>404 Not Found</title></html>")
-        return route(conn, body, extra)
-
-    s._route = no_setting
+    html_404_at(s, "/api/v1/setting")
     await s.start()
     try:
         proc = await asyncio.create_subprocess_exec(
