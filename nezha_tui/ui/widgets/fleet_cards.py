@@ -289,11 +289,11 @@ class FleetCards(FleetGrid):
         key = self._card_key(sid, width, cursor)
         lines = self._cache.get(key)
         if lines is None:
-            lines = self._build_card(sid, width, cursor)
+            lines = self._build_card(sid, width, cursor, age=key[-1])  # the age its key holds
             self._cache[key] = lines
         return lines  # type: ignore[return-value]
 
-    def _build_card(self, sid: int, width: int, cursor: bool) -> list[Strip]:
+    def _build_card(self, sid: int, width: int, cursor: bool, age: str | None = None) -> list[Strip]:
         self.rows_rendered += 1
         base = self._base_style
         st = self._style
@@ -364,7 +364,8 @@ class FleetCards(FleetGrid):
         if not online:
             state = status.state
             if state is ServerState.OFFLINE:
-                age = self.age_label(sid, self.fleet_now())
+                if age is None:
+                    age = self.age_label(sid, self.fleet_now())
                 platform = f"offline, last seen {age} ago"
             elif state is ServerState.DISCONNECTED:
                 platform = "offline, agent disconnected"
