@@ -218,10 +218,10 @@ async def test_history_metric_choice_periods_and_cache() -> None:
         assert plot.message is None and plot.last is not None
         assert max(b.hi for b in plot.last.buckets[0]) == 97.5  # plotted max == series max
         assert plot.last.columns < 2880
-        assert "max 97.5%" in screen.metric_stats[0].text
+        assert "max 97.5%" in screen.history.stats[0].text
 
         # several metrics at once where units agree: memory + swap as percent of the host totals
-        screen.select_metric("memory+swap")
+        screen.history.select_metric("memory+swap")
         await settle(pilot, app)
         assert ("server_metrics", (1, "memory", "1d")) in app.client.calls
         assert ("server_metrics", (1, "swap", "1d")) in app.client.calls
@@ -234,7 +234,7 @@ async def test_history_metric_choice_periods_and_cache() -> None:
         options = screen.query_one("#metrics", OptionList)
         assert options.has_focus
         await press(pilot, app, "down")
-        assert screen.view_key == "disk" and ("server_metrics", (1, "disk", "1d")) in app.client.calls
+        assert screen.history.view_key == "disk" and ("server_metrics", (1, "disk", "1d")) in app.client.calls
 
         await press(pilot, app, "7")
         assert ("server_metrics", (1, "disk", "7d")) in app.client.calls
@@ -257,7 +257,7 @@ async def test_history_tsdb_off() -> None:
         await press(pilot, app, "h")
         assert screen.query_one("#metric-plot", Plot).message == NO_TSDB_MESSAGE
         assert app.client.count("server_metrics") == 1
-        screen.select_metric("load")
+        screen.history.select_metric("load")
         await settle(pilot, app)
         assert screen.query_one("#metric-plot", Plot).message == NO_TSDB_MESSAGE
         assert app.client.count("server_metrics") == 1
@@ -317,11 +317,11 @@ async def test_history_fetch_the_user_left_is_not_shown() -> None:
         await client.started.wait()
         plot = screen.query_one("#metric-plot", Plot)
         assert plot.loading
-        screen.select_metric("disk")
+        screen.history.select_metric("disk")
         await pilot.pause()
         client.release.set()
         await settle(pilot, app)
-        assert screen.view_key == "disk" and [s.label for s in plot.series] == ["disk"]
+        assert screen.history.view_key == "disk" and [s.label for s in plot.series] == ["disk"]
         assert not plot.loading
 
 
@@ -413,10 +413,10 @@ async def test_demo_detail_history_and_back() -> None:
         assert plot.message is None
         await pilot.press("m")
         mplot = screen.query_one("#monitor-plot", Plot)
-        await wait_until(pilot, lambda: not mplot.loading and (screen._shown["monitors"] is not None
-                                                               or screen.monitors_message is not None), "monitors")
-        assert screen.monitor_rows or screen.monitors_message == "no service monitors cover this server"
-        if screen.monitor_rows:
+        await wait_until(pilot, lambda: not mplot.loading and (screen.monitors.shown is not None
+                                                               or screen.monitors.message is not None), "monitors")
+        assert screen.monitors.rows or screen.monitors.message == "no service monitors cover this server"
+        if screen.monitors.rows:
             assert mplot.message is None and mplot.series
         await pilot.press("escape")
         await pilot.pause()
@@ -499,7 +499,7 @@ async def test_overview_at_80x24_wraps_under_the_values() -> None:
 async def test_failed_history_retries_by_itself_with_backoff() -> None:
     """A proxy failing now and then: the plot does not stay failed until ``r``."""
     async with detail_screen() as (app, pilot, screen):
-        screen.history_retry_start = 0.02  # 2 s in the app; shortened here
+        screen.history.retry_start = 0.02  # 2 s in the app; shortened here
         plot = screen.query_one("#metric-plot", Plot)
         failing = {"left": 10**6}
         answer = app.client.answers["server_metrics"]
@@ -514,22 +514,22 @@ async def test_failed_history_retries_by_itself_with_backoff() -> None:
         await press(pilot, app, "h")
         assert plot.message is not None and "502" in plot.message
         for _ in range(100):  # it keeps trying, more slowly each time
-            if screen.history_failures >= 3:
+            if screen.history.failures >= 3:
                 break
             await pilot.pause(0.02)
-        assert screen.history_failures >= 3 and plot.message is not None and "502" in plot.message
+        assert screen.history.failures >= 3 and plot.message is not None and "502" in plot.message
         failing["left"] = 0  # the proxy passes again
         for _ in range(200):
-            if plot.message is None and screen.history_failures == 0:
+            if plot.message is None and screen.history.failures == 0:
                 break
             await pilot.pause(0.02)
             await app.workers.wait_for_complete()
-        assert plot.message is None and screen.history_failures == 0
+        assert plot.message is None and screen.history.failures == 0
 
 
 async def test_history_that_cannot_pass_is_not_retried() -> None:
     async with detail_screen() as (app, pilot, screen):
-        screen.history_retry_start = 0.01
+        screen.history.retry_start = 0.01
         app.client.errors["server_metrics"] = e.GuestPeriodDenied()
         await press(pilot, app, "7")
         calls = app.client.count("server_metrics")
