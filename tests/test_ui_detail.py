@@ -413,7 +413,7 @@ async def test_demo_detail_history_and_back() -> None:
         assert plot.message is None
         await pilot.press("m")
         mplot = screen.query_one("#monitor-plot", Plot)
-        await wait_until(pilot, lambda: not mplot.loading and (screen.monitors.shown is not None
+        await wait_until(pilot, lambda: not mplot.loading and (screen.monitors.loader.shown is not None
                                                                or screen.monitors.message is not None), "monitors")
         assert screen.monitors.rows or screen.monitors.message == "no service monitors cover this server"
         if screen.monitors.rows:
@@ -499,7 +499,7 @@ async def test_overview_at_80x24_wraps_under_the_values() -> None:
 async def test_failed_history_retries_by_itself_with_backoff() -> None:
     """A proxy failing now and then: the plot does not stay failed until ``r``."""
     async with detail_screen() as (app, pilot, screen):
-        screen.history.retry_start = 0.02  # 2 s in the app; shortened here
+        screen.history.loader.retry_start = 0.02  # 2 s in the app; shortened here
         plot = screen.query_one("#metric-plot", Plot)
         failing = {"left": 10**6}
         answer = app.client.answers["server_metrics"]
@@ -514,22 +514,22 @@ async def test_failed_history_retries_by_itself_with_backoff() -> None:
         await press(pilot, app, "h")
         assert plot.message is not None and "502" in plot.message
         for _ in range(100):  # it keeps trying, more slowly each time
-            if screen.history.failures >= 3:
+            if screen.history.loader.failures >= 3:
                 break
             await pilot.pause(0.02)
-        assert screen.history.failures >= 3 and plot.message is not None and "502" in plot.message
+        assert screen.history.loader.failures >= 3 and plot.message is not None and "502" in plot.message
         failing["left"] = 0  # the proxy passes again
         for _ in range(200):
-            if plot.message is None and screen.history.failures == 0:
+            if plot.message is None and screen.history.loader.failures == 0:
                 break
             await pilot.pause(0.02)
             await app.workers.wait_for_complete()
-        assert plot.message is None and screen.history.failures == 0
+        assert plot.message is None and screen.history.loader.failures == 0
 
 
 async def test_history_that_cannot_pass_is_not_retried() -> None:
     async with detail_screen() as (app, pilot, screen):
-        screen.history.retry_start = 0.01
+        screen.history.loader.retry_start = 0.01
         app.client.errors["server_metrics"] = e.GuestPeriodDenied()
         await press(pilot, app, "7")
         calls = app.client.count("server_metrics")

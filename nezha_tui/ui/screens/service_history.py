@@ -5,10 +5,9 @@ percent, total up/down and average delay.  ``1`` ``7`` ``3`` switch periods.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Hashable
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -17,9 +16,9 @@ from textual.widgets import DataTable, Static
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import ServiceHistory
 from nezha_tui.ui.drilldown import (
-    PERIODS, app_tz, history_cache, history_error_message, period_bar, period_bindings, plain_cell,
-    theme_style,
+    PERIODS, app_tz, history_cache, period_bar, period_bindings, plain_cell, theme_style,
 )
+from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.widgets.day_strip import uptime_level
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series
 
@@ -71,7 +70,9 @@ class ServiceHistoryScreen(Screen[None]):
         self.period = period if period in PERIODS else "1d"
         self.history: ServiceHistory | None = None
         self.message: str | None = None
-        self.fetches = 0
+        self.loader: Loader[ServiceHistory] = Loader(
+            self, group="service-history", fetch=self._fetch, show=self._show, fail=self._failed,
+            loading=self._loading, cache=lambda: history_cache(self.app), what="service")
 
     def compose(self) -> ComposeResult:
         yield Static(self._crumbs(), id="crumbs")
@@ -104,42 +105,28 @@ class ServiceHistoryScreen(Screen[None]):
 
     def _load(self, *, force: bool = False) -> None:
         self._update_bar()
-        cached = None if force else history_cache(self.app).get(self._key())
-        if cached is not None:
-            self._show(cached)
-            return
+        self.loader.load(self._key(), force=force)
+
+    async def _fetch(self, key: Hashable, force: bool) -> ServiceHistory:
+        period = key[-1]  # type: ignore[index]
+        result = await self.app.client.service_history(self.service_id, period)  # type: ignore[attr-defined]
+        return result if isinstance(result, ServiceHistory) else ServiceHistory()
+
+    def _loading(self, key: Hashable) -> None:
         plot = self.query_one("#latency", Plot)
         plot.show_message(f"loading {self.period}...")
         plot.loading = True
-        self._fetch(self.period)
 
-    @work(exclusive=True, group="service-history")
-    async def _fetch(self, period: str) -> None:
+    def _failed(self, key: Hashable, message: str) -> None:
         plot = self.query_one("#latency", Plot)
-        try:
-            result = await self.app.client.service_history(self.service_id, period)  # type: ignore[attr-defined]
-        except Exception as err:
-            if period != self.period:
-                return  # the user moved on
-            plot.loading = False
-            self.history = None
-            self.message = history_error_message(err, "service")
-            plot.show_message(self.message)
-            self.query_one("#per-server", DataTable).clear()
-            self._update_bar()
-            return
-        finally:
-            self.fetches += 1
-        if not isinstance(result, ServiceHistory):
-            result = ServiceHistory()
-        history_cache(self.app).put(("service_history", getattr(self.app.client, "base_url", ""),
-                                     self.service_id, period), result)
-        if period != self.period:
-            return  # a result for a period the user has left: cached, not shown
         plot.loading = False
-        self._show(result)
+        self.history = None
+        self.message = message
+        plot.show_message(message)
+        self.query_one("#per-server", DataTable).clear()
+        self._update_bar()
 
-    def _show(self, history: ServiceHistory) -> None:
+    def _show(self, key: Hashable, history: ServiceHistory) -> None:
         self.history = history
         self.message = None
         if history.service_name and not self.service_name:

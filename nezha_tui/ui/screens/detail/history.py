@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Hashable, Sequence
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import OptionList, Static
@@ -18,9 +18,9 @@ from nezha_tui.api.models import MetricSeries
 from nezha_tui.downsample import series_stats
 from nezha_tui.format import fmt_bytes, percent_of
 from nezha_tui.ui.drilldown import (
-    NO_TSDB_MESSAGE, PERIODS, app_tz, history_cache, history_error_message, history_retry_delay, period_bar,
-    theme_style,
+    NO_TSDB_MESSAGE, PERIODS, app_tz, history_cache, period_bar, theme_style,
 )
+from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series, format_value
 
 __all__ = ["MetricView", "METRIC_VIEWS", "VIEWS_BY_KEY", "MetricStats", "metric_series", "MetricHistory"]
@@ -141,11 +141,10 @@ class MetricHistory(Vertical):
         self.view_key = metric if metric in VIEWS_BY_KEY else "cpu"
         self.message: str | None = None
         self.stats: list[MetricStats] = []
-        self.failures = 0  # consecutive transient failures of the plot (backoff)
-        self.retry_start = 2.0  # s before the first automatic retry (tests shorten it)
-        self.fetches = 0
-        self._shown: tuple[Any, ...] | None = None
         self._no_tsdb_seen = False
+        self.loader: Loader[list[MetricSeries]] = Loader(
+            self, group="metrics", fetch=self._fetch, show=self._show, fail=self._failed, loading=self._loading,
+            read=self._cached, write=lambda key, answer: None)  # _fetch caches each metric
 
     def compose(self) -> ComposeResult:
         yield Static(id="history-bar", classes="period-bar")
@@ -191,28 +190,23 @@ class MetricHistory(Vertical):
 
     def load(self, *, force: bool = False) -> None:
         self._update_bar()
-        want = (self.view_key, self.period)
-        if not force and self._shown == want:
-            return
-        plot = self.query_one("#metric-plot", Plot)
         if self._no_tsdb_seen and self._tsdb_off():
             # checked once already: an empty answer, not a Dashboard without the route
+            self.loader.leave()
             self._show_message(NO_TSDB_MESSAGE)
             return
-        view = VIEWS_BY_KEY[self.view_key]
-        cache = history_cache(self.app)
-        cached = [None if force else cache.get(self._metric_key(m, self.period)) for m in view.metrics]
-        if all(c is not None for c in cached):
-            self._show(view, cached, want)  # type: ignore[arg-type]
-            return
-        plot.loading = True
-        self._fetch(view, self.period, force)
+        self.loader.load((self.view_key, self.period), force=force)
 
-    @work(exclusive=True, group="metrics")
-    async def _fetch(self, view: MetricView, period: str, force: bool) -> None:
-        want = (view.key, period)
+    def _cached(self, key: Hashable) -> list[MetricSeries] | None:
+        view_key, period = key  # type: ignore[misc]
         cache = history_cache(self.app)
-        plot = self.query_one("#metric-plot", Plot)
+        parts = [cache.get(self._metric_key(m, period)) for m in VIEWS_BY_KEY[view_key].metrics]
+        return parts if all(isinstance(p, MetricSeries) for p in parts) else None
+
+    async def _fetch(self, key: Hashable, force: bool) -> list[MetricSeries]:
+        """The view's metrics (each cached apart: memory is also part of memory + swap)."""
+        view_key, period = key  # type: ignore[misc]
+        cache = history_cache(self.app)
 
         async def one(metric: str) -> MetricSeries:
             key = self._metric_key(metric, period)
@@ -225,33 +219,10 @@ class MetricHistory(Vertical):
             cache.put(key, result)
             return result
 
-        try:
-            results = await asyncio.gather(*(one(m) for m in view.metrics))
-        except Exception as err:
-            if want != (self.view_key, self.period):
-                return  # the user moved on; a newer fetch owns the plot
-            plot.loading = False
-            self._show_message(history_error_message(err, "server"))
-            self._retry_later(err, want)
-            return
-        finally:
-            self.fetches += 1
-        if want != (self.view_key, self.period):
-            return  # cached, but not shown: the user has moved on
-        self._show(view, list(results), want)
+        return list(await asyncio.gather(*(one(m) for m in VIEWS_BY_KEY[view_key].metrics)))
 
-    def _retry_later(self, err: BaseException, want: tuple[Any, ...]) -> None:
-        """A passing failure (a proxy's 502, a reset) is fetched again by itself, with backoff."""
-        self.failures += 1
-        delay = history_retry_delay(err, self.failures, self.retry_start)
-        if delay is None:
-            return
-
-        def again() -> None:
-            if self.is_attached and self._shown is None and want == (self.view_key, self.period):
-                self.load()
-
-        self.set_timer(delay, again)
+    def _loading(self, key: Hashable) -> None:
+        self.query_one("#metric-plot", Plot).loading = True
 
     def _tsdb_off(self) -> bool:
         """The setting says the TSDB is off.  A Dashboard before v2.0 has no
@@ -261,6 +232,9 @@ class MetricHistory(Vertical):
         setting = getattr(self.app, "setting", None)
         return setting is not None and not getattr(setting, "tsdb_enabled", True)
 
+    def _failed(self, key: Hashable, message: str) -> None:
+        self._show_message(message)
+
     def _show_message(self, message: str) -> None:
         self.message = message
         self.stats = []
@@ -268,10 +242,9 @@ class MetricHistory(Vertical):
         plot.loading = False
         plot.show_message(message)
         self.query_one("#metric-stats", Static).update("")
-        self._shown = None  # an error is not cached: retry when asked again
 
-    def _show(self, view: MetricView, results: list[MetricSeries], want: tuple[Any, ...]) -> None:
-        self.failures = 0
+    def _show(self, key: Hashable, results: list[MetricSeries]) -> None:
+        view = VIEWS_BY_KEY[key[0]]  # type: ignore[index]
         store = getattr(self.app, "store", None)
         server = store.get(self.server_id) if store is not None else None
         host = server.host if server is not None else None
@@ -291,7 +264,6 @@ class MetricHistory(Vertical):
             self.stats = []
             plot.show_message(msg)
             self.query_one("#metric-stats", Static).update("")
-            self._shown = want
             return
         self.message = None
         self.stats = stats
@@ -304,4 +276,3 @@ class MetricHistory(Vertical):
             t.append(f"{st.label:<12}", style=theme_style(theme, _COLORS[i % len(_COLORS)]))
             t.append(st.text)
         self.query_one("#metric-stats", Static).update(t)
-        self._shown = want

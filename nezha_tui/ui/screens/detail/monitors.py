@@ -3,10 +3,9 @@ over the period (``GET /api/v1/server/{id}/service``), with a loss estimated fro
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Hashable, Sequence
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
@@ -14,8 +13,9 @@ from textual.widgets import DataTable, Static
 from nezha_tui.api.models import ServerServiceSeries
 from nezha_tui.downsample import median_step, series_stats
 from nezha_tui.ui.drilldown import (
-    PERIODS, app_tz, history_cache, history_error_message, period_bar, plain_cell, theme_style,
+    PERIODS, app_tz, history_cache, period_bar, plain_cell, theme_style,
 )
+from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series
 
 __all__ = ["estimate_loss", "ServiceMonitors"]
@@ -53,8 +53,9 @@ class ServiceMonitors(Vertical):
         self.period = period if period in PERIODS else "1d"
         self.message: str | None = None
         self.rows: list[tuple[ServerServiceSeries, float | None]] = []
-        self.fetches = 0
-        self.shown: tuple[Any, ...] | None = None
+        self.loader: Loader[list[ServerServiceSeries]] = Loader(
+            self, group="monitors", fetch=self._fetch, show=self._show, fail=self._failed, loading=self._loading,
+            cache=lambda: history_cache(self.app))
 
     def compose(self) -> ComposeResult:
         yield Static(id="monitors-bar", classes="period-bar")
@@ -81,47 +82,29 @@ class ServiceMonitors(Vertical):
         extra = f"{len(self.rows)} monitors" if self.rows and self.message is None else ""
         self.query_one("#monitors-bar", Static).update(period_bar(self.period, self.app.theme_variables, extra=extra))
 
-    def _key(self, period: str) -> tuple[Any, ...]:
-        return ("server_services", getattr(self.app.client, "base_url", ""), self.server_id, period)
-
     def load(self, *, force: bool = False) -> None:
         self._update_bar()
-        want = ("monitors", self.period)
-        if not force and self.shown == want:
-            return
-        cached = None if force else history_cache(self.app).get(self._key(self.period))
-        if cached is not None:
-            self._show(cached, want)
-            return
+        key = ("server_services", getattr(self.app.client, "base_url", ""), self.server_id, self.period)
+        self.loader.load(key, force=force)
+
+    async def _fetch(self, key: Hashable, force: bool) -> list[ServerServiceSeries]:
+        period = key[-1]  # type: ignore[index]
+        result = await self.app.client.server_services(self.server_id, period)  # type: ignore[attr-defined]
+        return [r for r in (result or []) if isinstance(r, ServerServiceSeries)]
+
+    def _loading(self, key: Hashable) -> None:
         self.query_one("#monitor-plot", Plot).loading = True
-        self._fetch(self.period)
 
-    @work(exclusive=True, group="monitors")
-    async def _fetch(self, period: str) -> None:
-        want = ("monitors", period)
+    def _failed(self, key: Hashable, message: str) -> None:
         plot = self.query_one("#monitor-plot", Plot)
-        try:
-            result = await self.app.client.server_services(self.server_id, period)  # type: ignore[attr-defined]
-        except Exception as err:
-            if period != self.period:
-                return
-            plot.loading = False
-            self.message = history_error_message(err, "server")
-            self.rows = []
-            plot.show_message(self.message)
-            self.query_one("#monitor-table", DataTable).clear()
-            self.shown = None
-            self._update_bar()
-            return
-        finally:
-            self.fetches += 1
-        result = [r for r in (result or []) if isinstance(r, ServerServiceSeries)]
-        history_cache(self.app).put(self._key(period), result)
-        if period != self.period:
-            return
-        self._show(result, want)
+        plot.loading = False
+        self.message = message
+        self.rows = []
+        plot.show_message(message)
+        self.query_one("#monitor-table", DataTable).clear()
+        self._update_bar()
 
-    def _show(self, result: list[ServerServiceSeries], want: tuple[Any, ...]) -> None:
+    def _show(self, key: Hashable, result: list[ServerServiceSeries]) -> None:
         plot = self.query_one("#monitor-plot", Plot)
         plot.loading = False
         table = self.query_one("#monitor-table", DataTable)
@@ -150,5 +133,4 @@ class ServiceMonitors(Vertical):
         else:
             self.message = None
             plot.plot(series, empty="no monitor data in this period")
-        self.shown = want
         self._update_bar()
