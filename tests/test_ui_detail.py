@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 from contextlib import asynccontextmanager
 from typing import Any
+
+import pytest
 
 from textual.widgets import DataTable, OptionList, Static, TabbedContent
 
@@ -483,17 +486,80 @@ def test_hang_indents_wrapped_values_under_the_value_column() -> None:
     assert hang(t, None) is t and hang(t, 12) is t
 
 
-async def test_overview_at_80x24_wraps_under_the_values() -> None:
-    async with detail_screen(size=(80, 24)) as (app, pilot, screen):
+_LABELS = ("Name", "Status", "Platform", "CPU", "Arch", "Memory", "Disk", "Swap", "Boot", "Agent", "GPU",
+           "Expires", "Price", "Renewal", "Since", "Bandwidth", "Traffic", "IP", "Route", "Tags", "Speed",
+           "Transfer", "Load", "Conns", "Processes", "Temps", "Live")
+_PROSE = ("Name", "Platform", "CPU", "GPU", "Route", "Tags")  # names of things: they may wrap when there are rows to spare
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36), (200, 60)])
+async def test_overview_keeps_every_value_on_one_line(size: tuple[int, int]) -> None:
+    """No number parted from its unit ("9.8 GiB / / 15.7 GiB", "(up 116d / 18h)"), the realtime
+    plots keep 6 rows of data (10 with the legend and the axes), at every size."""
+    app = make_app()
+    cpu = "AMD Ryzen 9 7950X3D 16-Core Processor 32 Physical Core"
+    for step in range(2):
+        now = T0 + 2 * step
+        doc = uf.server_json(1, "tokyo-1", now=now, cpu=30.0, temps=[45, 51.5, 60, 38], gpu=[12.0],
+                             public_note=NOTE, uptime=86400 * 116 + 18 * 3600)
+        doc["host"]["cpu"] = [cpu]
+        doc["host"]["mem_total"] = int(15.7 * (1 << 30))
+        doc["state"]["mem_used"] = int(9.8 * (1 << 30))
+        app.store.apply(uf.frame([doc], now=now))
+    short = size[1] < 40
+    async with detail_screen(app, size=size) as (app, pilot, screen):
+        await pilot.pause()
         for wid in ("#facts", "#live", "#note"):
             widget = screen.query_one(wid, Static)
-            text = str(widget.render())
-            for line in text.split("\n"):
-                assert len(line) <= widget.size.width, (wid, line)
-                assert not line or line[:1] == " " or line.split()[0] in (
-                    "Name", "Status", "Platform", "CPU", "Arch", "Memory", "Disk", "Swap", "Boot", "Agent", "GPU",
-                    "Expires", "Price", "Renewal", "Since", "Bandwidth", "Traffic", "IP", "Route", "Tags", "Speed",
-                    "Transfer", "Load", "Conns", "Processes", "Temps"), (wid, line)
+            label = ""
+            for line in str(widget.render()).split("\n"):
+                assert len(line) <= widget.size.width, (size, wid, line)
+                head = line[:10].strip()
+                if head:
+                    assert head in _LABELS, (size, wid, line)
+                    label = head
+                elif label in ("Temps",):
+                    assert "°C" in line, (size, wid, line)  # one row per sensor, whole
+                elif label in ("CPU", "GPU") and line.strip().endswith(("%", "Core")):
+                    pass  # one row per model, or the end of a wrapped name
+                else:
+                    assert not short and label in _PROSE, (size, wid, line)  # a wrapped name, never a value
+        text = "\n".join(screen_lines(app))
+        assert "9.8 GiB / 15.7 GiB" in text or "9.8/15.7 GiB" in text, text
+        assert "(up 116d 18h)" in text or "up 116d 18h" in text
+        assert not re.search(r"GiB /\s*$|^\s*/ |\(up [^)]*$", text, re.M), text
+        assert "51.5°C" in text or "60.0°C" in text
+        for plot_id in ("#rt-pct", "#rt-net"):
+            assert screen.query_one(plot_id, Plot).size.height >= 10, (size, plot_id)
+        if size == (200, 60):
+            facts = str(screen.query_one("#facts", Static).render())
+            assert cpu in " ".join(facts.split())  # wide: the whole model (wrapped under the value when it must)
+
+
+def screen_lines(app: Host) -> list[str]:
+    update = app.screen._compositor.render_update(full=True)
+    return ["".join(seg.text for strip in line for seg in strip if not seg.control) for line in update.strips]
+
+
+def test_rows_take_the_first_variant_that_fits_and_cut_the_last() -> None:
+    from rich.text import Text
+
+    from nezha_tui.ui.screens.detail.rows import Rows, used_of
+
+    assert used_of(int(9.8 * (1 << 30)), int(15.7 * (1 << 30))) == "9.8 GiB / 15.7 GiB"
+    assert used_of(int(9.8 * (1 << 30)), int(15.7 * (1 << 30)), short=True) == "9.8/15.7 GiB"
+    assert used_of(900 << 20, 2 << 30, short=True) == "900.0 MiB/2.0 GiB"
+    rows = Rows({}, width=24)
+    rows.add("Boot", "2026-08-08 01:41 (up 116d 18h)", "2026-08-08 (up 116d)", "up 116d")
+    rows.add("CPU", "AMD Ryzen 9 7950X3D 16-Core")
+    rows.add("Note", Text("one two three four five six"), wrap=True)
+    rows.add_aligned([("A", ["a" * 20, "a" * 8]), ("B", ["b" * 10, "b" * 9])])
+    lines = rows.text().plain.split("\n")
+    assert lines[0] == "Boot      2026-08-08 (up 116d)"[:24] or lines[0] == "Boot      up 116d"
+    assert lines[1] == "CPU       AMD Ryzen 9 7…" and len(lines[1]) == 24
+    assert lines[2].startswith("Note      one two") and lines[3].startswith(" " * 10)
+    assert lines[-2:] == ["A         aaaaaaaa", "B         bbbbbbbbb"]  # the same variant for both
+    assert Rows({}).room is None
 
 
 async def test_failed_history_retries_by_itself_with_backoff() -> None:

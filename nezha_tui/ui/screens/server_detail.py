@@ -32,9 +32,13 @@ from nezha_tui.ui.screens.detail.live import live_text
 from nezha_tui.ui.screens.detail.monitors import ServiceMonitors, estimate_loss
 from nezha_tui.ui.screens.detail.note import note_text
 from nezha_tui.ui.screens.detail.realtime import WAITING, show_realtime
-from nezha_tui.ui.screens.detail.rows import hang
+from nezha_tui.ui.screens.detail.rows import FittedText, hang
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot
+
+SHORT_SCREEN = 40
+"""Below this many rows the overview saves rows: names are cut, not wrapped, and the live
+panel shows the hottest temperature, not one per sensor (the plots need the rows)."""
 
 __all__ = [
     "ServerDetailScreen", "MetricView", "METRIC_VIEWS", "VIEWS_BY_KEY", "metric_series",
@@ -76,10 +80,10 @@ class ServerDetailScreen(Screen[None]):
             with TabPane("Overview (i)", id="overview"):
                 with Horizontal(id="overview-row"):
                     with VerticalScroll(id="facts-box"):
-                        yield Static(id="facts")
-                        yield Static(id="note")
+                        yield FittedText(id="facts")
+                        yield FittedText(id="note")
                     with VerticalScroll(id="live-box"):  # scrolls when a short terminal squeezes the plots
-                        yield Static(id="live")
+                        yield FittedText(id="live")
                         yield Plot(id="rt-pct", fmt=AxisFormat("percent", 0, 100), tz=tz)
                         yield Plot(id="rt-net", fmt=AxisFormat("speed"), tz=tz)
             with TabPane("History (h)", id="history"):
@@ -143,7 +147,7 @@ class ServerDetailScreen(Screen[None]):
             self._dirty_live = True
 
     def on_resize(self) -> None:
-        self.call_after_refresh(self._update_live)  # re-wrap the text panels to the new widths
+        self.call_after_refresh(self._update_live)  # a short screen shows fewer rows (the panels refit themselves)
 
     def on_screen_resume(self) -> None:
         if self._dirty_live:
@@ -181,18 +185,19 @@ class ServerDetailScreen(Screen[None]):
         if server is None:
             msg = ("this server is gone from the Dashboard" if self.gone
                    else "waiting for the server in the live stream...")
-            self.query_one("#facts", Static).update(Text(msg, style=theme_style(theme, "warning")))
-            self.query_one("#live", Static).update("")
-            self.query_one("#note", Static).update("")
+            self.query_one("#facts", FittedText).fit(lambda width: Text(msg, style=theme_style(theme, "warning")))
+            self.query_one("#live", FittedText).fit(lambda width: Text())
+            self.query_one("#note", FittedText).fit(lambda width: None)
             return
         tz = app_tz(self.app)
         online = bool(store.is_online(self.server_id)) if store is not None else False
         status = store.state_of(self.server_id) if store is not None and hasattr(store, "state_of") else None
         age = status.age(self._now()) if status is not None else None
         self._age_shown = age_text(age) if status is not None and status.shows_age else None
-        facts = self.query_one("#facts", Static)
-        facts.update(hang(facts_text(server, online=online, age=age, theme=theme, tz=tz, status=status),
-                          facts.size.width))
+        short = 0 < self.size.height < SHORT_SCREEN  # rows are scarce: one line each, fewer sensors
+        self.query_one("#facts", FittedText).fit(
+            lambda width: facts_text(server, online=online, age=age, theme=theme, tz=tz, status=status,
+                                     width=width, short=short))
         note = None
         raw = ""
         if store is not None:
@@ -202,15 +207,9 @@ class ServerDetailScreen(Screen[None]):
                 note = store.note(self.server_id, today)
             except Exception:
                 note = None
-        note_box = self.query_one("#note", Static)
-        note_t = note_text(note, raw, theme)
-        if note_t is not None:
-            note_t = hang(note_t, note_box.size.width or facts.size.width)
-        note_box.display = note_t is not None
-        if note_t is not None:
-            note_box.update(note_t)
-        live = self.query_one("#live", Static)
-        live.update(hang(live_text(server, theme, status, age), live.size.width))
+        self.query_one("#note", FittedText).fit(lambda width: note_text(note, raw, theme, width=width, short=short))
+        self.query_one("#live", FittedText).fit(
+            lambda width: live_text(server, theme, status, age, width=width, short=short))
         self._update_realtime()
 
     def _now(self) -> float:
