@@ -146,6 +146,26 @@ def test_note_text_expiry_of_renewing_and_fixed_plans() -> None:
     assert "never expires" in text({"endDate": "0000-00-00T00:00:00Z", "autoRenewal": "1", "cycle": "Year"})
 
 
+def test_note_and_card_show_billing_and_plan_codes_in_words() -> None:
+    from datetime import date
+
+    from nezha_tui.api.public_note import parse_public_note
+    from nezha_tui.ui.widgets.fleet_cards import billing_text
+
+    note = parse_public_note(json.dumps({
+        "billingDataMod": {"endDate": "2026-12-01T00:00:00Z", "autoRenewal": "0", "cycle": "季", "amount": "12USD"},
+        "planDataMod": {"trafficVol": "2TB", "trafficType": "2", "IPv4": "1"},
+    }), date(2026, 11, 26))
+    out = note_text(note, "", {})
+    assert out is not None
+    lines = out.plain.split("\n")
+    assert "Traffic   2TB (in + out)" in lines and "(2)" not in out.plain
+    assert "Price     12USD/quarter" in lines
+    assert billing_text(note).startswith("12USD/quarter · ")  # the card says the same
+    narrow = note_text(note, "", {}, width=18)
+    assert narrow is not None and "Traffic   2TB" in narrow.plain.split("\n")  # the volume stays whole
+
+
 def test_note_text_raw_is_plain_text() -> None:
     t = note_text(None, "plain <b>[bold]text[/bold]</b>", {})
     assert t is not None and "[bold]text[/bold]" in t.plain
@@ -162,7 +182,7 @@ async def test_overview_facts_note_live_and_realtime_plot() -> None:
                      "8.0 GiB", "100.0 GiB", "2.0 GiB", "(up 3d 1h)", "1.12.0"):
             assert part in facts, part
         note = str(screen.query_one("#note", Static).render())
-        assert "renews 2026-12-01 (13 days)" in note and "5EUR / month" in note and "automatic" in note
+        assert "renews 2026-12-01 (13 days)" in note and "5EUR/month" in note and "automatic" in note
         assert "1Gbps" in note and "IPv4 ✓" in note and "IPv6 ✗" in note and "NVMe" in note
         live = str(screen.query_one("#live", Static).render())
         for part in ("39.0%", "4.0 GiB / 8.0 GiB", "coretemp_0  45.0°C", "coretemp_1  51.5°C", "12.0%",

@@ -55,10 +55,7 @@ def note_text(note: PublicNote | None, raw: str, theme: Any, width: int | None =
         else:
             expiry.append(Text("-"))
         rows.add("Expires", *expiry)
-        price = billing.price_label or billing.amount or "-"
-        if billing.cycle and billing.price_label not in ("free", "pay as you go"):
-            price += f" / {billing.cycle}"
-        rows.add("Price", price)
+        rows.add("Price", billing.price_text or "-")
         if not billing.auto_renewal:
             rows.add("Renewal", "no auto-renewal", "none")
         elif billing.next_renewal is None:
@@ -72,8 +69,8 @@ def note_text(note: PublicNote | None, raw: str, theme: Any, width: int | None =
     if plan is not None:
         if plan.bandwidth:
             rows.add("Bandwidth", plan.bandwidth)
-        if plan.traffic_vol or plan.traffic_type:
-            rows.add("Traffic", " ".join(x for x in (plan.traffic_vol, plan.traffic_type and f"({plan.traffic_type})") if x))
+        if plan.traffic_text:
+            rows.add("Traffic", plan.traffic_text, plan.traffic_vol or plan.traffic_text)
         ip = Text()
         ip.append("IPv4 ✓" if plan.ipv4 else "IPv4 ✗", style=theme_style(theme, "success" if plan.ipv4 else "foreground-muted"))
         ip.append("  ")
