@@ -295,6 +295,20 @@ async def test_service_history_messages() -> None:
         assert plot.message == "no checks of this monitor in this period"
 
 
+async def test_service_history_without_tsdb_shows_unknown_counts_as_dashes() -> None:
+    """Without the TSDB the Dashboard answers 0 up, 0 down and every point "up": not known, not 0."""
+    base = T0 * 1000 - 86400_000
+    no_tsdb = m.ServiceHistory(service_id=2, service_name="api", servers=[
+        m.ServiceHistoryServer(server_id=3, server_name="tokyo", stats=m.ServiceHistoryStats(
+            avg_delay=21.5, data_points=[m.ServiceHistoryPoint(ts=base + i * 60_000, delay=21.5, status=1)
+                                         for i in range(100)]))])
+    app = Host(FakeClient(service_history=no_tsdb), lambda: ServiceHistoryScreen(2))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        row = [str(c) for c in app.screen.query_one("#per-server", DataTable).get_row("3")]
+        assert row == ["tokyo", "no data", "-", "-", "21.5 ms", "-"]
+
+
 class SlowClient(FakeClient):
     """``service_history`` for 7d waits until released: the user moves on meanwhile."""
 

@@ -147,14 +147,16 @@ class ServiceHistoryScreen(Screen[None]):
             downs = sum(1 for p in st.data_points if p.status == 0)
             total = st.total_up + st.total_down
             up_pct = st.up_percent if total else None
+            # without the TSDB the Dashboard keeps no up/down: 0 and 0, every point "up" - unknown, not 0
+            known = total > 0
             table.add_row(
                 plain_cell(srv.server_name or f"#{srv.server_id}"),
                 Text(f"{up_pct:.2f}%" if up_pct is not None else "no data",
                      style=theme_style(theme, uptime_level(up_pct) or "foreground-muted")),
-                str(st.total_up),
-                Text(str(st.total_down), style=theme_style(theme, "error" if st.total_down else "")),
+                str(st.total_up) if known else "-",
+                Text(str(st.total_down) if known else "-", style=theme_style(theme, "error" if st.total_down else "")),
                 f"{st.avg_delay:.1f} ms",
-                Text(str(downs), style=theme_style(theme, "error" if downs else "")),
+                Text(str(downs) if known else "-", style=theme_style(theme, "error" if downs else "")),
                 key=str(srv.server_id),
             )
         self._update_bar()
