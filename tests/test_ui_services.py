@@ -59,7 +59,7 @@ def history(period: str = "1d") -> m.ServiceHistory:
 
 
 class Host(App[None]):
-    """Stands in for NezhaApp: client, store, setting, the two signals, a fixed clock and zone."""
+    """Stands in for NezhaApp: client, store, setting, the three signals, the pause, a fixed clock and zone."""
 
     def __init__(self, client: Any, screen_factory: Any) -> None:
         super().__init__()
@@ -69,6 +69,9 @@ class Host(App[None]):
         self.setting = m.Setting(tsdb_enabled=True)
         self.fleet_changed: Signal[Any] = Signal(self, "fleet_changed")
         self.stream_status_changed: Signal[Any] = Signal(self, "stream_status_changed")
+        self.state_changed: Signal[str] = Signal(self, "state_changed")
+        self.paused = False
+        self.held_frames = 0
         self.tz = UTC
         self.wall_clock = lambda: dt.datetime.fromtimestamp(T0, UTC)
         self._factory = screen_factory

@@ -11,7 +11,7 @@ the overview from the store and holds the keys.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on
@@ -22,7 +22,8 @@ from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
 
 from nezha_tui.api.models import StreamServer
-from nezha_tui.store import age_text, state_phrase
+from nezha_tui.api.stream import StreamState, StreamStatus
+from nezha_tui.store import FleetChange, age_text, state_phrase
 from nezha_tui.ui.drilldown import (
     PERIODS, app_now, app_tz, dashboard_now, local_dt, period_bindings, theme_style,
 )
@@ -35,6 +36,9 @@ from nezha_tui.ui.screens.detail.realtime import WAITING, show_realtime
 from nezha_tui.ui.screens.detail.rows import FittedText, hang
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot
+
+if TYPE_CHECKING:
+    from nezha_tui.ui.app import NezhaApp
 
 SHORT_SCREEN = 40
 """Below this many rows the overview saves rows: names are cut, not wrapped, and the live
@@ -96,42 +100,38 @@ class ServerDetailScreen(Screen[None]):
         for plot_id in ("#rt-pct", "#rt-net"):
             self.query_one(plot_id, Plot).show_message(WAITING)
         self._update_live()
-        signal = getattr(self.app, "fleet_changed", None)
-        if signal is not None:
-            signal.subscribe(self, self._on_fleet_changed)
-        status_signal = getattr(self.app, "stream_status_changed", None)
-        if status_signal is not None:
-            status_signal.subscribe(self, self._on_stream_status)
-        state_signal = getattr(self.app, "state_changed", None)
-        if state_signal is not None:
-            state_signal.subscribe(self, self._on_app_state)
+        app = self.nezha
+        app.fleet_changed.subscribe(self, self._on_fleet_changed)
+        app.stream_status_changed.subscribe(self, self._on_stream_status)
+        app.state_changed.subscribe(self, self._on_app_state)
         self._activate(self._initial_tab)
+
+    @property
+    def nezha(self) -> NezhaApp:
+        """The app, typed (the test apps have what the screen uses of it)."""
+        return cast("NezhaApp", self.app)
 
     # ------------------------------------------------------------------ live panel
 
     def _server(self) -> StreamServer | None:
-        store = getattr(self.app, "store", None)
-        return store.get(self.server_id) if store is not None else None
+        return self.nezha.store.get(self.server_id)
 
-    def _on_fleet_changed(self, change: Any) -> None:
+    def _on_fleet_changed(self, change: FleetChange) -> None:
         sid = self.server_id
-        removed = getattr(change, "removed", set()) or set()
-        if sid in removed:
+        if sid in change.removed:
             self.gone = True
-        elif sid in (getattr(change, "added", set()) or set()):
+        elif sid in change.added:
             self.gone = False
-        relevant = sid in removed or sid in (getattr(change, "changed", set()) or set()) \
-            or sid in (getattr(change, "added", set()) or set()) or bool(getattr(change, "first", False))
-        if not relevant:
+        if not (sid in change.removed or sid in change.changed or sid in change.added or change.first):
             return
         if self.is_current:
             self._update_live()
         else:
             self._dirty_live = True
 
-    def _on_stream_status(self, status: Any) -> None:
-        state = getattr(getattr(status, "state", None), "name", "")
-        self._stream_note = "" if state in ("LIVE", "") else f"stream {state.lower().replace('_', ' ')}"
+    def _on_stream_status(self, status: StreamStatus) -> None:
+        state = status.state
+        self._stream_note = "" if state is StreamState.LIVE else f"stream {state.value}"
         if self.is_current:
             self._update_crumbs(self._server())
 
@@ -155,11 +155,12 @@ class ServerDetailScreen(Screen[None]):
             self._update_live()
 
     def _update_crumbs(self, server: StreamServer | None) -> None:
-        store = getattr(self.app, "store", None)
-        site = getattr(store, "site_name", "") or "Fleet"
+        app = self.nezha
+        store = app.store
+        site = store.site_name or "Fleet"
         name = server.name if server is not None else f"server #{self.server_id}"
         t = Text(f"{site} › {name} › detail", style=theme_style(self.app.theme_variables, "", bold=True))
-        if server is not None and store is not None and hasattr(store, "state_of"):
+        if server is not None:
             status = store.state_of(self.server_id)
             if not status.online or status.repaired:
                 mark = "○ " if not status.online else "! "
@@ -169,8 +170,8 @@ class ServerDetailScreen(Screen[None]):
             t.append("   ⚠ this server is gone from the Dashboard", style=theme_style(self.app.theme_variables, "error"))
         if self._stream_note:
             t.append(f"   ({self._stream_note})", style=theme_style(self.app.theme_variables, "warning"))
-        if getattr(self.app, "paused", False):  # as the fleet's header: the picture is frozen
-            held = getattr(self.app, "held_frames", 0)
+        if app.paused:  # as the fleet's header: the picture is frozen
+            held = app.held_frames
             t.append("   ")
             t.append("PAUSED" + (f" (+{held})" if held else ""), style="bold reverse")
         self.query_one("#crumbs", Static).update(t)
@@ -178,8 +179,8 @@ class ServerDetailScreen(Screen[None]):
     def _update_live(self) -> None:
         theme = self.app.theme_variables
         server = self._server()
-        store = getattr(self.app, "store", None)
-        if server is None and store is not None and len(getattr(store, "servers", {}) or {}) > 0:
+        store = self.nezha.store
+        if server is None and len(store.servers) > 0:
             self.gone = True
         self._update_crumbs(server)
         if server is None:
@@ -190,23 +191,19 @@ class ServerDetailScreen(Screen[None]):
             self.query_one("#note", FittedText).fit(lambda width: None)
             return
         tz = app_tz(self.app)
-        online = bool(store.is_online(self.server_id)) if store is not None else False
-        status = store.state_of(self.server_id) if store is not None and hasattr(store, "state_of") else None
-        age = status.age(self._now()) if status is not None else None
-        self._age_shown = age_text(age) if status is not None and status.shows_age else None
+        online = store.is_online(self.server_id)
+        status = store.state_of(self.server_id)
+        age = status.age(self._now())
+        self._age_shown = age_text(age) if status.shows_age else None
         short = 0 < self.size.height < SHORT_SCREEN  # rows are scarce: one line each, fewer sensors
         self.query_one("#facts", FittedText).fit(
             lambda width: facts_text(server, online=online, age=age, theme=theme, tz=tz, status=status,
                                      width=width, short=short))
-        note = None
-        raw = ""
-        if store is not None:
-            raw = getattr(store, "public_note", lambda _id: "")(self.server_id) or ""
-            today = self._today()
-            try:
-                note = store.note(self.server_id, today)
-            except Exception:
-                note = None
+        raw = store.public_note(self.server_id)
+        try:
+            note = store.note(self.server_id, self._today())
+        except Exception:  # a note the parser chokes on is shown as its raw text
+            note = None
         self.query_one("#note", FittedText).fit(lambda width: note_text(note, raw, theme, width=width, short=short))
         self.query_one("#live", FittedText).fit(
             lambda width: live_text(server, theme, status, age, width=width, short=short))
@@ -219,10 +216,7 @@ class ServerDetailScreen(Screen[None]):
         """The 1 s tick: an offline server's age moves on; repaint the panels only when its text did."""
         if self._age_shown is None:
             return
-        store = getattr(self.app, "store", None)
-        if store is None:
-            return
-        status = store.state_of(self.server_id)
+        status = self.nezha.store.state_of(self.server_id)
         if not status.shows_age or age_text(status.age(self._now())) == self._age_shown:
             return
         if self.is_current:
@@ -245,8 +239,7 @@ class ServerDetailScreen(Screen[None]):
     def _update_realtime(self) -> None:
         if self._skip_realtime:
             return
-        store = getattr(self.app, "store", None)
-        samples = list(store.recent(self.server_id)) if store is not None else []
+        samples = self.nezha.store.recent(self.server_id)
         show_realtime(self.query_one("#rt-pct", Plot), self.query_one("#rt-net", Plot), samples)
 
     # ------------------------------------------------------------------ tabs and periods

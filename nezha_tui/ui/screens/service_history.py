@@ -5,7 +5,7 @@ percent, total up/down and average delay.  ``1`` ``7`` ``3`` switch periods.
 
 from __future__ import annotations
 
-from typing import Any, Hashable
+from typing import TYPE_CHECKING, Any, Hashable, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,6 +21,9 @@ from nezha_tui.ui.drilldown import (
 from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.widgets.day_strip import uptime_level
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series
+
+if TYPE_CHECKING:
+    from nezha_tui.ui.app import NezhaApp
 
 __all__ = ["ServiceHistoryScreen", "history_series", "ordered_servers"]
 
@@ -74,6 +77,10 @@ class ServiceHistoryScreen(Screen[None]):
             self, group="service-history", fetch=self._fetch, show=self._show, fail=self._failed,
             loading=self._loading, cache=lambda: history_cache(self.app), what="service")
 
+    @property
+    def nezha(self) -> NezhaApp:
+        return cast("NezhaApp", self.app)
+
     def compose(self) -> ComposeResult:
         yield Static(self._crumbs(), id="crumbs")
         yield Static(id="period-bar")
@@ -83,7 +90,7 @@ class ServiceHistoryScreen(Screen[None]):
         yield KeyFooter()
 
     def _crumbs(self) -> Text:
-        site = getattr(getattr(self.app, "store", None), "site_name", "") or "Fleet"
+        site = self.nezha.store.site_name or "Fleet"
         # Text, not a str: a Static parses a str as markup, and these are the Dashboard's names
         return Text(f"{site} › Services › {self.service_name or f'monitor #{self.service_id}'}",
                     no_wrap=True, overflow="ellipsis")
@@ -101,7 +108,7 @@ class ServiceHistoryScreen(Screen[None]):
     # ------------------------------------------------------------------ data
 
     def _key(self) -> tuple[Any, ...]:
-        return ("service_history", getattr(self.app.client, "base_url", ""), self.service_id, self.period)
+        return ("service_history", self.nezha.client.base_url, self.service_id, self.period)
 
     def _load(self, *, force: bool = False) -> None:
         self._update_bar()

@@ -6,7 +6,7 @@ quotas.  Refreshed every 15 s; ``enter`` opens a monitor's history.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Hashable
+from typing import TYPE_CHECKING, Any, Hashable, cast
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -25,6 +25,9 @@ from nezha_tui.ui.drilldown import (
 )
 from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.widgets.day_strip import day_strip_text, uptime_level
+
+if TYPE_CHECKING:
+    from nezha_tui.ui.app import NezhaApp
 
 __all__ = ["ServicesScreen", "service_status", "average_delay", "delay_level", "quota_rows",
            "QuotaLayout", "QUOTA_LAYOUTS", "quota_cells"]
@@ -229,11 +232,7 @@ class ServicesScreen(Screen[None]):
         yield KeyFooter()
 
     def _crumbs(self) -> Text:
-        site = ""
-        try:
-            site = getattr(self.app.store, "site_name", "") or ""
-        except Exception:
-            site = ""
+        site = cast("NezhaApp", self.app).store.site_name
         # Text, not a str: a Static parses a str as markup, and the site name is the Dashboard's
         return Text(f"{site or 'Fleet'} › Services", no_wrap=True, overflow="ellipsis")
 

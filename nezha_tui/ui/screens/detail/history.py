@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, Hashable, Sequence
+from typing import TYPE_CHECKING, Any, Hashable, Sequence, cast
 
 from rich.text import Text
 from textual import on
@@ -22,6 +22,9 @@ from nezha_tui.ui.drilldown import (
 )
 from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series, format_value
+
+if TYPE_CHECKING:
+    from nezha_tui.ui.app import NezhaApp
 
 __all__ = ["MetricView", "METRIC_VIEWS", "VIEWS_BY_KEY", "MetricStats", "metric_series", "MetricHistory"]
 
@@ -146,6 +149,10 @@ class MetricHistory(Vertical):
             self, group="metrics", fetch=self._fetch, show=self._show, fail=self._failed, loading=self._loading,
             read=self._cached, write=lambda key, answer: None)  # _fetch caches each metric
 
+    @property
+    def nezha(self) -> NezhaApp:
+        return cast("NezhaApp", self.app)
+
     def compose(self) -> ComposeResult:
         yield Static(id="history-bar", classes="period-bar")
         with Horizontal(id="history-row"):
@@ -183,7 +190,7 @@ class MetricHistory(Vertical):
                                                                  extra=view.title))
 
     def _base(self) -> str:
-        return getattr(self.app.client, "base_url", "")
+        return self.nezha.client.base_url
 
     def _metric_key(self, metric: str, period: str) -> tuple[Any, ...]:
         return ("metrics", self._base(), self.server_id, metric, period)
@@ -229,8 +236,8 @@ class MetricHistory(Vertical):
         ``tsdb_enabled`` at all (read as off) and no history routes either, so
         the first history request is still made: its 404 says "too old", an
         empty answer confirms "TSDB off" (later views then skip the request)."""
-        setting = getattr(self.app, "setting", None)
-        return setting is not None and not getattr(setting, "tsdb_enabled", True)
+        setting = self.nezha.setting
+        return setting is not None and not setting.tsdb_enabled
 
     def _failed(self, key: Hashable, message: str) -> None:
         self._show_message(message)
@@ -245,15 +252,13 @@ class MetricHistory(Vertical):
 
     def _show(self, key: Hashable, results: list[MetricSeries]) -> None:
         view = VIEWS_BY_KEY[key[0]]  # type: ignore[index]
-        store = getattr(self.app, "store", None)
-        server = store.get(self.server_id) if store is not None else None
+        server = self.nezha.store.get(self.server_id)
         host = server.host if server is not None else None
         series, fmt, stats = metric_series(view, results, host)
         plot = self.query_one("#metric-plot", Plot)
         plot.loading = False
         if not any(len(r.data_points) for r in results):
-            setting = getattr(self.app, "setting", None)
-            if setting is None:
+            if self.nezha.setting is None:
                 msg = "no metric history in this period (the Dashboard may keep none: TSDB off?)"
             elif self._tsdb_off():
                 msg = NO_TSDB_MESSAGE

@@ -3,7 +3,7 @@ over the period (``GET /api/v1/server/{id}/service``), with a loss estimated fro
 
 from __future__ import annotations
 
-from typing import Any, Hashable, Sequence
+from typing import TYPE_CHECKING, Any, Hashable, Sequence, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,6 +17,9 @@ from nezha_tui.ui.drilldown import (
 )
 from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series
+
+if TYPE_CHECKING:
+    from nezha_tui.ui.app import NezhaApp
 
 __all__ = ["estimate_loss", "ServiceMonitors"]
 
@@ -57,6 +60,10 @@ class ServiceMonitors(Vertical):
             self, group="monitors", fetch=self._fetch, show=self._show, fail=self._failed, loading=self._loading,
             cache=lambda: history_cache(self.app))
 
+    @property
+    def nezha(self) -> NezhaApp:
+        return cast("NezhaApp", self.app)
+
     def compose(self) -> ComposeResult:
         yield Static(id="monitors-bar", classes="period-bar")
         yield Plot(id="monitor-plot", fmt=AxisFormat("ms"), tz=app_tz(self.app))
@@ -84,7 +91,7 @@ class ServiceMonitors(Vertical):
 
     def load(self, *, force: bool = False) -> None:
         self._update_bar()
-        key = ("server_services", getattr(self.app.client, "base_url", ""), self.server_id, self.period)
+        key = ("server_services", self.nezha.client.base_url, self.server_id, self.period)
         self.loader.load(key, force=force)
 
     async def _fetch(self, key: Hashable, force: bool) -> list[ServerServiceSeries]:
