@@ -71,7 +71,12 @@ class Loader(Generic[T]):
         self.failures = 0
         """Consecutive failures of the wanted key (the backoff's exponent)."""
         self.fetches = 0
-        self.busy = False
+        self._running = 0
+
+    @property
+    def busy(self) -> bool:
+        """A fetch is under way (a cancelled one has ended, whatever the newer one does)."""
+        return self._running > 0
 
     # ------------------------------------------------------------------ cache
 
@@ -118,7 +123,7 @@ class Loader(Generic[T]):
         self._show(key, answer)
 
     async def _run(self, key: Hashable, force: bool) -> None:
-        self.busy = True
+        self._running += 1
         try:
             answer = await self._fetch(key, force)
         except Exception as err:  # NezhaError is the normal case; never show a traceback
@@ -128,7 +133,7 @@ class Loader(Generic[T]):
                 self._retry_later(key, err)
             return
         finally:
-            self.busy = False
+            self._running -= 1
             self.fetches += 1
         self._keep(key, answer)
         if key == self.wanted:
