@@ -641,14 +641,20 @@ class FleetStore:
         return parsed  # type: ignore[return-value]
 
     def recent(self, server_id: int) -> Sequence[RecentSample]:
-        """Recent samples of one server, oldest first (at most ``recent_len``, one per frame time)."""
+        """Recent samples of one server, oldest first (at most ``recent_len``, one per frame time).
+
+        While frozen, those of the frozen picture: the recording's newer samples (kept in the
+        shared history, so a pause leaves no hole) show after :meth:`thaw`."""
         self.settle()
         server = self.servers.get(server_id)
         if server is None:
             return []
         host = server.host
+        until = self.now_ms if self._recorder is not None else None
         out: list[RecentSample] = []
         for cols in self._history:
+            if until is not None and cols.ts_ms > until:
+                break  # recorded during the pause
             i = cols.position.get(server_id)
             if i is None:
                 continue

@@ -72,6 +72,31 @@ def test_plan_flags_and_tags():
     assert p.tags == ["CN2 GIA", "BGP", "NVMe"]
 
 
+@pytest.mark.parametrize("vol, code, words, text", [
+    ("2TB", "2", "in + out", "2TB (in + out)"),
+    ("1TB", "1", "inbound", "1TB (inbound)"),
+    ("500GB", "", "", "500GB"),
+    ("", "1", "inbound", "inbound"),
+    ("1TB", "7", "type 7", "1TB (type 7)"),  # a code no frontend offers: still not a bare "(7)"
+    ("1TB", "双向", "双向", "1TB (双向)"),  # a theme that writes words: as written
+    ("", "", "", ""),
+])
+def test_traffic_type_codes_in_words(vol, code, words, text):
+    p = parse_public_note(note(plan={"trafficVol": vol, "trafficType": code}), TODAY).plan
+    assert p.traffic_words == words and p.traffic_text == text
+
+
+def test_price_text_names_the_cycle():
+    def price(**billing):
+        return parse_public_note(note(billing), TODAY).billing.price_text
+
+    assert price(amount="5EUR", cycle="Month") == "5EUR/month"
+    assert price(amount="49.99USD", cycle="年") == "49.99USD/year"
+    assert price(amount="0", cycle="Month") == "free"
+    assert price(amount="-1", cycle="Month") == "pay as you go"
+    assert price(amount="5EUR") == "5EUR" and price(cycle="Month") == ""
+
+
 def test_wrong_types_inside_are_tolerated():
     pn = parse_public_note('{"billingDataMod": {"endDate": 5, "amount": 12, "autoRenewal": true}, "planDataMod": []}', TODAY)
     assert pn.billing.amount == "12" and pn.billing.auto_renewal and pn.billing.end is None

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 from contextlib import asynccontextmanager
 from typing import Any
+
+import pytest
 
 from textual.widgets import DataTable, OptionList, Static, TabbedContent
 
@@ -143,6 +146,26 @@ def test_note_text_expiry_of_renewing_and_fixed_plans() -> None:
     assert "never expires" in text({"endDate": "0000-00-00T00:00:00Z", "autoRenewal": "1", "cycle": "Year"})
 
 
+def test_note_and_card_show_billing_and_plan_codes_in_words() -> None:
+    from datetime import date
+
+    from nezha_tui.api.public_note import parse_public_note
+    from nezha_tui.ui.widgets.fleet_cards import billing_text
+
+    note = parse_public_note(json.dumps({
+        "billingDataMod": {"endDate": "2026-12-01T00:00:00Z", "autoRenewal": "0", "cycle": "季", "amount": "12USD"},
+        "planDataMod": {"trafficVol": "2TB", "trafficType": "2", "IPv4": "1"},
+    }), date(2026, 11, 26))
+    out = note_text(note, "", {})
+    assert out is not None
+    lines = out.plain.split("\n")
+    assert "Traffic   2TB (in + out)" in lines and "(2)" not in out.plain
+    assert "Price     12USD/quarter" in lines
+    assert billing_text(note).startswith("12USD/quarter · ")  # the card says the same
+    narrow = note_text(note, "", {}, width=18)
+    assert narrow is not None and "Traffic   2TB" in narrow.plain.split("\n")  # the volume stays whole
+
+
 def test_note_text_raw_is_plain_text() -> None:
     t = note_text(None, "plain <b>[bold]text[/bold]</b>", {})
     assert t is not None and "[bold]text[/bold]" in t.plain
@@ -159,7 +182,7 @@ async def test_overview_facts_note_live_and_realtime_plot() -> None:
                      "8.0 GiB", "100.0 GiB", "2.0 GiB", "(up 3d 1h)", "1.12.0"):
             assert part in facts, part
         note = str(screen.query_one("#note", Static).render())
-        assert "renews 2026-12-01 (13 days)" in note and "5EUR / month" in note and "automatic" in note
+        assert "renews 2026-12-01 (13 days)" in note and "5EUR/month" in note and "automatic" in note
         assert "1Gbps" in note and "IPv4 ✓" in note and "IPv6 ✗" in note and "NVMe" in note
         live = str(screen.query_one("#live", Static).render())
         for part in ("39.0%", "4.0 GiB / 8.0 GiB", "coretemp_0  45.0°C", "coretemp_1  51.5°C", "12.0%",
@@ -218,10 +241,10 @@ async def test_history_metric_choice_periods_and_cache() -> None:
         assert plot.message is None and plot.last is not None
         assert max(b.hi for b in plot.last.buckets[0]) == 97.5  # plotted max == series max
         assert plot.last.columns < 2880
-        assert "max 97.5%" in screen.metric_stats[0].text
+        assert "max 97.5%" in screen.history.stats[0].text
 
         # several metrics at once where units agree: memory + swap as percent of the host totals
-        screen.select_metric("memory+swap")
+        screen.history.select_metric("memory+swap")
         await settle(pilot, app)
         assert ("server_metrics", (1, "memory", "1d")) in app.client.calls
         assert ("server_metrics", (1, "swap", "1d")) in app.client.calls
@@ -234,7 +257,7 @@ async def test_history_metric_choice_periods_and_cache() -> None:
         options = screen.query_one("#metrics", OptionList)
         assert options.has_focus
         await press(pilot, app, "down")
-        assert screen.view_key == "disk" and ("server_metrics", (1, "disk", "1d")) in app.client.calls
+        assert screen.history.view_key == "disk" and ("server_metrics", (1, "disk", "1d")) in app.client.calls
 
         await press(pilot, app, "7")
         assert ("server_metrics", (1, "disk", "7d")) in app.client.calls
@@ -257,7 +280,7 @@ async def test_history_tsdb_off() -> None:
         await press(pilot, app, "h")
         assert screen.query_one("#metric-plot", Plot).message == NO_TSDB_MESSAGE
         assert app.client.count("server_metrics") == 1
-        screen.select_metric("load")
+        screen.history.select_metric("load")
         await settle(pilot, app)
         assert screen.query_one("#metric-plot", Plot).message == NO_TSDB_MESSAGE
         assert app.client.count("server_metrics") == 1
@@ -317,11 +340,11 @@ async def test_history_fetch_the_user_left_is_not_shown() -> None:
         await client.started.wait()
         plot = screen.query_one("#metric-plot", Plot)
         assert plot.loading
-        screen.select_metric("disk")
+        screen.history.select_metric("disk")
         await pilot.pause()
         client.release.set()
         await settle(pilot, app)
-        assert screen.view_key == "disk" and [s.label for s in plot.series] == ["disk"]
+        assert screen.history.view_key == "disk" and [s.label for s in plot.series] == ["disk"]
         assert not plot.loading
 
 
@@ -413,10 +436,10 @@ async def test_demo_detail_history_and_back() -> None:
         assert plot.message is None
         await pilot.press("m")
         mplot = screen.query_one("#monitor-plot", Plot)
-        await wait_until(pilot, lambda: not mplot.loading and (screen._shown["monitors"] is not None
-                                                               or screen.monitors_message is not None), "monitors")
-        assert screen.monitor_rows or screen.monitors_message == "no service monitors cover this server"
-        if screen.monitor_rows:
+        await wait_until(pilot, lambda: not mplot.loading and (screen.monitors.loader.shown is not None
+                                                               or screen.monitors.message is not None), "monitors")
+        assert screen.monitors.rows or screen.monitors.message == "no service monitors cover this server"
+        if screen.monitors.rows:
             assert mplot.message is None and mplot.series
         await pilot.press("escape")
         await pilot.pause()
@@ -483,23 +506,86 @@ def test_hang_indents_wrapped_values_under_the_value_column() -> None:
     assert hang(t, None) is t and hang(t, 12) is t
 
 
-async def test_overview_at_80x24_wraps_under_the_values() -> None:
-    async with detail_screen(size=(80, 24)) as (app, pilot, screen):
+_LABELS = ("Name", "Status", "Platform", "CPU", "Arch", "Memory", "Disk", "Swap", "Boot", "Agent", "GPU",
+           "Expires", "Price", "Renewal", "Since", "Bandwidth", "Traffic", "IP", "Route", "Tags", "Speed",
+           "Transfer", "Load", "Conns", "Processes", "Temps", "Live")
+_PROSE = ("Name", "Platform", "CPU", "GPU", "Route", "Tags")  # names of things: they may wrap when there are rows to spare
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36), (200, 60)])
+async def test_overview_keeps_every_value_on_one_line(size: tuple[int, int]) -> None:
+    """No number parted from its unit ("9.8 GiB / / 15.7 GiB", "(up 116d / 18h)"), the realtime
+    plots keep 6 rows of data (10 with the legend and the axes), at every size."""
+    app = make_app()
+    cpu = "AMD Ryzen 9 7950X3D 16-Core Processor 32 Physical Core"
+    for step in range(2):
+        now = T0 + 2 * step
+        doc = uf.server_json(1, "tokyo-1", now=now, cpu=30.0, temps=[45, 51.5, 60, 38], gpu=[12.0],
+                             public_note=NOTE, uptime=86400 * 116 + 18 * 3600)
+        doc["host"]["cpu"] = [cpu]
+        doc["host"]["mem_total"] = int(15.7 * (1 << 30))
+        doc["state"]["mem_used"] = int(9.8 * (1 << 30))
+        app.store.apply(uf.frame([doc], now=now))
+    short = size[1] < 40
+    async with detail_screen(app, size=size) as (app, pilot, screen):
+        await pilot.pause()
         for wid in ("#facts", "#live", "#note"):
             widget = screen.query_one(wid, Static)
-            text = str(widget.render())
-            for line in text.split("\n"):
-                assert len(line) <= widget.size.width, (wid, line)
-                assert not line or line[:1] == " " or line.split()[0] in (
-                    "Name", "Status", "Platform", "CPU", "Arch", "Memory", "Disk", "Swap", "Boot", "Agent", "GPU",
-                    "Expires", "Price", "Renewal", "Since", "Bandwidth", "Traffic", "IP", "Route", "Tags", "Speed",
-                    "Transfer", "Load", "Conns", "Processes", "Temps"), (wid, line)
+            label = ""
+            for line in str(widget.render()).split("\n"):
+                assert len(line) <= widget.size.width, (size, wid, line)
+                head = line[:10].strip()
+                if head:
+                    assert head in _LABELS, (size, wid, line)
+                    label = head
+                elif label in ("Temps",):
+                    assert "°C" in line, (size, wid, line)  # one row per sensor, whole
+                elif label in ("CPU", "GPU") and line.strip().endswith(("%", "Core")):
+                    pass  # one row per model, or the end of a wrapped name
+                else:
+                    assert not short and label in _PROSE, (size, wid, line)  # a wrapped name, never a value
+        text = "\n".join(screen_lines(app))
+        assert "9.8 GiB / 15.7 GiB" in text or "9.8/15.7 GiB" in text, text
+        assert "(up 116d 18h)" in text or "up 116d 18h" in text
+        assert not re.search(r"GiB /\s*$|^\s*/ |\(up [^)]*$", text, re.M), text
+        assert "51.5°C" in text or "60.0°C" in text
+        for plot_id in ("#rt-pct", "#rt-net"):
+            assert screen.query_one(plot_id, Plot).size.height >= 10, (size, plot_id)
+        if size == (200, 60):
+            facts = str(screen.query_one("#facts", Static).render())
+            assert cpu in " ".join(facts.split())  # wide: the whole model (wrapped under the value when it must)
+
+
+def screen_lines(app: Host) -> list[str]:
+    update = app.screen._compositor.render_update(full=True)
+    return ["".join(seg.text for strip in line for seg in strip if not seg.control) for line in update.strips]
+
+
+def test_rows_take_the_first_variant_that_fits_and_cut_the_last() -> None:
+    from rich.text import Text
+
+    from nezha_tui.ui.screens.detail.rows import Rows, used_of
+
+    assert used_of(int(9.8 * (1 << 30)), int(15.7 * (1 << 30))) == "9.8 GiB / 15.7 GiB"
+    assert used_of(int(9.8 * (1 << 30)), int(15.7 * (1 << 30)), short=True) == "9.8/15.7 GiB"
+    assert used_of(900 << 20, 2 << 30, short=True) == "900.0 MiB/2.0 GiB"
+    rows = Rows({}, width=24)
+    rows.add("Boot", "2026-08-08 01:41 (up 116d 18h)", "2026-08-08 (up 116d)", "up 116d")
+    rows.add("CPU", "AMD Ryzen 9 7950X3D 16-Core")
+    rows.add("Note", Text("one two three four five six"), wrap=True)
+    rows.add_aligned([("A", ["a" * 20, "a" * 8]), ("B", ["b" * 10, "b" * 9])])
+    lines = rows.text().plain.split("\n")
+    assert lines[0] == "Boot      2026-08-08 (up 116d)"[:24] or lines[0] == "Boot      up 116d"
+    assert lines[1] == "CPU       AMD Ryzen 9 7…" and len(lines[1]) == 24
+    assert lines[2].startswith("Note      one two") and lines[3].startswith(" " * 10)
+    assert lines[-2:] == ["A         aaaaaaaa", "B         bbbbbbbbb"]  # the same variant for both
+    assert Rows({}).room is None
 
 
 async def test_failed_history_retries_by_itself_with_backoff() -> None:
     """A proxy failing now and then: the plot does not stay failed until ``r``."""
     async with detail_screen() as (app, pilot, screen):
-        screen.history_retry_start = 0.02  # 2 s in the app; shortened here
+        screen.history.loader.retry_start = 0.02  # 2 s in the app; shortened here
         plot = screen.query_one("#metric-plot", Plot)
         failing = {"left": 10**6}
         answer = app.client.answers["server_metrics"]
@@ -514,22 +600,22 @@ async def test_failed_history_retries_by_itself_with_backoff() -> None:
         await press(pilot, app, "h")
         assert plot.message is not None and "502" in plot.message
         for _ in range(100):  # it keeps trying, more slowly each time
-            if screen.history_failures >= 3:
+            if screen.history.loader.failures >= 3:
                 break
             await pilot.pause(0.02)
-        assert screen.history_failures >= 3 and plot.message is not None and "502" in plot.message
+        assert screen.history.loader.failures >= 3 and plot.message is not None and "502" in plot.message
         failing["left"] = 0  # the proxy passes again
         for _ in range(200):
-            if plot.message is None and screen.history_failures == 0:
+            if plot.message is None and screen.history.loader.failures == 0:
                 break
             await pilot.pause(0.02)
             await app.workers.wait_for_complete()
-        assert plot.message is None and screen.history_failures == 0
+        assert plot.message is None and screen.history.loader.failures == 0
 
 
 async def test_history_that_cannot_pass_is_not_retried() -> None:
     async with detail_screen() as (app, pilot, screen):
-        screen.history_retry_start = 0.01
+        screen.history.loader.retry_start = 0.01
         app.client.errors["server_metrics"] = e.GuestPeriodDenied()
         await press(pilot, app, "7")
         calls = app.client.count("server_metrics")

@@ -132,7 +132,7 @@ async def test_hostile_text_is_inert_in_the_detail_services_history_and_monitors
             assert f"core{ESCAPE_STAND_IN}0" in text  # a sensor name
             assert "1Gbps [/]" in text  # the note's plan, as text
             await pilot.press("m")  # the monitors of this server (names of service monitors)
-            await until(pilot, lambda: app.screen.monitor_rows or app.screen.monitors_message)
+            await until(pilot, lambda: app.screen.monitors.rows or app.screen.monitors.message)
             await pilot.pause()
             assert_inert(app, "monitors")
             await pilot.press("escape")

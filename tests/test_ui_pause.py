@@ -29,11 +29,7 @@ async def test_pause_keeps_recording_and_resume_catches_up_in_one_repaint():
             # srv-002 goes offline for good; srv-003 goes offline and comes back; srv-009 joins
             offline = (2,) + ((3,) if step in (2, 3) else ())
             await feed(pilot, streams, cpu_frame(step, offline=offline, extra=step >= 4))
-        # recorded: one new sample per frame, no hole
-        samples = store.recent(1)
-        assert len(samples) == before + n
-        assert [s.cpu for s in samples[-n:]] == [float(10 + step) for step in range(1, n + 1)]
-        assert [s.ts_ms for s in samples[-n:]] == [(T0 + 2 * step) * 1000 for step in range(1, n + 1)]
+        assert len(store.recent(1)) == before  # the plots show the frozen picture too
         # ... and the picture frozen: old values, old membership, no toast per frame
         lines = table_lines(app)
         assert "10.0%" in lines[1] and "16.0%" not in lines[1]
@@ -46,7 +42,11 @@ async def test_pause_keeps_recording_and_resume_catches_up_in_one_repaint():
         assert not app.paused and "PAUSED" not in header(app)
         assert "16.0%" in lines[1] and any("srv-009" in line for line in lines)
         assert store.is_online(3) and not store.is_online(2)
-        assert len(store.recent(1)) == before + n  # resuming records nothing twice
+        # recorded meanwhile: one new sample per frame, no hole, nothing twice
+        samples = store.recent(1)
+        assert len(samples) == before + n
+        assert [s.cpu for s in samples[-n:]] == [float(10 + step) for step in range(1, n + 1)]
+        assert [s.ts_ms for s in samples[-n:]] == [(T0 + 2 * step) * 1000 for step in range(1, n + 1)]
         # one summary: the net flip, and who flipped and flipped back
         assert len(notes) == 1, notes
         text, kwargs = notes[0]
@@ -75,8 +75,9 @@ def test_store_freeze_keeps_the_picture_and_thaw_returns_the_net_change():
     # the picture: unchanged
     assert store.servers[1].name == "srv-001" and 9 not in store and store.is_online(2)
     assert store.version == versions and store.totals.online == 4
-    assert len(store.recent(1)) == 3
+    assert len(store.recent(1)) == 1  # the picture's samples; the recording's come with the thaw
     change = store.thaw()
+    assert len(store.recent(1)) == 3
     assert not store.frozen
     assert change.added == {9} and not change.removed
     assert change.changed == {1, 2} and change.went_offline == {2} and not change.came_online
@@ -126,6 +127,35 @@ async def test_the_detail_screen_shows_the_paused_mark():
         app.action_toggle_pause()
         await pilot.pause()
         assert "PAUSED" not in crumbs()
+
+
+async def test_a_detail_opened_while_paused_plots_the_frozen_picture():
+    """The live panel and the realtime plot show the same moment: not the frozen values
+    beside the samples recorded since the pause."""
+    from textual.widgets import Static
+
+    from nezha_tui.ui.screens.server_detail import ServerDetailScreen
+    from nezha_tui.ui.widgets.plot import Plot
+    from tests.test_ui_themes import make_app, settle
+
+    app, streams = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        for step in range(3):
+            streams.last.push(cpu_frame(step))  # cpu 10, 11, 12
+            await pilot.pause()
+        app.action_toggle_pause()
+        for step in range(3, 6):
+            streams.last.push(cpu_frame(step))  # recorded: 13, 14, 15
+        app.push_screen(ServerDetailScreen(1))
+        await settle(pilot, app)
+        screen = app.screen
+        assert "12.0%" in str(screen.query_one("#live", Static).render())
+        plot = screen.query_one("#rt-pct", Plot)
+        assert plot.last is not None and max(b.hi for b in plot.last.buckets[0]) == 12.0
+        app.action_toggle_pause()
+        await settle(pilot, app)
+        assert "15.0%" in str(screen.query_one("#live", Static).render())
+        assert plot.last is not None and max(b.hi for b in plot.last.buckets[0]) == 15.0
 
 
 def test_a_frozen_picture_keeps_its_cleaned_note_while_the_recording_changes():

@@ -59,7 +59,7 @@ def history(period: str = "1d") -> m.ServiceHistory:
 
 
 class Host(App[None]):
-    """Stands in for NezhaApp: client, store, setting, the two signals, a fixed clock and zone."""
+    """Stands in for NezhaApp: client, store, setting, the three signals, the pause, a fixed clock and zone."""
 
     def __init__(self, client: Any, screen_factory: Any) -> None:
         super().__init__()
@@ -69,6 +69,9 @@ class Host(App[None]):
         self.setting = m.Setting(tsdb_enabled=True)
         self.fleet_changed: Signal[Any] = Signal(self, "fleet_changed")
         self.stream_status_changed: Signal[Any] = Signal(self, "stream_status_changed")
+        self.state_changed: Signal[str] = Signal(self, "state_changed")
+        self.paused = False
+        self.held_frames = 0
         self.tz = UTC
         self.wall_clock = lambda: dt.datetime.fromtimestamp(T0, UTC)
         self._factory = screen_factory
@@ -293,6 +296,20 @@ async def test_service_history_messages() -> None:
         await pilot.press("r")
         await settle(pilot, app)
         assert plot.message == "no checks of this monitor in this period"
+
+
+async def test_service_history_without_tsdb_shows_unknown_counts_as_dashes() -> None:
+    """Without the TSDB the Dashboard answers 0 up, 0 down and every point "up": not known, not 0."""
+    base = T0 * 1000 - 86400_000
+    no_tsdb = m.ServiceHistory(service_id=2, service_name="api", servers=[
+        m.ServiceHistoryServer(server_id=3, server_name="tokyo", stats=m.ServiceHistoryStats(
+            avg_delay=21.5, data_points=[m.ServiceHistoryPoint(ts=base + i * 60_000, delay=21.5, status=1)
+                                         for i in range(100)]))])
+    app = Host(FakeClient(service_history=no_tsdb), lambda: ServiceHistoryScreen(2))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        row = [str(c) for c in app.screen.query_one("#per-server", DataTable).get_row("3")]
+        assert row == ["tokyo", "no data", "-", "-", "21.5 ms", "-"]
 
 
 class SlowClient(FakeClient):

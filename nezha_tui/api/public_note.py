@@ -13,7 +13,11 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-__all__ = ["Billing", "Plan", "PublicNote", "parse_public_note", "normalize_cycle"]
+__all__ = ["Billing", "Plan", "PublicNote", "parse_public_note", "normalize_cycle", "TRAFFIC_TYPES"]
+
+TRAFFIC_TYPES = {"1": "inbound", "2": "in + out"}
+"""``planDataMod.trafficType`` codes in words, as the Dashboard's admin UI offers them
+(nezhahq/admin-frontend: "1" Inbound, "2" Both): which direction the volume counts."""
 
 # How many months one cycle lasts (days/weeks are handled apart).
 _CYCLE_ALIASES: dict[str, str] = {
@@ -52,6 +56,14 @@ class Billing:
     days_left: int | None = None  # to `end` (rolled forward when auto-renewing); None if unknown/never
     next_renewal: date | None = None  # the end rolled forward past today, when auto-renewing
 
+    @property
+    def price_text(self) -> str:
+        """``'5EUR/month'``, ``'free'``, ``'pay as you go'``, ``'5EUR'`` (no cycle) or ``''`` (no amount)."""
+        price = self.price_label or self.amount
+        if price and self.cycle and self.price_label not in ("free", "pay as you go"):
+            return f"{price}/{self.cycle}"
+        return price
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -62,6 +74,25 @@ class Plan:
     ipv6: bool = False
     network_route: str = ""
     tags: list[str] = field(default_factory=list)
+
+    @property
+    def traffic_words(self) -> str:
+        """The traffic type in words: ``'in + out'`` for ``"2"``; text as written; ``'type 7'`` for
+        another code; ``''`` when there is none."""
+        code = self.traffic_type
+        if not code:
+            return ""
+        if code in TRAFFIC_TYPES:
+            return TRAFFIC_TYPES[code]
+        return f"type {code}" if code.isdigit() else code
+
+    @property
+    def traffic_text(self) -> str:
+        """``'2TB (in + out)'``, ``'1TB'``, ``'inbound'`` or ``''``."""
+        words = self.traffic_words
+        if self.traffic_vol and words:
+            return f"{self.traffic_vol} ({words})"
+        return self.traffic_vol or words
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,9 @@ percent, total up/down and average delay.  ``1`` ``7`` ``3`` switch periods.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Hashable, cast
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -17,11 +16,14 @@ from textual.widgets import DataTable, Static
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import ServiceHistory
 from nezha_tui.ui.drilldown import (
-    PERIODS, app_tz, history_cache, history_error_message, period_bar, period_bindings, plain_cell,
-    theme_style,
+    PERIODS, app_tz, history_cache, period_bar, period_bindings, plain_cell, theme_style,
 )
+from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.widgets.day_strip import uptime_level
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series
+
+if TYPE_CHECKING:
+    from nezha_tui.ui.app import NezhaApp
 
 __all__ = ["ServiceHistoryScreen", "history_series", "ordered_servers"]
 
@@ -71,7 +73,13 @@ class ServiceHistoryScreen(Screen[None]):
         self.period = period if period in PERIODS else "1d"
         self.history: ServiceHistory | None = None
         self.message: str | None = None
-        self.fetches = 0
+        self.loader: Loader[ServiceHistory] = Loader(
+            self, group="service-history", fetch=self._fetch, show=self._show, fail=self._failed,
+            loading=self._loading, cache=lambda: history_cache(self.app), what="service")
+
+    @property
+    def nezha(self) -> NezhaApp:
+        return cast("NezhaApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(self._crumbs(), id="crumbs")
@@ -82,7 +90,7 @@ class ServiceHistoryScreen(Screen[None]):
         yield KeyFooter()
 
     def _crumbs(self) -> Text:
-        site = getattr(getattr(self.app, "store", None), "site_name", "") or "Fleet"
+        site = self.nezha.store.site_name or "Fleet"
         # Text, not a str: a Static parses a str as markup, and these are the Dashboard's names
         return Text(f"{site} › Services › {self.service_name or f'monitor #{self.service_id}'}",
                     no_wrap=True, overflow="ellipsis")
@@ -100,46 +108,32 @@ class ServiceHistoryScreen(Screen[None]):
     # ------------------------------------------------------------------ data
 
     def _key(self) -> tuple[Any, ...]:
-        return ("service_history", getattr(self.app.client, "base_url", ""), self.service_id, self.period)
+        return ("service_history", self.nezha.client.base_url, self.service_id, self.period)
 
     def _load(self, *, force: bool = False) -> None:
         self._update_bar()
-        cached = None if force else history_cache(self.app).get(self._key())
-        if cached is not None:
-            self._show(cached)
-            return
+        self.loader.load(self._key(), force=force)
+
+    async def _fetch(self, key: Hashable, force: bool) -> ServiceHistory:
+        period = key[-1]  # type: ignore[index]
+        result = await self.app.client.service_history(self.service_id, period)  # type: ignore[attr-defined]
+        return result if isinstance(result, ServiceHistory) else ServiceHistory()
+
+    def _loading(self, key: Hashable) -> None:
         plot = self.query_one("#latency", Plot)
         plot.show_message(f"loading {self.period}...")
         plot.loading = True
-        self._fetch(self.period)
 
-    @work(exclusive=True, group="service-history")
-    async def _fetch(self, period: str) -> None:
+    def _failed(self, key: Hashable, message: str) -> None:
         plot = self.query_one("#latency", Plot)
-        try:
-            result = await self.app.client.service_history(self.service_id, period)  # type: ignore[attr-defined]
-        except Exception as err:
-            if period != self.period:
-                return  # the user moved on
-            plot.loading = False
-            self.history = None
-            self.message = history_error_message(err, "service")
-            plot.show_message(self.message)
-            self.query_one("#per-server", DataTable).clear()
-            self._update_bar()
-            return
-        finally:
-            self.fetches += 1
-        if not isinstance(result, ServiceHistory):
-            result = ServiceHistory()
-        history_cache(self.app).put(("service_history", getattr(self.app.client, "base_url", ""),
-                                     self.service_id, period), result)
-        if period != self.period:
-            return  # a result for a period the user has left: cached, not shown
         plot.loading = False
-        self._show(result)
+        self.history = None
+        self.message = message
+        plot.show_message(message)
+        self.query_one("#per-server", DataTable).clear()
+        self._update_bar()
 
-    def _show(self, history: ServiceHistory) -> None:
+    def _show(self, key: Hashable, history: ServiceHistory) -> None:
         self.history = history
         self.message = None
         if history.service_name and not self.service_name:
@@ -160,14 +154,16 @@ class ServiceHistoryScreen(Screen[None]):
             downs = sum(1 for p in st.data_points if p.status == 0)
             total = st.total_up + st.total_down
             up_pct = st.up_percent if total else None
+            # without the TSDB the Dashboard keeps no up/down: 0 and 0, every point "up" - unknown, not 0
+            known = total > 0
             table.add_row(
                 plain_cell(srv.server_name or f"#{srv.server_id}"),
                 Text(f"{up_pct:.2f}%" if up_pct is not None else "no data",
                      style=theme_style(theme, uptime_level(up_pct) or "foreground-muted")),
-                str(st.total_up),
-                Text(str(st.total_down), style=theme_style(theme, "error" if st.total_down else "")),
+                str(st.total_up) if known else "-",
+                Text(str(st.total_down) if known else "-", style=theme_style(theme, "error" if st.total_down else "")),
                 f"{st.avg_delay:.1f} ms",
-                Text(str(downs), style=theme_style(theme, "error" if downs else "")),
+                Text(str(downs) if known else "-", style=theme_style(theme, "error" if downs else "")),
                 key=str(srv.server_id),
             )
         self._update_bar()

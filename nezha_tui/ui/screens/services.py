@@ -6,11 +6,11 @@ quotas.  Refreshed every 15 s; ``enter`` opens a monitor's history.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Hashable, cast
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -21,9 +21,13 @@ from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import CycleTransferStats, ServiceItem, ServiceOverview
 from nezha_tui.format import fmt_bytes, fmt_duration
 from nezha_tui.ui.drilldown import (
-    app_now, app_tz, fmt_local, history_error_message, local_dt, plain_cell, theme_style,
+    app_now, app_tz, fmt_local, local_dt, plain_cell, theme_style,
 )
+from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.widgets.day_strip import day_strip_text, uptime_level
+
+if TYPE_CHECKING:
+    from nezha_tui.ui.app import NezhaApp
 
 __all__ = ["ServicesScreen", "service_status", "average_delay", "delay_level", "quota_rows",
            "QuotaLayout", "QUOTA_LAYOUTS", "quota_cells"]
@@ -207,10 +211,11 @@ class ServicesScreen(Screen[None]):
         self.refresh_seconds = refresh_seconds
         self.overview: ServiceOverview | None = None
         self.error: str | None = None
-        self.fetches = 0
+        self.loader: Loader[ServiceOverview] = Loader(
+            self, group="services", fetch=self._fetch, show=self._show, fail=self._failed, what="service",
+            retry=False)  # the 15 s refresh tries again
         self._narrow: bool | None = None  # services table headers in use
         self._quota_layout: QuotaLayout | None = None
-        self._fetching = False
         self._fetched_at: float | None = None
 
     # ------------------------------------------------------------------ layout
@@ -227,11 +232,7 @@ class ServicesScreen(Screen[None]):
         yield KeyFooter()
 
     def _crumbs(self) -> Text:
-        site = ""
-        try:
-            site = getattr(self.app.store, "site_name", "") or ""
-        except Exception:
-            site = ""
+        site = cast("NezhaApp", self.app).store.site_name
         # Text, not a str: a Static parses a str as markup, and the site name is the Dashboard's
         return Text(f"{site or 'Fleet'} › Services", no_wrap=True, overflow="ellipsis")
 
@@ -270,24 +271,26 @@ class ServicesScreen(Screen[None]):
     # ------------------------------------------------------------------ data
 
     def _tick(self) -> None:
-        if self.is_current and not self._fetching:
+        if self.is_current and not self.loader.busy:
             self.fetch()
 
-    @work(exclusive=True, group="services")
-    async def fetch(self) -> None:
-        self._fetching = True
-        try:
-            overview = await self.app.client.services()  # type: ignore[attr-defined]
-        except Exception as err:  # NezhaError is the normal case; never show a traceback
-            self.error = history_error_message(err, "service")
-            self._show_status()
-            return
-        finally:
-            self._fetching = False
-            self.fetches += 1
-            self.query_one("#services", DataTable).loading = False
+    def fetch(self) -> None:
+        """Fetch the services now (never from the cache: they change every check)."""
+        self.loader.load("services", force=True)
+
+    async def _fetch(self, key: Hashable, force: bool) -> ServiceOverview:
+        overview = await self.app.client.services()  # type: ignore[attr-defined]
+        return overview if isinstance(overview, ServiceOverview) else ServiceOverview()
+
+    def _failed(self, key: Hashable, message: str) -> None:
+        self.query_one("#services", DataTable).loading = False
+        self.error = message
+        self._show_status()
+
+    def _show(self, key: Hashable, overview: ServiceOverview) -> None:
+        self.query_one("#services", DataTable).loading = False
         self.error = None
-        self.overview = overview if isinstance(overview, ServiceOverview) else ServiceOverview()
+        self.overview = overview
         self._fetched_at = app_now(self.app)
         self._fill()
         self._show_status()

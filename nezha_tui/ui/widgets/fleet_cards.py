@@ -37,10 +37,9 @@ def billing_text(note: object, room: int = 1000) -> str:
     if billing is None:
         return ""
     parts: list[str] = []
-    price = getattr(billing, "price_label", "") or ""
-    cycle = getattr(billing, "cycle", "") or ""
+    price = billing.price_text  # as the detail's "Price"
     if price:
-        parts.append(f"{price}/{cycle}" if cycle and price not in ("free", "pay as you go") else price)
+        parts.append(price)
     if getattr(billing, "never_expires", False):
         parts.append("never expires")
     else:
