@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Sequence
 
+from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -33,8 +34,9 @@ from nezha_tui.format import (
 )
 from nezha_tui.ui.drilldown import (
     NO_TSDB_MESSAGE, PERIODS, append_gap, app_now, app_tz, fmt_local, history_cache, history_error_message,
-    dashboard_now, emphasis, history_retry_delay, local_dt, period_bar, period_bindings, plain_cell, theme_style,
+    dashboard_now, history_retry_delay, local_dt, period_bar, period_bindings, plain_cell,
 )
+from nezha_tui.ui.styles import emphasis, plot_colors, theme_style
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series, format_value
 
 __all__ = [
@@ -896,10 +898,11 @@ class ServerDetailScreen(Screen[None]):
         plot.plot(series, fmt=fmt)
         theme = self.app.theme_variables
         t = Text(no_wrap=True, overflow="ellipsis")
+        legend = plot_colors(theme, [_COLORS[i % len(_COLORS)] for i in range(len(stats))])  # as the plot's lines
         for i, st in enumerate(stats):
             if i:
                 t.append("\n")
-            t.append(f"{st.label:<12}", style=theme_style(theme, _COLORS[i % len(_COLORS)]))
+            t.append(f"{st.label:<12}", style=Style(color=legend[i].rich_color))
             t.append(st.text)
         self.query_one("#metric-stats", Static).update(t)
         self._shown["history"] = want

@@ -77,16 +77,16 @@ class FleetCards(FleetGrid):
     DEFAULT_CSS = """
     FleetCards { scrollbar-size-vertical: 1; overflow-x: hidden; }
     FleetCards > .fleet-cards--border { color: $foreground 40%; }  /* visible on light themes too (panel-lighten-2 was white on white) */
-    FleetCards > .fleet-cards--cursor { color: $accent; text-style: bold; }
-    FleetCards:focus > .fleet-cards--cursor { color: $accent; text-style: bold; }
+    FleetCards > .fleet-cards--cursor { color: $nezha-cursor; text-style: bold; }
+    FleetCards:focus > .fleet-cards--cursor { color: $nezha-cursor; text-style: bold; }
     FleetCards > .fleet-cards--title { text-style: bold; }
     FleetCards > .fleet-cards--offline { color: $text-disabled; }
     FleetCards > .fleet-cards--ok { color: $success; }
-    FleetCards > .fleet-cards--warn { color: $warning; }
-    FleetCards > .fleet-cards--crit { color: $error; }
+    FleetCards > .fleet-cards--warn { color: $nezha-warn; text-style: $nezha-severity-style; }
+    FleetCards > .fleet-cards--crit { color: $nezha-crit; text-style: $nezha-severity-style; }
     FleetCards > .fleet-cards--empty { color: $panel-lighten-1; }
     FleetCards > .fleet-cards--up { color: $success; }
-    FleetCards > .fleet-cards--down { color: $error; text-style: bold; }
+    FleetCards > .fleet-cards--down { color: $nezha-crit; text-style: bold; }
     FleetCards > .fleet-cards--muted { color: $text-muted; }
     /* NO_COLOR: colours become greys, so meaning moves to text styles (no reverse: it would
        hide the bars' blocks) and the selected card's border is reversed */

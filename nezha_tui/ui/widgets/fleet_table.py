@@ -575,14 +575,14 @@ class FleetTable(FleetGrid):
     FleetTable { scrollbar-size-vertical: 0; overflow-x: hidden; }
     FleetTable > .fleet-table--header { text-style: bold; color: $text-muted; background: $panel; }
     FleetTable > .fleet-table--sorted { text-style: bold underline; color: $accent; }
-    FleetTable > .fleet-table--cursor { background: $block-cursor-blurred-background; }
-    FleetTable:focus > .fleet-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
+    FleetTable > .fleet-table--cursor { background: $nezha-cursor-blurred-background; }
+    FleetTable:focus > .fleet-table--cursor { background: $nezha-cursor-background; color: $block-cursor-foreground; }
     FleetTable > .fleet-table--offline { color: $text-disabled; }
     FleetTable > .fleet-table--ok { }
-    FleetTable > .fleet-table--warn { color: $warning; }
-    FleetTable > .fleet-table--crit { color: $error; text-style: bold; }
+    FleetTable > .fleet-table--warn { color: $nezha-warn; text-style: $nezha-severity-style; }
+    FleetTable > .fleet-table--crit { color: $nezha-crit; text-style: bold; }
     FleetTable > .fleet-table--up { color: $success; }
-    FleetTable > .fleet-table--down { color: $error; }
+    FleetTable > .fleet-table--down { color: $nezha-crit; }
     FleetTable > .fleet-table--muted { color: $text-muted; }
     FleetTable > .fleet-table--rail { color: $foreground 25%; }
     FleetTable > .fleet-table--thumb { color: $scrollbar; }
