@@ -30,7 +30,8 @@ from nezha_tui.api.models import Host, MetricSeries, ServerServiceSeries, Stream
 from nezha_tui.downsample import median_step, series_stats
 from nezha_tui.store import ServerState, ServerStatus, age_text, state_phrase
 from nezha_tui.format import (
-    country_flag, fmt_age, fmt_bytes, fmt_duration, fmt_load, fmt_percent, fmt_speed, level, percent_of,
+    country_flag, cpu_cores, fmt_age, fmt_bytes, fmt_duration, fmt_load, fmt_percent, fmt_speed, level, load_level,
+    percent_of,
 )
 from nezha_tui.ui.drilldown import (
     NO_TSDB_MESSAGE, PERIODS, append_gap, app_now, app_tz, fmt_local, history_cache, history_error_message,
@@ -358,6 +359,18 @@ def _pct_after_bar(t: Text, pct: float, rest: str = "", theme: Any = None) -> No
     t.append(rest)
 
 
+def _load_text(load1: float, load5: float, load15: float, cores: int | None, theme: Any) -> Text:
+    """``0.50  0.40  0.30``, each coloured relative to the core count (plain when unknown)."""
+    t = Text()
+    for i, value in enumerate((load1, load5, load15)):
+        if i:
+            append_gap(t, 2)
+        severity = load_level(value, cores)
+        t.append(fmt_load(value), style=theme_style(theme, "error" if severity == "crit" else
+                                                    "warning" if severity == "warn" else ""))
+    return t
+
+
 def _last_known_text(server: StreamServer, theme: Any, status: ServerStatus, age: float | None) -> Text:
     """The live panel of a server that does not report: its last values, dimmed, under their age."""
     s, h = server.state, server.host
@@ -432,7 +445,7 @@ def live_text(server: StreamServer, theme: Any, status: ServerStatus | None = No
     used("Disk", s.disk_used, h.disk_total)
     _row(t, "Speed", f"↓ {fmt_speed(s.net_in_speed)}   ↑ {fmt_speed(s.net_out_speed)}", theme)
     _row(t, "Transfer", f"↓ {fmt_bytes(s.net_in_transfer)}   ↑ {fmt_bytes(s.net_out_transfer)}", theme)
-    _row(t, "Load", f"{fmt_load(s.load_1)}  {fmt_load(s.load_5)}  {fmt_load(s.load_15)}", theme)
+    _row(t, "Load", _load_text(s.load_1, s.load_5, s.load_15, cpu_cores(h.cpu), theme), theme)
     _row(t, "Conns", f"TCP {s.tcp_conn_count}   UDP {s.udp_conn_count}", theme)
     _row(t, "Processes", str(s.process_count), theme)
     for i, temp in enumerate(s.temperatures or []):
