@@ -83,7 +83,7 @@ def test_selection_and_plot_lines_never_take_a_severity_colour(theme):
     v = variables(theme)
     severities = [Color.parse(v[k]) for k in ("warning", "error", "nezha-warn", "nezha-crit")]
     chosen = {
-        "cards cursor": Color.parse(v["nezha-cursor"]),
+        "accent (cards cursor, sorted column)": Color.parse(v["nezha-accent"]),
         "table cursor": Color.parse(v["nezha-cursor-background"]),
     }
     lines = S.plot_colors(v, REALTIME_ROLES + [""] * 4)  # the realtime plot, then palette picks
@@ -99,7 +99,7 @@ def test_an_unchanged_selection_keeps_the_themes_cursor():
     v = variables("textual-dark")  # its block cursor (primary blue) is no severity colour
     assert v["nezha-cursor-background"] == v["block-cursor-background"]
     assert v["nezha-cursor-blurred-background"] == v["block-cursor-blurred-background"]
-    assert v["accent"] == v["warning"] and v["nezha-cursor"] != v["accent"]  # amber is taken by warn
+    assert v["accent"] == v["warning"] and v["nezha-accent"] != v["accent"]  # amber is taken by warn
 
 
 def test_theme_style_blends_a_translucent_colour_over_the_background():

@@ -20,7 +20,7 @@ looks like a severity colour: :func:`selection_colors`, :func:`plot_palette`.
 
 :class:`~nezha_tui.ui.app.NezhaApp` publishes the derived colours as CSS variables
 (:func:`css_variables`), so ``.tcss`` and ``DEFAULT_CSS`` use ``$nezha-warn``,
-``$nezha-crit``, ``$nezha-severity-style``, ``$nezha-cursor``, ``$nezha-cursor-background`` and
+``$nezha-crit``, ``$nezha-severity-style``, ``$nezha-accent``, ``$nezha-cursor-background`` and
 ``$nezha-cursor-blurred-background``.
 """
 
@@ -296,9 +296,10 @@ def _first_apart(theme: Mapping[str, str] | Any, roles: tuple[str, ...]) -> str:
 
 
 def selection_colors(theme: Mapping[str, str] | Any) -> tuple[str, str]:
-    """``(cursor, cursor background)``: the selected card's border colour (the theme's accent) and
-    the table's cursor row background (the theme's block cursor), or the first of the theme's
-    other colours that does not look like a severity colour."""
+    """``(accent, cursor background)``: the theme's accent (the selected card's border, the sorted
+    column, the filter prompt) and the table's cursor row background (the theme's block cursor),
+    each or the first of the theme's other colours that does not look like a severity colour
+    (textual-dark's accent is its amber warning)."""
     return (_first_apart(theme, ("accent", "primary", "secondary", "success")),
             _first_apart(theme, ("block-cursor-background", "primary", "secondary", "accent")))
 
@@ -339,13 +340,13 @@ def plot_colors(theme: Mapping[str, str] | Any, roles: Sequence[str | None]) -> 
 def css_variables(theme: Mapping[str, str]) -> dict[str, str]:
     """The CSS variables :class:`~nezha_tui.ui.app.NezhaApp` adds to the theme's."""
     derived = severity(theme)
-    cursor, cursor_background = selection_colors(theme)
+    accent, cursor_background = selection_colors(theme)
     blurred = _get(theme, "block-cursor-blurred-background")
     if cursor_background != _get(theme, "block-cursor-background") or not blurred:
         blurred = f"{cursor_background} 30%"  # as Textual derives it from the block cursor
     return {
         "nezha-warn": derived.warn, "nezha-crit": derived.crit,
         "nezha-severity-style": "bold" if derived.bold else "none",
-        "nezha-cursor": cursor, "nezha-cursor-background": cursor_background,
+        "nezha-accent": accent, "nezha-cursor-background": cursor_background,
         "nezha-cursor-blurred-background": blurred,
     }

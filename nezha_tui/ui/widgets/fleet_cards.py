@@ -77,8 +77,8 @@ class FleetCards(FleetGrid):
     DEFAULT_CSS = """
     FleetCards { scrollbar-size-vertical: 1; overflow-x: hidden; }
     FleetCards > .fleet-cards--border { color: $foreground 40%; }  /* visible on light themes too (panel-lighten-2 was white on white) */
-    FleetCards > .fleet-cards--cursor { color: $nezha-cursor; text-style: bold; }
-    FleetCards:focus > .fleet-cards--cursor { color: $nezha-cursor; text-style: bold; }
+    FleetCards > .fleet-cards--cursor { color: $nezha-accent; text-style: bold; }
+    FleetCards:focus > .fleet-cards--cursor { color: $nezha-accent; text-style: bold; }
     FleetCards > .fleet-cards--title { text-style: bold; }
     FleetCards > .fleet-cards--offline { color: $text-disabled; }
     FleetCards > .fleet-cards--ok { color: $success; }

@@ -580,7 +580,7 @@ class FleetTable(FleetGrid):
     DEFAULT_CSS = """
     FleetTable { scrollbar-size-vertical: 0; overflow-x: hidden; }
     FleetTable > .fleet-table--header { text-style: bold; color: $text-muted; background: $panel; }
-    FleetTable > .fleet-table--sorted { text-style: bold underline; color: $accent; }
+    FleetTable > .fleet-table--sorted { text-style: bold underline; color: $nezha-accent; }
     FleetTable > .fleet-table--cursor { background: $nezha-cursor-blurred-background; }
     FleetTable:focus > .fleet-table--cursor { background: $nezha-cursor-background; color: $block-cursor-foreground; }
     FleetTable > .fleet-table--offline { color: $text-disabled; }
