@@ -11,6 +11,8 @@ never grows wider than the largest sensible one.
 from __future__ import annotations
 
 import math
+import re
+from functools import lru_cache
 
 from rich.cells import cell_len, set_cell_size
 
@@ -130,6 +132,50 @@ def level(percent: float, warn: float = 70.0, crit: float = 90.0) -> str:
     if value > _finite(crit):
         return "crit"
     if value > _finite(warn):
+        return "warn"
+    return "ok"
+
+
+LOAD_WARN_PER_CORE = 1.0
+"""A load average at or above the core count: every core is busy and runnable tasks start to queue."""
+LOAD_CRIT_PER_CORE = 2.0
+"""At or above twice the core count: a task waits about as long as it runs (a user sees the host slow)."""
+
+_CORES = re.compile(r"(\d{1,7})\s+(?:virtual|physical)\s+cores?\s*$", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)
+def _cores(models: tuple[str, ...]) -> int | None:
+    total = 0
+    for model in models:
+        match = _CORES.search(model) if isinstance(model, str) else None
+        if match:
+            total += int(match.group(1))
+    return total or None
+
+
+def cpu_cores(models: object) -> int | None:
+    """The core count in a host's ``cpu`` facts: the agent sends one string per CPU model,
+    ending in ``"<n> Virtual Core"`` or ``"<n> Physical Core"`` (summed over the models);
+    ``None`` when no string says (an old or foreign agent: the load is then not coloured)."""
+    if not isinstance(models, (tuple, list)):
+        return None
+    try:
+        return _cores(tuple(models))
+    except TypeError:  # an unhashable item: not a model string anyway
+        return None
+
+
+def load_level(load: float, cores: int | None) -> str | None:
+    """``'ok'``, ``'warn'`` (load at or above :data:`LOAD_WARN_PER_CORE` per core) or ``'crit'``
+    (at or above :data:`LOAD_CRIT_PER_CORE`) for colouring a load average; ``None`` when the core
+    count is unknown (a load of 4 is idle on 64 cores and an overload on 1)."""
+    if not cores or cores <= 0:
+        return None
+    per_core = _finite(load) / cores
+    if per_core >= LOAD_CRIT_PER_CORE:
+        return "crit"
+    if per_core >= LOAD_WARN_PER_CORE:
         return "warn"
     return "ok"
 

@@ -65,12 +65,27 @@ def text_of(app: NezhaApp, where: str = "*") -> str:
                      for strip in widget.render_lines(Region(0, 0, *widget.size)))
 
 
+def legibility(style: Style) -> float:
+    """The contrast of a segment's text against its background (what "dimmer" means)."""
+    from textual.color import Color
+
+    from nezha_tui.ui.styles import contrast
+
+    assert style.color is not None and style.bgcolor is not None, style
+    return contrast(Color.from_rich_color(style.color), Color.from_rich_color(style.bgcolor))
+
+
 def check_emphasis(app: NezhaApp, name: str) -> None:
-    """Under NO_COLOR, warn values are bold and critical ones bold + underlined (or reversed)."""
+    """Under NO_COLOR, warn values are bold and critical ones bold + underlined (or reversed),
+    and never dimmer than a normal value (the name of the same server)."""
     if name in ("table", "cards"):
         warn, crit = styles_of(app, "75.0%"), styles_of(app, "95.0%")  # cpu of "warm", of "hot"
         assert warn and all(st.bold for st in warn), (name, warn)
         assert crit and all(st.bold and (st.underline or st.reverse) for st in crit), (name, crit)
+        normal = [st for st in styles_of(app, "warm") if not st.reverse]
+        assert normal, name
+        for st in warn + [st for st in crit if not st.reverse]:
+            assert legibility(st) >= min(legibility(n) for n in normal) - 0.01, (name, app.theme, st, normal)
     elif name == "detail overview":  # "hot": the cpu's percentage after its bar
         crit = styles_of(app, "95.0%", "#live")
         assert crit and all(st.bold and st.underline for st in crit), crit
@@ -184,13 +199,3 @@ async def test_the_grid_line_path_styles_unstyled_segments_before_the_monochrome
         strips = table.render_lines(Region(0, 0, width, 3))
         assert [strip.text for strip in strips] == ["x" * width] * 3
         assert all(seg.style is not None for strip in strips for seg in strip)
-
-
-def test_theme_style_blends_a_translucent_colour_over_the_background():
-    """foreground-muted is "#E0E0E099" in textual-dark: taken without its alpha it was the full
-    foreground, so an offline server's last-known values in the detail were not dimmed at all."""
-    from nezha_tui.ui.drilldown import theme_style
-
-    theme = {"foreground-muted": "#E0E0E099", "background": "#121212"}
-    color = theme_style(theme, "foreground-muted").color.get_truecolor()
-    assert (color.red, color.green, color.blue) == (141, 141, 141)

@@ -202,14 +202,19 @@ class NezhaApp(App[None]):
     # ------------------------------------------------------------------ lifecycle
 
     def get_css_variables(self) -> dict[str, str]:
-        """Textual's variables, plus :data:`~nezha_tui.ui.drilldown.NO_COLOR_KEY` under NO_COLOR:
-        code that styles Rich text from ``app.theme_variables`` then makes warnings and errors
-        bold/underlined instead of relying on a colour (CSS uses the ``:nocolor`` pseudo-class)."""
-        from nezha_tui.ui.drilldown import NO_COLOR_KEY
+        """Textual's variables, plus :data:`~nezha_tui.ui.styles.NO_COLOR_KEY` under NO_COLOR
+        and :data:`~nezha_tui.ui.styles.DARK_KEY`, and the colours derived from the theme
+        (severity, selection: :func:`~nezha_tui.ui.styles.css_variables`).  Code that styles
+        Rich text from ``app.theme_variables`` (the same dict) reads them from there; CSS uses
+        ``$nezha-warn`` etc. and the ``:nocolor`` pseudo-class."""
+        from nezha_tui.ui.styles import DARK_KEY, NO_COLOR_KEY, css_variables
 
         variables = super().get_css_variables()
         if getattr(self, "no_color", False):
-            variables[NO_COLOR_KEY] = "1"  # the same dict as self.theme_variables
+            variables[NO_COLOR_KEY] = "1"
+        theme = self.get_theme(self.theme)
+        variables[DARK_KEY] = "0" if theme is not None and not theme.dark else "1"
+        variables.update(css_variables(variables))
         return variables
 
     def get_default_screen(self) -> Screen:

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from nezha_tui.format import cut_cells
 from nezha_tui.history_cache import HistoryCache
+from nezha_tui.ui.styles import NO_COLOR_KEY, emphasis, no_color, theme_style
 
 __all__ = [
     "PERIODS", "PERIOD_NAMES", "app_now", "dashboard_now", "app_tz", "local_dt", "fmt_local",
@@ -144,70 +145,6 @@ def history_retry_delay(err: BaseException, failures: int, start: float = 2.0) -
     if not is_transient(err):
         return None
     return min(60.0, start * 2 ** max(0, failures - 1))
-
-
-_FALLBACK_COLORS = {
-    "success": "#4EBF71", "warning": "#ffa62b", "error": "#ba3c5b", "primary": "#0178D4",
-    "accent": "#ffa62b", "secondary": "#004578", "foreground-muted": "#808080", "foreground": "#e0e0e0",
-}
-
-
-NO_COLOR_KEY = "nezha-no-color"
-"""Set (to ``"1"``) in ``app.theme_variables`` when the app runs under NO_COLOR (see
-``NezhaApp.get_css_variables``): what takes a theme mapping learns it from there."""
-
-
-def no_color(theme: Any) -> bool:
-    """The theme mapping comes from an app under NO_COLOR (colours become shades of grey)."""
-    try:
-        return bool(theme.get(NO_COLOR_KEY))
-    except Exception:
-        return False
-
-
-def emphasis(theme: Any, role: str) -> Any:
-    """What a ``role`` adds besides its colour: under NO_COLOR, ``warning`` is bold and
-    ``error`` bold and underlined (they must stand out when every colour is a grey);
-    nothing otherwise."""
-    from rich.style import Style
-
-    if role in ("error", "warning") and no_color(theme):
-        return Style(bold=True, underline=role == "error")
-    return Style()
-
-
-def theme_style(theme: Any, role: str, *, bold: bool = False, italic: bool = False) -> Any:
-    """A Rich ``Style`` in the colour of theme variable ``role`` (never raises;
-    ``""`` gives the plain style).  Theme values such as ``ansi_green`` are
-    turned into RGB through Textual's colour parser.  Under NO_COLOR, ``warning``
-    and ``error`` also carry :func:`emphasis`."""
-    style = _theme_style(theme, role, bold=bold, italic=italic)
-    return style + emphasis(theme, role) if role in ("error", "warning") else style
-
-
-def _theme_style(theme: Any, role: str, *, bold: bool = False, italic: bool = False) -> Any:
-    from rich.color import Color as RichColor
-    from rich.style import Style
-    from textual.color import Color
-
-    if not role:
-        return Style(bold=bold, italic=italic)
-    raw = ""
-    try:
-        raw = theme.get(role, "") or ""
-    except Exception:
-        raw = ""
-    for candidate in (raw, _FALLBACK_COLORS.get(role, "")):
-        if not candidate:
-            continue
-        try:
-            c = Color.parse(candidate)
-            if c.a < 1:  # e.g. foreground-muted "#E0E0E099": blend over the background, or it shows full
-                c = Color.parse(theme.get("background", "") or "#000000") + c
-        except Exception:
-            continue
-        return Style(color=RichColor.from_rgb(c.r, c.g, c.b), bold=bold, italic=italic)
-    return Style(bold=bold, italic=italic)
 
 
 def append_gap(text: Any, n: int = 1) -> None:

@@ -25,8 +25,9 @@ from nezha_tui.api.models import StreamServer
 from nezha_tui.api.stream import StreamState, StreamStatus
 from nezha_tui.store import FleetChange, age_text, state_phrase
 from nezha_tui.ui.drilldown import (
-    PERIODS, app_now, app_tz, dashboard_now, local_dt, period_bindings, theme_style,
+    PERIODS, app_now, app_tz, dashboard_now, local_dt, period_bindings,
 )
+from nezha_tui.ui.styles import theme_style
 from nezha_tui.ui.screens.detail.facts import facts_text
 from nezha_tui.ui.screens.detail.history import METRIC_VIEWS, VIEWS_BY_KEY, MetricHistory, MetricView, metric_series
 from nezha_tui.ui.screens.detail.live import live_text

@@ -16,9 +16,10 @@ from textual.widgets import DataTable, Static
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import ServiceHistory
 from nezha_tui.ui.drilldown import (
-    PERIODS, app_tz, history_cache, period_bar, period_bindings, plain_cell, theme_style,
+    PERIODS, app_tz, history_cache, period_bar, period_bindings, plain_cell,
 )
 from nezha_tui.ui.loader import Loader
+from nezha_tui.ui.styles import theme_style
 from nezha_tui.ui.widgets.day_strip import uptime_level
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series
 

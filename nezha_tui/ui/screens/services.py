@@ -21,9 +21,10 @@ from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import CycleTransferStats, ServiceItem, ServiceOverview
 from nezha_tui.format import fmt_bytes, fmt_duration
 from nezha_tui.ui.drilldown import (
-    app_now, app_tz, fmt_local, local_dt, plain_cell, theme_style,
+    app_now, app_tz, fmt_local, local_dt, plain_cell,
 )
 from nezha_tui.ui.loader import Loader
+from nezha_tui.ui.styles import theme_style
 from nezha_tui.ui.widgets.day_strip import day_strip_text, uptime_level
 
 if TYPE_CHECKING:

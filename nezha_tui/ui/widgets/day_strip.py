@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from rich.color import Color as RichColor
 from rich.style import Style
 from rich.text import Text
-from textual.color import Color
 from textual.widget import Widget
+
+from nezha_tui.ui.styles import no_color, theme_color
 
 __all__ = ["DAYS", "day_uptimes", "uptime_level", "day_strip_text", "DayStrip"]
 
@@ -61,25 +61,21 @@ def uptime_level(percent: float | None, good: float = 99.0, fair: float = 95.0) 
     return "error"
 
 
-def _style(role: str, theme: Mapping[str, str], fallback: str) -> Style:
-    raw = theme.get(role, "") or fallback
-    try:
-        c = Color.parse(raw)
-    except Exception:
-        c = Color.parse(fallback)
-    return Style(color=RichColor.from_rgb(c.r, c.g, c.b))
+def _style(role: str, theme: Mapping[str, str]) -> Style:
+    """The colour of ``role`` alone: under NO_COLOR a day's level is its cell's height, not a
+    text style (an underline would run the cells together)."""
+    c = theme_color(theme, role)
+    return Style() if c is None else Style(color=c.rich_color)
 
 
-_FALLBACK = {"success": "#4EBF71", "warning": "#ffa62b", "error": "#ba3c5b", "foreground-muted": "#808080"}
+_ROLES = ("success", "warning", "error", "foreground-muted")
 
 
 def day_strip_text(up: Sequence[object] | None, down: Sequence[object] | None,
                    theme: Mapping[str, str] | None = None, days: int = DAYS) -> Text:
     """One character per day; colours from the theme variables."""
-    from nezha_tui.ui.drilldown import no_color
-
     theme = theme or {}
-    styles = {role: _style(role, theme, fb) for role, fb in _FALLBACK.items()}
+    styles = {role: _style(role, theme) for role in _ROLES}
     cells = NO_COLOR_CELLS if no_color(theme) else {}
     text = Text(no_wrap=True, end="")
     for pct in day_uptimes(up, down, days):

@@ -20,7 +20,7 @@ from textual.strip import Strip
 
 from nezha_tui.fleet_view import FleetView
 from nezha_tui.format import (
-    fmt_bytes, fmt_duration, fmt_load, fmt_percent, fmt_speed, fmt_temp, level, percent_of,
+    cpu_cores, fmt_bytes, fmt_duration, fmt_load, fmt_percent, fmt_speed, fmt_temp, level, load_level, percent_of,
 )
 from nezha_tui.store import ServerState
 from nezha_tui.ui.widgets.fleet_table import FleetGrid, busiest_gpu, fit, hottest
@@ -76,16 +76,16 @@ class FleetCards(FleetGrid):
     DEFAULT_CSS = """
     FleetCards { scrollbar-size-vertical: 1; overflow-x: hidden; }
     FleetCards > .fleet-cards--border { color: $foreground 40%; }  /* visible on light themes too (panel-lighten-2 was white on white) */
-    FleetCards > .fleet-cards--cursor { color: $accent; text-style: bold; }
-    FleetCards:focus > .fleet-cards--cursor { color: $accent; text-style: bold; }
+    FleetCards > .fleet-cards--cursor { color: $nezha-accent; text-style: bold; }
+    FleetCards:focus > .fleet-cards--cursor { color: $nezha-accent; text-style: bold; }
     FleetCards > .fleet-cards--title { text-style: bold; }
     FleetCards > .fleet-cards--offline { color: $text-disabled; }
     FleetCards > .fleet-cards--ok { color: $success; }
-    FleetCards > .fleet-cards--warn { color: $warning; }
-    FleetCards > .fleet-cards--crit { color: $error; }
+    FleetCards > .fleet-cards--warn { color: $nezha-warn; text-style: $nezha-severity-style; }
+    FleetCards > .fleet-cards--crit { color: $nezha-crit; text-style: $nezha-severity-style; }
     FleetCards > .fleet-cards--empty { color: $panel-lighten-1; }
     FleetCards > .fleet-cards--up { color: $success; }
-    FleetCards > .fleet-cards--down { color: $error; text-style: bold; }
+    FleetCards > .fleet-cards--down { color: $nezha-crit; text-style: bold; }
     FleetCards > .fleet-cards--muted { color: $text-muted; }
     /* NO_COLOR: colours become greys, so meaning moves to text styles (no reverse: it would
        hide the bars' blocks) and the selected card's border is reversed */
@@ -385,6 +385,9 @@ class FleetCards(FleetGrid):
         else:  # a speed is "now": an offline server has none
             lines.append(spread("↓ -", "↑ -", "muted", "muted"))
         load = fmt_load(s.load_1) if values else "-"
+        # coloured relative to the core count when live and known (a last-known load is no alarm)
+        load_kind = load_level(s.load_1, cpu_cores(hst.cpu)) if live else None
+        load_kind = load_kind if load_kind in ("warn", "crit") else "muted"
         uptime = f"up {fmt_duration(s.uptime)}" if live else "up -"
         if self.large:
             if values:
@@ -392,14 +395,14 @@ class FleetCards(FleetGrid):
                                     "muted", "muted"))
             else:
                 lines.append(spread("Σ↓ -", "Σ↑ -", "muted", "muted"))
-            extras = [f"load {load}"]
+            extras: list[tuple[str, str | None]] = [("load ", "muted"), (load, load_kind)]
             t = hottest(server)
             if t is not None:
-                extras.append(fmt_temp(t))
+                extras.append(("  " + fmt_temp(t), "muted"))
             g = busiest_gpu(server)
             if g is not None:
-                extras.append(f"GPU {fmt_percent(g)}")
-            lines.append(row(("  ".join(extras), "muted")))
+                extras.append((f"  GPU {fmt_percent(g)}", "muted"))
+            lines.append(row(*extras))
         billing, urgent = "", False
         try:
             note = self.store.note(sid)
@@ -414,7 +417,7 @@ class FleetCards(FleetGrid):
                      else "TCP - · UDP - · - procs")
             lines.append(spread(uptime, conns, "muted", "muted"))
         else:
-            lines.append(spread(uptime, f"load {load}", "muted", "muted"))
+            lines.append(spread(uptime, f"load {load}", "muted", load_kind))
         lines.append(Strip([Segment("╰" + "─" * (width - 2) + "╯", border)], width))
         while len(lines) < h:
             lines.insert(-1, row(("", None)))

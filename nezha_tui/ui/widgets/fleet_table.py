@@ -34,7 +34,8 @@ from textual.strip import Strip
 from nezha_tui.api.models import StreamServer
 from nezha_tui.fleet_view import FleetView
 from nezha_tui.format import (
-    fmt_bytes, fmt_count, fmt_duration, fmt_load, fmt_percent, fmt_speed, fmt_temp, level, percent_of,
+    cpu_cores, fmt_bytes, fmt_count, fmt_duration, fmt_load, fmt_percent, fmt_speed, fmt_temp, level, load_level,
+    percent_of,
 )
 from nezha_tui.store import FleetChange, FleetStore, ServerState, ServerStatus, age_text
 from nezha_tui.ui.drilldown import dashboard_now
@@ -118,6 +119,11 @@ def _cell_disk(s: StreamServer, online: bool) -> Cell:
     return _pct_cell(_share(s.state.disk_used, s.host.disk_total))
 
 
+def _cell_load(s: StreamServer, online: bool) -> Cell:
+    """The 1-minute load, coloured relative to the core count (plain when that is unknown)."""
+    return fmt_load(s.state.load_1), load_level(s.state.load_1, cpu_cores(s.host.cpu))
+
+
 def _cell_temp(s: StreamServer, online: bool) -> Cell:
     t = hottest(s)
     if t is None:
@@ -179,7 +185,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("net_out", "OUT/s", 12, 3, _live_only(lambda s: fmt_speed(s.state.net_out_speed), None)),
     Column("tx_in", "RX", 10, 7, lambda s, o: (fmt_bytes(s.state.net_in_transfer), "muted")),
     Column("tx_out", "TX", 10, 7, lambda s, o: (fmt_bytes(s.state.net_out_transfer), "muted")),
-    Column("load", "LOAD", 6, 6, lambda s, o: (fmt_load(s.state.load_1), None)),
+    Column("load", "LOAD", 6, 6, _cell_load),
     Column("uptime", "UPTIME", 8, 5, _cell_uptime),
     Column("conn", "TCP/UDP", 11, 8,
            lambda s, o: (f"{fmt_count(s.state.tcp_conn_count)}/{fmt_count(s.state.udp_conn_count)}", "muted")),
@@ -574,15 +580,15 @@ class FleetTable(FleetGrid):
     DEFAULT_CSS = """
     FleetTable { scrollbar-size-vertical: 0; overflow-x: hidden; }
     FleetTable > .fleet-table--header { text-style: bold; color: $text-muted; background: $panel; }
-    FleetTable > .fleet-table--sorted { text-style: bold underline; color: $accent; }
-    FleetTable > .fleet-table--cursor { background: $block-cursor-blurred-background; }
-    FleetTable:focus > .fleet-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
+    FleetTable > .fleet-table--sorted { text-style: bold underline; color: $nezha-accent; }
+    FleetTable > .fleet-table--cursor { background: $nezha-cursor-blurred-background; }
+    FleetTable:focus > .fleet-table--cursor { background: $nezha-cursor-background; color: $block-cursor-foreground; }
     FleetTable > .fleet-table--offline { color: $text-disabled; }
     FleetTable > .fleet-table--ok { }
-    FleetTable > .fleet-table--warn { color: $warning; }
-    FleetTable > .fleet-table--crit { color: $error; text-style: bold; }
+    FleetTable > .fleet-table--warn { color: $nezha-warn; text-style: $nezha-severity-style; }
+    FleetTable > .fleet-table--crit { color: $nezha-crit; text-style: bold; }
     FleetTable > .fleet-table--up { color: $success; }
-    FleetTable > .fleet-table--down { color: $error; }
+    FleetTable > .fleet-table--down { color: $nezha-crit; }
     FleetTable > .fleet-table--muted { color: $text-muted; }
     FleetTable > .fleet-table--rail { color: $foreground 25%; }
     FleetTable > .fleet-table--thumb { color: $scrollbar; }

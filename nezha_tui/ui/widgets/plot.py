@@ -8,8 +8,9 @@ small widget of our own:
   Rich ``Text`` (``Text.from_ansi(..., no_wrap=True)``).  Textual calls
   ``render()`` only for a widget on screen, again on resize and on theme
   change, so the plot is drawn only when visible and follows the theme.
-* Colours come from ``app.theme_variables`` (series name a role such as
-  ``"primary"``, axes in ``foreground-muted``).
+* Colours come from ``app.theme_variables`` through :mod:`nezha_tui.ui.styles` (series name a
+  role such as ``"primary"``, axes in ``foreground-muted``); a line never takes a colour that
+  looks like a severity colour (:func:`~nezha_tui.ui.styles.plot_colors`).
 * The data are downsampled to the plot's width **before** plotext sees them:
   one column per braille dot column (two per terminal cell), keeping the min
   and the max of each column (``nezha_tui.downsample``), so spikes survive
@@ -31,11 +32,11 @@ from rich.cells import cell_len
 from rich.color import Color as RichColor
 from rich.style import Style
 from rich.text import Text
-from textual.color import Color
 from textual.widget import Widget
 
 from nezha_tui.downsample import Bucket, clean_points, downsample
 from nezha_tui.format import fmt_bytes
+from nezha_tui.ui.styles import no_color, plot_colors, theme_color
 
 __all__ = [
     "Series", "AxisFormat", "Plot", "nice_ticks", "time_ticks", "format_value",
@@ -78,9 +79,6 @@ class Series:
     mark: str = "x"
     gap: float | None = None
     legend_extra: str = ""
-
-
-_PALETTE = ("primary", "warning", "success", "accent", "secondary", "error")
 
 
 # --------------------------------------------------------------------------- ticks
@@ -251,14 +249,9 @@ def time_ticks(x0: float, x1: float, max_ticks: int, tz: tzinfo | None = None) -
 
 
 def _rgb(value: str, theme: dict[str, str], fallback: tuple[int, int, int]) -> tuple[int, int, int]:
-    raw = theme.get(value, value) if value else ""
-    if not raw:
-        return fallback
-    try:
-        c = Color.parse(raw)
-    except Exception:
-        return fallback
-    return (c.r, c.g, c.b)
+    """Theme variable (or colour) ``value`` as RGB, blended over the background (:mod:`~nezha_tui.ui.styles`)."""
+    c = theme_color(theme, value)
+    return fallback if c is None else (c.r, c.g, c.b)
 
 
 def _style(rgb: tuple[int, int, int]) -> Style:
@@ -309,8 +302,6 @@ NO_COLOR_GLYPHS = ("•", "+", "o", "*", "#")
 def _line_glyphs(series: Sequence[Series], theme: Any) -> list[str]:
     """Per series: ``""`` (braille, and ``━`` in the legend) or, under NO_COLOR, a glyph that tells
     the lines apart when their colours are all greys."""
-    from nezha_tui.ui.drilldown import no_color
-
     if not no_color(theme):
         return [""] * len(series)
     out: list[str] = []
@@ -381,15 +372,16 @@ def build_plot_text(
     columns = max(1, canvas_w * max(1, resolution))
     all_buckets: list[list[Bucket]] = []
     colors: list[tuple[int, int, int]] = []
-    pal = 0
+    # lines never take a severity colour (an amber line reads as "warning"); marks (points) may
+    line_colors = iter(plot_colors(theme, [s.color for s in series if not s.points]))
     # under NO_COLOR every line is a grey: the first is drawn in braille, the next with a glyph each
     glyphs = _line_glyphs(series, theme)
     for s, glyph, (cx, cy) in zip(series, glyphs, cleaned):
-        if s.color:
-            rgb = _rgb(s.color, theme, (200, 200, 200))
+        if s.points:
+            rgb = _rgb(s.color or "foreground", theme, (200, 200, 200))
         else:
-            rgb = _rgb(_PALETTE[pal % len(_PALETTE)], theme, (200, 200, 200))
-            pal += 1
+            c = next(line_colors)
+            rgb = (c.r, c.g, c.b)
         colors.append(rgb)
         buckets = downsample(cx, cy, columns, x_range=xr, gap=s.gap, assume_clean=True)
         all_buckets.append(buckets)

@@ -14,11 +14,11 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.color import Color
 from textual.strip import Strip
 from textual.widget import Widget
 
 from nezha_tui.format import cut_cells, fmt_bytes, fmt_duration, fmt_speed
+from nezha_tui.ui.styles import emphasis, rich_color_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from nezha_tui.fleet_view import FleetView
@@ -89,7 +89,7 @@ _THEME_CACHE: dict[object, dict[str, str]] = {}
 
 def _theme_colors(app: Any) -> dict[str, str]:
     """A few theme colours for Rich text (``app.theme_variables`` is slow: cached per theme)."""
-    key = (getattr(app, "theme", None), getattr(app, "ansi_color", None))
+    key = (getattr(app, "theme", None), getattr(app, "ansi_color", None), getattr(app, "no_color", None))
     cached = _THEME_CACHE.get(key)
     if cached is not None:
         return cached
@@ -98,17 +98,11 @@ def _theme_colors(app: Any) -> dict[str, str]:
         variables = app.theme_variables
     except Exception:
         return fallback
-    colors = {k: _rich_color(variables.get(k), v) for k, v in fallback.items()}
+    # warning / error: the severity colours, bold (and underlined) where colour alone cannot carry them
+    colors = {k: f"{rich_color_name(variables, k, v)} {emphasis(variables, k) or ''}".strip()
+              for k, v in fallback.items()}
     _THEME_CACHE[key] = colors
     return colors
-
-
-def _rich_color(value: object, fallback: str) -> str:
-    """A theme colour (Textual syntax: "#4ebf71", "ansi_green") as Rich style syntax ("color(2)")."""
-    try:
-        return Color.parse(value).rich_color.name  # type: ignore[arg-type]
-    except Exception:
-        return fallback
 
 
 class FleetSummary(Widget):

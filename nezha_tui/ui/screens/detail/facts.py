@@ -10,7 +10,8 @@ from rich.text import Text
 from nezha_tui.api.models import Host, StreamServer
 from nezha_tui.format import country_flag, fmt_age, fmt_bytes, fmt_duration
 from nezha_tui.store import ServerState, ServerStatus
-from nezha_tui.ui.drilldown import append_gap, fmt_local, theme_style
+from nezha_tui.ui.drilldown import append_gap, fmt_local
+from nezha_tui.ui.styles import theme_style
 from nezha_tui.ui.screens.detail.rows import Rows
 
 __all__ = ["facts_text"]

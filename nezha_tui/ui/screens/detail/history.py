@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Hashable, Sequence, cast
 
+from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -18,9 +19,10 @@ from nezha_tui.api.models import MetricSeries
 from nezha_tui.downsample import series_stats
 from nezha_tui.format import fmt_bytes, percent_of
 from nezha_tui.ui.drilldown import (
-    NO_TSDB_MESSAGE, PERIODS, app_tz, history_cache, period_bar, theme_style,
+    NO_TSDB_MESSAGE, PERIODS, app_tz, history_cache, period_bar,
 )
 from nezha_tui.ui.loader import Loader
+from nezha_tui.ui.styles import plot_colors
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series, format_value
 
 if TYPE_CHECKING:
@@ -275,9 +277,10 @@ class MetricHistory(Vertical):
         plot.plot(series, fmt=fmt)
         theme = self.app.theme_variables
         t = Text(no_wrap=True, overflow="ellipsis")
+        legend = plot_colors(theme, [_COLORS[i % len(_COLORS)] for i in range(len(stats))])  # as the plot's lines
         for i, st in enumerate(stats):
             if i:
                 t.append("\n")
-            t.append(f"{st.label:<12}", style=theme_style(theme, _COLORS[i % len(_COLORS)]))
+            t.append(f"{st.label:<12}", style=Style(color=legend[i].rich_color))
             t.append(st.text)
         self.query_one("#metric-stats", Static).update(t)

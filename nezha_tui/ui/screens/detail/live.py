@@ -8,9 +8,10 @@ from typing import Any
 from rich.text import Text
 
 from nezha_tui.api.models import StreamServer
-from nezha_tui.format import cut_cells, fmt_bytes, fmt_load, fmt_percent, fmt_speed, level, percent_of
+from nezha_tui.format import cpu_cores, cut_cells, fmt_bytes, fmt_load, fmt_percent, fmt_speed, level, load_level, percent_of
 from nezha_tui.store import ServerState, ServerStatus, age_text
-from nezha_tui.ui.drilldown import append_gap, emphasis, theme_style
+from nezha_tui.ui.drilldown import append_gap
+from nezha_tui.ui.styles import emphasis, theme_style
 from nezha_tui.ui.screens.detail.rows import Rows, used_of
 
 __all__ = ["live_text"]
@@ -167,7 +168,7 @@ def live_text(server: StreamServer, theme: Any, status: ServerStatus | None = No
         ("Speed", _pair(fmt_speed(s.net_in_speed), fmt_speed(s.net_out_speed))),
         ("Transfer", _pair(fmt_bytes(s.net_in_transfer), fmt_bytes(s.net_out_transfer))),
     ])
-    rows.add("Load", f"{fmt_load(s.load_1)}  {fmt_load(s.load_5)}  {fmt_load(s.load_15)}")
+    rows.add("Load", load_text(s.load_1, s.load_5, s.load_15, cpu_cores(h.cpu), theme))
     rows.add("Conns", f"TCP {s.tcp_conn_count}   UDP {s.udp_conn_count}", f"TCP {s.tcp_conn_count} UDP {s.udp_conn_count}")
     rows.add("Processes", str(s.process_count))
     _temperature_rows(rows, list(s.temperatures or []), short)
@@ -179,3 +180,15 @@ def live_text(server: StreamServer, theme: Any, status: ServerStatus | None = No
         cut = cut_cells(name, max(1, room - bare.cell_len - 2)) if room is not None else name
         rows.add("GPU" if i == 0 else "", _barred(busy, f"  {name}", theme), _barred(busy, f"  {cut}", theme), bare)
     return rows.text()
+
+
+def load_text(load1: float, load5: float, load15: float, cores: int | None, theme: Any) -> Text:
+    """``0.50  0.40  0.30``, each coloured relative to the core count (plain when unknown)."""
+    t = Text()
+    for i, value in enumerate((load1, load5, load15)):
+        if i:
+            append_gap(t, 2)
+        severity = load_level(value, cores)
+        t.append(fmt_load(value), style=theme_style(theme, "error" if severity == "crit" else
+                                                    "warning" if severity == "warn" else ""))
+    return t

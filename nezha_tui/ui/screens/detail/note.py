@@ -8,7 +8,8 @@ from typing import Any
 from rich.text import Text
 
 from nezha_tui.api.public_note import PublicNote
-from nezha_tui.ui.drilldown import append_gap, theme_style
+from nezha_tui.ui.drilldown import append_gap
+from nezha_tui.ui.styles import theme_style
 from nezha_tui.ui.screens.detail.rows import Rows
 
 __all__ = ["note_text"]

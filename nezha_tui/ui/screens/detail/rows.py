@@ -13,7 +13,7 @@ from textual import events
 from textual.widgets import Static
 
 from nezha_tui.format import cut_cells, fmt_bytes
-from nezha_tui.ui.drilldown import theme_style
+from nezha_tui.ui.styles import theme_style
 
 __all__ = ["LABEL_CELLS", "Rows", "FittedText", "row", "hang", "used_of"]
 
