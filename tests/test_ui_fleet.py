@@ -625,7 +625,7 @@ async def test_the_collector_is_paused_only_while_a_frame_is_followed():
             return original(frame, report)
 
         app.store.apply = apply  # type: ignore[method-assign]
-        assert streams.last.kwargs["on_receive"] == app._pause_gc  # paused before decoding, too
+        assert streams.last.kwargs["on_receive"] == app.gc_pause.pause  # paused before decoding, too
         await feed(pilot, streams, fleet(12, now=T0 + 2))
         for _ in range(5):
             if gc.isenabled():

@@ -14,7 +14,6 @@ again every minute); their errors become notifications, never a crash.
 from __future__ import annotations
 
 import asyncio
-import gc
 import importlib.util
 import logging
 import time
@@ -28,6 +27,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.signal import Signal
 
+from nezha_tui import gc_policy
 from nezha_tui.api.sanitise import sanitise
 from nezha_tui.store import FleetChange, FleetStore
 from nezha_tui.ui.commands import bindings_for, palette_commands
@@ -45,28 +45,6 @@ def _error_message(exc: BaseException) -> str:
     if isinstance(message, str) and message:
         return message
     return f"{type(exc).__name__}: {exc}"[:200] if str(exc) else type(exc).__name__
-
-
-_frozen = False
-
-
-def _freeze_long_lived() -> None:
-    """Take what exists after the first frame out of the cyclic GC's view (once per process).
-
-    By then the app's long-lived objects exist: modules, widgets, CSS, the first fleet -
-    100,000+ objects.  Python's full collections re-scan all of them; with a frame's worth
-    of allocations (Textual's strips, decoded lists) one runs every few frames and pauses
-    that frame by 50-100 ms.  ``gc.freeze()`` moves them to a permanent generation that
-    collections skip (reference counting still frees them).  ``gc.collect()`` first, so no
-    garbage is frozen.  Once per process: a test run builds many apps, and objects frozen
-    with one of them are never reclaimed by the cyclic GC.
-    """
-    global _frozen
-    if _frozen:
-        return
-    _frozen = True
-    gc.collect()
-    gc.freeze()
 
 
 WALL_RETRY_MAX = 3600.0
@@ -190,7 +168,8 @@ class NezhaApp(App[None]):
         self._was_live = False
         self._reported: dict[str, str] = {}
         self._wall_foreign_ticks = 0
-        self._gc_paused = False
+        self.gc_pause = gc_policy.FramePause()
+        """The collector is off from a frame's bytes arriving until it is on screen (see gc_policy)."""
         self.wall_services_page: Screen | None = None
         if title:
             self.title = title
@@ -230,7 +209,7 @@ class NezhaApp(App[None]):
                 self.set_interval(self.wall, self.wall_tick, name="wall")
 
     async def on_unmount(self) -> None:
-        self._resume_gc()
+        self.gc_pause.resume()
         self._stop_stream()
 
     async def action_quit(self) -> None:
@@ -251,7 +230,7 @@ class NezhaApp(App[None]):
             from nezha_tui.api.stream import FleetStream
 
             factory = FleetStream
-        return factory(self.client, on_frame=self._on_frame, on_status=self._on_status, on_receive=self._pause_gc,
+        return factory(self.client, on_frame=self._on_frame, on_status=self._on_status, on_receive=self.gc_pause.pause,
                        **self.stream_options)
 
     async def _stream_main(self) -> None:
@@ -292,14 +271,14 @@ class NezhaApp(App[None]):
         if report is not None and not getattr(report, "clean", True):
             self.frames_repaired += 1
         if not self.paused:
-            self._pause_gc()  # (already paused when the stream told of the bytes)
+            self.gc_pause.pause()  # (already paused when the stream told of the bytes)
         try:
             change = self.store.apply(frame, report)  # paused: recorded, the picture stays (the store is frozen)
             if not self.paused:
                 self.frame_applied_at = self.clock()
         except Exception as exc:  # a bad frame must never take the app down
             log.exception("applying a frame failed")
-            self._resume_gc()
+            self.gc_pause.resume()
             self.report_error("frame", f"A frame could not be read: {_error_message(exc)}")
             return
         if self.paused:
@@ -308,7 +287,7 @@ class NezhaApp(App[None]):
             went_offline |= change.went_offline
             came_online |= change.came_online
             self.store.settle()  # nothing to paint: record the recent values now
-            self._resume_gc()
+            self.gc_pause.resume()
             self.state_changed.publish("pause")  # the mark's count
             return
         applied = time.perf_counter()
@@ -322,32 +301,11 @@ class NezhaApp(App[None]):
         self.call_after_refresh(self.perf.painted, sample)
         self.call_after_refresh(self.store.settle)  # plot-only bookkeeping, once the frame is shown
         if change.first:
-            self.call_after_refresh(_freeze_long_lived)
-        self.call_after_refresh(self._resume_gc)
-
-    def _pause_gc(self) -> None:
-        """No cyclic garbage collection from a frame's bytes arriving until it is on screen.
-
-        Decoding and following a frame allocate thousands of objects (the frame's tuples,
-        rows, strips and Textual's caches on each); the collector would run several times
-        in the middle (~0.5-1 ms at 1,000 servers; one pass of 3-5 ms right after decoding
-        10,000).  Paused, it runs once, after the paint.  Nothing is lost: reference counting
-        frees as usual and the collector catches up at resume, which the paint, a status
-        change, the 1 s tick or unmount brings.
-        """
-        if self._gc_paused:
-            return
-        if gc.isenabled():
-            gc.disable()
-            self._gc_paused = True
-
-    def _resume_gc(self) -> None:
-        if self._gc_paused:
-            self._gc_paused = False
-            gc.enable()
+            self.call_after_refresh(gc_policy.freeze_long_lived)  # the long-lived objects exist now
+        self.call_after_refresh(self.gc_pause.resume)
 
     def _on_status(self, status: Any) -> None:
-        self._resume_gc()  # e.g. a malformed frame: bytes came, no frame to paint
+        self.gc_pause.resume()  # e.g. a malformed frame: bytes came, no frame to paint
         previous = self.stream_status
         self.stream_status = status
         name = getattr(getattr(status, "state", None), "name", "")
@@ -506,7 +464,7 @@ class NezhaApp(App[None]):
         return now
 
     def _tick(self) -> None:
-        self._resume_gc()  # backstop: a frame whose paint never came (1 s ago at most)
+        self.gc_pause.resume()  # backstop: a frame whose paint never came (1 s ago at most)
         self.state_changed.publish("tick")
 
     # ------------------------------------------------------------------ actions
