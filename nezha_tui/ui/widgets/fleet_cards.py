@@ -250,7 +250,7 @@ class FleetCards(FleetGrid):
         """Lines ``ys`` as wide as the widget (the scrollbar is drawn over the last column), each
         kept with the keys of the cards it cuts through: a line is joined again only when one
         of them changed."""
-        paint = self._size.width
+        paint = self.outer_size.width
         cols, card_w = self.grid()
         h = self.card_height
         top = int(self.scroll_offset.y)
