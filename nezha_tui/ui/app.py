@@ -31,6 +31,7 @@ from nezha_tui import gc_policy
 from nezha_tui.api.sanitise import sanitise
 from nezha_tui.store import FleetChange, FleetStore
 from nezha_tui.ui.commands import bindings_for, palette_commands
+from nezha_tui.ui.events import AppEvent, BellToggled, GroupsChanged, PauseChanged, SettingLoaded, Tick
 
 __all__ = ["NezhaApp", "FramePerf", "FrameSample"]
 
@@ -175,8 +176,8 @@ class NezhaApp(App[None]):
             self.title = title
         self.fleet_changed: Signal[FleetChange] = Signal(self, "fleet_changed")
         self.stream_status_changed: Signal[Any] = Signal(self, "stream_status_changed")
-        self.state_changed: Signal[str] = Signal(self, "state_changed")
-        """Published with a word ("pause", "bell", "setting", "groups") when app state changes."""
+        self.state_changed: Signal[AppEvent] = Signal(self, "state_changed")
+        """Published with an :mod:`~nezha_tui.ui.events` event when the app's own state changes."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -288,7 +289,7 @@ class NezhaApp(App[None]):
             came_online |= change.came_online
             self.store.settle()  # nothing to paint: record the recent values now
             self.gc_pause.resume()
-            self.state_changed.publish("pause")  # the mark's count
+            self.state_changed.publish(PauseChanged(True, self.held_frames))  # the mark's count
             return
         applied = time.perf_counter()
         self.fleet_changed.publish(change)
@@ -401,7 +402,7 @@ class NezhaApp(App[None]):
         self.store.site_name = getattr(config, "site_name", "") or ""
         if self.store.site_name:
             self.sub_title = self.store.site_name
-        self.state_changed.publish("setting")
+        self.state_changed.publish(SettingLoaded(setting))
 
     def refresh_groups(self) -> None:
         self.run_worker(self._load_groups(), name="groups", group="groups", exclusive=True,
@@ -415,8 +416,7 @@ class NezhaApp(App[None]):
         if groups is _FAILED:
             return
         if self.store.set_groups(groups or []):
-            self.fleet_changed.publish(FleetChange(now_ms=self.store.now_ms))
-            self.state_changed.publish("groups")
+            self.state_changed.publish(GroupsChanged())  # no server changed: views re-filter on it
 
     # ------------------------------------------------------------------ last line of defence
 
@@ -465,7 +465,7 @@ class NezhaApp(App[None]):
 
     def _tick(self) -> None:
         self.gc_pause.resume()  # backstop: a frame whose paint never came (1 s ago at most)
-        self.state_changed.publish("tick")
+        self.state_changed.publish(Tick())
 
     # ------------------------------------------------------------------ actions
 
@@ -478,14 +478,14 @@ class NezhaApp(App[None]):
             self.held_frames = 0
             self._paused_flips = (set(), set())
             self.notify("Paused: the picture is frozen, the recording goes on", timeout=3)
-            self.state_changed.publish("pause")
+            self.state_changed.publish(PauseChanged(True))
             return
         held, self.held_frames = self.held_frames, 0
         flips, self._paused_flips = self._paused_flips, (set(), set())
         change = self.store.thaw()
         if self.last_frame_at is not None:
             self.frame_applied_at = self.last_frame_at  # the picture now shows the latest frame
-        self.state_changed.publish("pause")
+        self.state_changed.publish(PauseChanged(False))
         if change:
             self.fleet_changed.publish(change)
             self.call_after_refresh(self.store.settle)
@@ -514,7 +514,7 @@ class NezhaApp(App[None]):
     def action_toggle_bells(self) -> None:
         self.bells = not self.bells
         self.notify("Bell on alerts: on" if self.bells else "Bell on alerts: off", timeout=3)
-        self.state_changed.publish("bell")
+        self.state_changed.publish(BellToggled(self.bells))
 
     def action_open_server(self, server_id: int) -> None:
         try:

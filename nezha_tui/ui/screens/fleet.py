@@ -21,6 +21,7 @@ from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.fleet_view import FleetView, StatusFilter
 from nezha_tui.store import FleetChange
 from nezha_tui.ui.commands import bindings_for
+from nezha_tui.ui.events import AppEvent, GroupsChanged, Tick
 from nezha_tui.ui.widgets.fleet_cards import FleetCards
 from nezha_tui.ui.widgets.fleet_table import FleetGrid, FleetTable
 from nezha_tui.ui.widgets.summary import FleetSummary, StaleBanner, state_name
@@ -111,12 +112,14 @@ class FleetScreen(Screen[None]):
         self.query_one(FleetSummary).refresh()
         self._update_empty()
 
-    def on_app_state(self, what: str) -> None:
+    def on_app_state(self, event: AppEvent) -> None:
         self.query_one(FleetSummary).refresh()
-        if what == "tick":
+        if isinstance(event, Tick):
             self._update_stale()
             self.grid.tick_ages()  # offline servers' ages move on: only the visible ones that changed
-        elif what == "groups":
+        elif isinstance(event, GroupsChanged) and self.view is not None:
+            if self.view.follow_groups():
+                self.grid.sync()
             self._update_filter_count()
 
     def _update_stale(self) -> None:

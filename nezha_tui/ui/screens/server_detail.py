@@ -36,6 +36,7 @@ from nezha_tui.ui.drilldown import (
     dashboard_now, emphasis, history_retry_delay, local_dt, period_bar, period_bindings, plain_cell, theme_style,
 )
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series, format_value
+from nezha_tui.ui.events import AppEvent, PauseChanged, Tick
 
 __all__ = [
     "ServerDetailScreen", "MetricView", "METRIC_VIEWS", "VIEWS_BY_KEY", "metric_series",
@@ -561,11 +562,11 @@ class ServerDetailScreen(Screen[None]):
         if self.is_current:
             self._update_crumbs(self._server())
 
-    def _on_app_state(self, what: str) -> None:
-        if what == "tick":
+    def _on_app_state(self, event: AppEvent) -> None:
+        if isinstance(event, Tick):
             self._tick_age()
             return
-        if what != "pause":
+        if not isinstance(event, PauseChanged):
             return
         if self.is_current:
             self._update_crumbs(self._server())  # the "paused" mark
