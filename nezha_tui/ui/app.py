@@ -20,17 +20,23 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, tzinfo
+from typing import Any, Protocol
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.signal import Signal
 
 from nezha_tui import gc_policy
+from nezha_tui.api.decode import DecodeReport
+from nezha_tui.api.errors import NezhaError
+from nezha_tui.api.models import Setting, StreamFrame
 from nezha_tui.api.sanitise import sanitise
+from nezha_tui.api.stream import StreamState, StreamStatus
+from nezha_tui.history_cache import HistoryCache
 from nezha_tui.store import FleetChange, FleetStore
 from nezha_tui.ui.commands import bindings_for, palette_commands
+from nezha_tui.ui.context import DashboardClient
 from nezha_tui.ui.events import AppEvent, BellToggled, GroupsChanged, PauseChanged, SettingLoaded, Tick
 
 __all__ = ["NezhaApp", "FramePerf", "FrameSample"]
@@ -42,10 +48,20 @@ _FAILED = object()  # what NezhaApp._fetch returns when the request failed (None
 
 def _error_message(exc: BaseException) -> str:
     """One human line for an exception, without secrets (NezhaError carries one)."""
-    message = getattr(exc, "message", None)
-    if isinstance(message, str) and message:
-        return message
+    if isinstance(exc, NezhaError) and exc.message:
+        return exc.message
     return f"{type(exc).__name__}: {exc}"[:200] if str(exc) else type(exc).__name__
+
+
+class FrameSource(Protocol):
+    """What the app needs of the stream ``stream_factory`` builds (FleetStream; a stand-in in tests)."""
+
+    received_at: float | None
+    """``time.perf_counter()`` when the latest frame's bytes arrived (``None``: unknown)."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 WALL_RETRY_MAX = 3600.0
@@ -125,12 +141,12 @@ class NezhaApp(App[None]):
 
     def __init__(
         self,
-        client: Any,
+        client: DashboardClient,
         *,
         wall: float | None = None,
         online_window: float = 30.0,
         bells: bool = False,
-        stream_factory: Callable[..., Any] | None = None,
+        stream_factory: Callable[..., FrameSource] | None = None,
         title: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = datetime.now,
@@ -144,13 +160,16 @@ class NezhaApp(App[None]):
         self.wall = float(wall) if wall else None
         self.bells = bells
         self.store = FleetStore(online_window=online_window)
-        self.setting: Any = None
-        self.stream: Any = None
-        self.stream_status: Any = None
+        self.setting: Setting | None = None
+        self.stream: FrameSource | None = None
+        self.stream_status: StreamStatus | None = None
         self.stream_factory = stream_factory
         self.stream_options = dict(stream_options or {})
         self.clock = clock
         self.wall_clock = wall_clock
+        self.tz: tzinfo | None = None
+        """The zone local times are shown in (``None``: the machine's)."""
+        self.history_cache = HistoryCache(ttl=60.0, max_entries=64)
         self.groups_interval = groups_interval
         self.start_timers = start_timers
         self.wall_retry = wall_retry
@@ -175,7 +194,7 @@ class NezhaApp(App[None]):
         if title:
             self.title = title
         self.fleet_changed: Signal[FleetChange] = Signal(self, "fleet_changed")
-        self.stream_status_changed: Signal[Any] = Signal(self, "stream_status_changed")
+        self.stream_status_changed: Signal[StreamStatus] = Signal(self, "stream_status_changed")
         self.state_changed: Signal[AppEvent] = Signal(self, "state_changed")
         """Published with an :mod:`~nezha_tui.ui.events` event when the app's own state changes."""
 
@@ -188,7 +207,7 @@ class NezhaApp(App[None]):
         from nezha_tui.ui.drilldown import NO_COLOR_KEY
 
         variables = super().get_css_variables()
-        if getattr(self, "no_color", False):
+        if self.no_color:
             variables[NO_COLOR_KEY] = "1"  # the same dict as self.theme_variables
         return variables
 
@@ -225,7 +244,7 @@ class NezhaApp(App[None]):
             except Exception:
                 log.exception("stopping the stream failed")
 
-    def _make_stream(self) -> Any:
+    def _make_stream(self) -> FrameSource:
         factory = self.stream_factory
         if factory is None:
             from nezha_tui.api.stream import FleetStream
@@ -240,8 +259,8 @@ class NezhaApp(App[None]):
         while True:
             frames_before = self.frames_received
             try:
-                self.stream = self._make_stream()
-                await self.stream.run()
+                self.stream = stream = self._make_stream()
+                await stream.run()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -263,13 +282,13 @@ class NezhaApp(App[None]):
 
     # ------------------------------------------------------------------ stream callbacks
 
-    def _on_frame(self, frame: Any, report: Any = None) -> None:
+    def _on_frame(self, frame: StreamFrame, report: DecodeReport | None = None) -> None:
         started = time.perf_counter()
         self.last_frame_at = self.clock()
-        if report is not None and (getattr(report, "dropped_servers", 0) or getattr(report, "bad_fields", 0)):
+        if report is not None and (report.dropped_servers or report.bad_fields):
             log.warning("frame decode report: %s", report)
         self.frames_received += 1
-        if report is not None and not getattr(report, "clean", True):
+        if report is not None and not report.clean:
             self.frames_repaired += 1
         if not self.paused:
             self.gc_pause.pause()  # (already paused when the stream told of the bytes)
@@ -295,7 +314,7 @@ class NezhaApp(App[None]):
         self.fleet_changed.publish(change)
         handled = time.perf_counter()
         self._alert(change)
-        received = getattr(self.stream, "received_at", None)
+        received = self.stream.received_at if self.stream is not None else None
         sample = FrameSample(started, applied, handled, servers=len(self.store), changed=len(change.changed),
                              received=received if isinstance(received, float) and received <= started else None)
         self.perf.record(sample)
@@ -305,22 +324,22 @@ class NezhaApp(App[None]):
             self.call_after_refresh(gc_policy.freeze_long_lived)  # the long-lived objects exist now
         self.call_after_refresh(self.gc_pause.resume)
 
-    def _on_status(self, status: Any) -> None:
+    def _on_status(self, status: StreamStatus) -> None:
         self.gc_pause.resume()  # e.g. a malformed frame: bytes came, no frame to paint
         previous = self.stream_status
         self.stream_status = status
-        name = getattr(getattr(status, "state", None), "name", "")
-        prev = getattr(getattr(previous, "state", None), "name", "")
-        if name == "LIVE":
-            if self._was_live and prev and prev != "LIVE":
+        state = status.state
+        prev = previous.state if previous is not None else None
+        if state is StreamState.LIVE:
+            if self._was_live and prev is not None and prev is not StreamState.LIVE:
                 self._toast("Connection restored", "information")
             self._was_live = True
-        elif name in ("STALE", "RECONNECTING") and prev == "LIVE":
-            message = getattr(status, "message", "") or "no frames"
+        elif state in (StreamState.STALE, StreamState.RECONNECTING) and prev is StreamState.LIVE:
+            message = status.message or "no frames"
             self._toast(f"Connection lost: {message}", "warning")
-        elif name == "AUTH_FAILED" and prev != "AUTH_FAILED":
-            message = getattr(status, "message", "") or "the Dashboard refused the credentials"
-            guest = getattr(getattr(self.client, "credentials", None), "mode", "") == "guest"
+        elif state is StreamState.AUTH_FAILED and prev is not StreamState.AUTH_FAILED:
+            message = status.message or "the Dashboard refused the credentials"
+            guest = self.client.credentials.mode == "guest"
             self._toast(message if guest else f"Authentication failed: {message}", "error", timeout=30)
         self.stream_status_changed.publish(status)
 
@@ -398,8 +417,7 @@ class NezhaApp(App[None]):
         if setting is _FAILED:
             return
         self.setting = setting
-        config = getattr(setting, "config", None)
-        self.store.site_name = getattr(config, "site_name", "") or ""
+        self.store.site_name = setting.config.site_name
         if self.store.site_name:
             self.sub_title = self.store.site_name
         self.state_changed.publish(SettingLoaded(setting))
@@ -446,8 +464,8 @@ class NezhaApp(App[None]):
     def frame_age(self) -> float | None:
         """Seconds since the last frame arrived (app clock), or ``None`` before the first."""
         if self.last_frame_at is None:
-            status_at = getattr(self.stream_status, "last_frame_at", None)
-            if not isinstance(status_at, (int, float)):
+            status_at = self.stream_status.last_frame_at if self.stream_status is not None else None
+            if status_at is None:
                 return None
             return max(0.0, self.clock() - status_at)
         return max(0.0, self.clock() - self.last_frame_at)

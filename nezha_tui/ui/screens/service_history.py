@@ -20,6 +20,7 @@ from nezha_tui.ui.drilldown import (
     PERIODS, app_tz, history_cache, history_error_message, period_bar, period_bindings, plain_cell,
     theme_style,
 )
+from nezha_tui.ui.context import UsesNezha
 from nezha_tui.ui.widgets.day_strip import uptime_level
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series
 
@@ -56,7 +57,7 @@ def history_series(history: ServiceHistory) -> list[Series]:
     return lines
 
 
-class ServiceHistoryScreen(Screen[None]):
+class ServiceHistoryScreen(UsesNezha, Screen[None]):
     CSS_PATH = "service_history.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to the services"),
@@ -82,7 +83,7 @@ class ServiceHistoryScreen(Screen[None]):
         yield KeyFooter()
 
     def _crumbs(self) -> Text:
-        site = getattr(getattr(self.app, "store", None), "site_name", "") or "Fleet"
+        site = self.nezha.store.site_name or "Fleet"
         # Text, not a str: a Static parses a str as markup, and these are the Dashboard's names
         return Text(f"{site} › Services › {self.service_name or f'monitor #{self.service_id}'}",
                     no_wrap=True, overflow="ellipsis")
@@ -100,7 +101,7 @@ class ServiceHistoryScreen(Screen[None]):
     # ------------------------------------------------------------------ data
 
     def _key(self) -> tuple[Any, ...]:
-        return ("service_history", getattr(self.app.client, "base_url", ""), self.service_id, self.period)
+        return ("service_history", self.nezha.client.base_url, self.service_id, self.period)
 
     def _load(self, *, force: bool = False) -> None:
         self._update_bar()
@@ -132,8 +133,7 @@ class ServiceHistoryScreen(Screen[None]):
             self.fetches += 1
         if not isinstance(result, ServiceHistory):
             result = ServiceHistory()
-        history_cache(self.app).put(("service_history", getattr(self.app.client, "base_url", ""),
-                                     self.service_id, period), result)
+        history_cache(self.app).put(("service_history", self.nezha.client.base_url, self.service_id, period), result)
         if period != self.period:
             return  # a result for a period the user has left: cached, not shown
         plot.loading = False

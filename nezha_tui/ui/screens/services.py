@@ -23,6 +23,7 @@ from nezha_tui.format import fmt_bytes, fmt_duration
 from nezha_tui.ui.drilldown import (
     app_now, app_tz, fmt_local, history_error_message, local_dt, plain_cell, theme_style,
 )
+from nezha_tui.ui.context import UsesNezha
 from nezha_tui.ui.widgets.day_strip import day_strip_text, uptime_level
 
 __all__ = ["ServicesScreen", "service_status", "average_delay", "delay_level", "quota_rows",
@@ -190,7 +191,7 @@ def quota_rows(stats: dict[int, CycleTransferStats]) -> list[tuple[int, int, Cyc
     return rows
 
 
-class ServicesScreen(Screen[None]):
+class ServicesScreen(UsesNezha, Screen[None]):
     """Service monitors and traffic quotas of the Dashboard."""
 
     CSS_PATH = "services.tcss"
@@ -227,11 +228,7 @@ class ServicesScreen(Screen[None]):
         yield KeyFooter()
 
     def _crumbs(self) -> Text:
-        site = ""
-        try:
-            site = getattr(self.app.store, "site_name", "") or ""
-        except Exception:
-            site = ""
+        site = self.nezha.store.site_name
         # Text, not a str: a Static parses a str as markup, and the site name is the Dashboard's
         return Text(f"{site or 'Fleet'} › Services", no_wrap=True, overflow="ellipsis")
 

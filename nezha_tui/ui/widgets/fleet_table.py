@@ -37,7 +37,7 @@ from nezha_tui.format import (
     fmt_bytes, fmt_count, fmt_duration, fmt_load, fmt_percent, fmt_speed, fmt_temp, level, percent_of,
 )
 from nezha_tui.store import FleetChange, FleetStore, ServerState, ServerStatus, age_text
-from nezha_tui.ui.drilldown import dashboard_now
+from nezha_tui.ui.context import UsesNezha
 
 log = logging.getLogger("nezha_tui.ui")
 
@@ -242,7 +242,7 @@ def _styled(strip: Strip, style: Style) -> Strip:
 # --------------------------------------------------------------------------- shared base
 
 
-class FleetGrid(ScrollView, can_focus=True):
+class FleetGrid(UsesNezha, ScrollView, can_focus=True):
     """Selection by server id and per-frame refresh, shared by the table and the cards."""
 
     CONVERTS_STYLES = False
@@ -299,7 +299,7 @@ class FleetGrid(ScrollView, can_focus=True):
     # -- ages
     def fleet_now(self) -> float:
         """The Dashboard's clock now (unix seconds): the app's, else the latest frame's ``now``."""
-        return dashboard_now(self.app, self.store)
+        return self.nezha.fleet_now()
 
     def age_label(self, sid: int, now_s: float) -> str | None:
         """The age text shown for ``sid`` (``None`` for a server that shows none: online, no report)."""
