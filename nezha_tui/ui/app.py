@@ -445,18 +445,27 @@ class NezhaApp(App[None]):
         may hold the password or token) to the terminal.  This keeps Textual's
         behaviour otherwise: the app exits with return code 1, and under a test
         pilot the exception is still re-raised (``_handle_exception`` records it
-        before calling this).
+        before calling this).  The line is the exception's first line, redacted
+        (the client's own password and token too, registered or not).
+
+        Private Textual API (``_fatal_error``, ``_exception``, ``_exit_renderables``,
+        ``_close_messages_no_wait``): Textual has no public hook for what an uncaught
+        exception prints; tests/test_ui_crash.py checks this against the pinned version.
         """
         import sys
 
         from rich.text import Text
 
-        from nezha_tui.logsetup import redact
+        from nezha_tui.logsetup import one_line
 
         exc = sys.exc_info()[1] or self._exception
         log.error("unexpected error; the app stops", exc_info=exc)
         line = f"nezha-tui: unexpected error: {type(exc).__name__}: {exc}" if exc else "nezha-tui: unexpected error"
-        self._exit_renderables.append(Text(redact(line)[:500] + " (run with --log FILE for details)"))
+        credentials = self.client.credentials
+        for secret in (credentials.password, credentials.token):
+            if secret:
+                line = line.replace(secret, "***")
+        self._exit_renderables.append(Text(one_line(line, 500) + " (run with --log FILE for details)"))
         self._close_messages_no_wait()
 
     # ------------------------------------------------------------------ clocks
