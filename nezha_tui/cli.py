@@ -227,7 +227,7 @@ def _cmd_run(argv: Sequence[str]) -> int:
         app = NezhaApp(conn.make_client(), wall=args.wall, online_window=conn.online_window or 30.0,
                        bells=args.bell)
         app.run()
-        return getattr(app, "return_code", 0) or 0
+        return app.return_code or 0
     finally:
         conn.close()
 

@@ -210,6 +210,16 @@ class FleetView:
         self.set_group(gid)
         return name
 
+    def follow_groups(self) -> bool:
+        """The store's groups changed (no server did): the group names the filter matches,
+        the current group (gone: back to "All") and its members follow.  ``True`` when the
+        rows or their order changed."""
+        self._hay.clear()
+        self._totals = None
+        if self.group_id is not None and self.group_id not in {g for g, _ in self.group_choices()}:
+            self.group_id = None  # the group vanished or lost all its servers
+        return self._recompute(members=True)
+
     # ------------------------------------------------------------------ frames
 
     def update(self, change: FleetChange | None) -> bool:

@@ -237,6 +237,45 @@ async def test_group_keys_cycle_visible_groups():
         assert view.ids == [4, 5]
 
 
+async def refresh_groups(app: NezhaApp, pilot: Any) -> None:
+    """The app's groups refresh, answered and followed."""
+    app.refresh_groups()
+    await app.workers.wait_for_complete([w for w in app.workers if w.group == "groups"])
+    await pilot.pause()
+
+
+async def test_a_groups_refresh_refilters_without_a_fleet_change():
+    """New groups come as GroupsChanged on state_changed, not as an empty FleetChange: the group
+    filter, the filter text's group names, the count and the header's totals follow them."""
+    from nezha_tui.ui.events import GroupsChanged
+
+    async with fleet_screen(fleet(6), group_list=groups((1, "eu", [1, 2, 3]))) as (app, pilot, streams, _):
+        await pilot.pause()
+        await pilot.pause()
+        changes: list[Any] = []
+        events: list[Any] = []
+        app.fleet_changed.subscribe(app.screen, changes.append, immediate=True)
+        app.state_changed.subscribe(app.screen, events.append, immediate=True)
+        view = app.screen.query_one(FleetTable).view
+        await pilot.press("right_square_bracket")  # group "eu"
+        assert view.ids == [1, 2, 3] and "3 servers" in header(app)
+        app.client.answers["server_groups"] = groups((1, "eu", [1, 2]), (2, "asia", [5]))
+        await refresh_groups(app, pilot)
+        assert events == [GroupsChanged()] and changes == []
+        assert view.ids == [1, 2] and "2 servers" in header(app)
+        assert "2 of 2" in str(app.screen.query_one("#filter-count").render())
+        assert ["srv-001" in table_lines(app)[1], "srv-002" in table_lines(app)[2], table_lines(app)[3].strip()] == [True, True, ""]
+        await pilot.press("left_square_bracket", "slash", *"asia")  # the new group's name matches
+        assert view.group_id is None and view.ids == [5]
+        await pilot.press("escape", "escape", "right_square_bracket")
+        assert view.group_id == 1
+        app.client.answers["server_groups"] = groups((2, "asia", [5]))  # "eu" is gone
+        await refresh_groups(app, pilot)
+        assert view.group_id is None and len(view.ids) == 6 and "[eu]" not in header(app)
+        await refresh_groups(app, pilot)  # the same groups again: nothing published
+        assert events == [GroupsChanged(), GroupsChanged()] and changes == []
+
+
 async def test_view_toggle_cards_show_billing_and_bars():
     note = '{"billingDataMod":{"startDate":"2026-01-01T00:00:00Z","endDate":"2027-01-01T00:00:00Z","autoRenewal":"1","cycle":"Year","amount":"9.99EUR"}}'
     billed = frame([server_json(1, "billed", public_note=note, cpu=95.0), server_json(2, "plain")])
@@ -625,7 +664,7 @@ async def test_the_collector_is_paused_only_while_a_frame_is_followed():
             return original(frame, report)
 
         app.store.apply = apply  # type: ignore[method-assign]
-        assert streams.last.kwargs["on_receive"] == app._pause_gc  # paused before decoding, too
+        assert streams.last.kwargs["on_receive"] == app.gc_pause.pause  # paused before decoding, too
         await feed(pilot, streams, fleet(12, now=T0 + 2))
         for _ in range(5):
             if gc.isenabled():

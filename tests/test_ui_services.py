@@ -7,18 +7,16 @@ import datetime as dt
 from typing import Any
 
 from textual.app import App
-from textual.signal import Signal
 from textual.widgets import DataTable, Static
 
 from nezha_tui.api import errors as e
 from nezha_tui.api import models as m
-from nezha_tui.store import FleetStore
 from nezha_tui.ui.drilldown import GUEST_MESSAGE, TOO_OLD_MESSAGE
 from nezha_tui.ui.screens.service_history import ServiceHistoryScreen, history_series
 from nezha_tui.ui.screens.services import ServicesScreen, average_delay, quota_rows, service_status
 from nezha_tui.ui.widgets.day_strip import NO_DATA, day_strip_text, day_uptimes, uptime_level
 from nezha_tui.ui.widgets.plot import Plot
-from tests.ui_fakes import FakeClient
+from tests.ui_fakes import FakeClient, HostApp
 
 UTC = dt.timezone.utc
 T0 = 1_795_000_000
@@ -58,26 +56,8 @@ def history(period: str = "1d") -> m.ServiceHistory:
     ])
 
 
-class Host(App[None]):
-    """Stands in for NezhaApp: client, store, setting, the three signals, the pause, a fixed clock and zone."""
-
-    def __init__(self, client: Any, screen_factory: Any) -> None:
-        super().__init__()
-        self.client = client
-        self.store = FleetStore()
-        self.store.site_name = "Test Fleet"
-        self.setting = m.Setting(tsdb_enabled=True)
-        self.fleet_changed: Signal[Any] = Signal(self, "fleet_changed")
-        self.stream_status_changed: Signal[Any] = Signal(self, "stream_status_changed")
-        self.state_changed: Signal[str] = Signal(self, "state_changed")
-        self.paused = False
-        self.held_frames = 0
-        self.tz = UTC
-        self.wall_clock = lambda: dt.datetime.fromtimestamp(T0, UTC)
-        self._factory = screen_factory
-
-    def on_mount(self) -> None:
-        self.push_screen(self._factory())
+Host = HostApp
+"""Stands in for NezhaApp (tests.ui_fakes.HostApp): ``Host(client, screen_factory)``."""
 
 
 async def settle(pilot: Any, app: App[Any]) -> None:

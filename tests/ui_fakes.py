@@ -10,20 +10,29 @@ General on purpose so every screen's tests can reuse them:
   raises what a test sets in ``errors``) and records the calls.
 - :class:`FakeStream` is a ``stream_factory``: the app constructs it like a
   ``FleetStream``; the test pushes frames and statuses through it.
+- :class:`HostApp` stands in for ``NezhaApp`` where a test mounts one screen alone:
+  it satisfies the screens' contract (:class:`~nezha_tui.ui.context.NezhaContext`),
+  with no stream and fixed clocks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import enum
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from textual.app import App
+from textual.screen import Screen
+from textual.signal import Signal
 
 from nezha_tui.api import models as m
+from nezha_tui.api.credentials import Credentials
+from nezha_tui.api.stream import StreamState, StreamStatus
+from nezha_tui.history_cache import HistoryCache
+from nezha_tui.store import FleetChange, FleetStore
+from nezha_tui.ui.events import AppEvent
 
 T0 = 1_795_000_000  # a fixed "now" in unix seconds (Nov 2026)
 ZONE = dt.timezone(dt.timedelta(hours=8))
@@ -122,6 +131,7 @@ class FakeClient:
 
     base_url = "http://fake.invalid"
     ws_url = "ws://fake.invalid/api/v1/ws/server"
+    credentials = Credentials("admin", "fake-password")
 
     def __init__(self, *, site_name: str = "Fake Fleet", group_list: list[m.ServerGroup] | None = None,
                  **answers: Any) -> None:
@@ -191,45 +201,9 @@ class FakeClient:
 # --------------------------------------------------------------------------- fake stream
 
 
-class FakeState(enum.Enum):
-    """Mirrors ``StreamState`` for tests that run before/without the real stream module."""
-
-    CONNECTING = "connecting"
-    LIVE = "live"
-    STALE = "stale"
-    RECONNECTING = "reconnecting"
-    AUTH_FAILED = "auth_failed"
-    STOPPED = "stopped"
-
-
-def stream_states() -> Any:
-    try:
-        from nezha_tui.api.stream import StreamState
-        return StreamState
-    except ImportError:
-        return FakeState
-
-
-@dataclass(frozen=True)
-class FakeStatus:
-    state: Any
-    attempt: int = 0
-    last_frame_at: float | None = None
-    next_retry_at: float | None = None
-    message: str = ""
-
-
-def status(state: str, **kw: Any) -> Any:
-    """A ``StreamStatus`` (the real class when it exists) for state name ``state``."""
-    states = stream_states()
-    st = states[state.upper()]
-    try:
-        from nezha_tui.api.stream import StreamStatus
-    except ImportError:
-        return FakeStatus(st, **kw)
-    fields = {"attempt": 0, "last_frame_at": None, "next_retry_at": None, "message": ""}
-    fields.update(kw)
-    return StreamStatus(state=st, **fields)
+def status(state: str, **kw: Any) -> StreamStatus:
+    """A ``StreamStatus`` for state name ``state`` (``"live"``, ``"auth_failed"`` ...)."""
+    return StreamStatus(state=StreamState[state.upper()], **kw)
 
 
 class FakeStream:
@@ -250,6 +224,7 @@ class FakeStream:
         self.kwargs = kwargs
         self.public_notes: dict[int, str] = {}
         self.status: Any = None
+        self.received_at: float | None = None
         self.running = False
         self.stopped = asyncio.Event()
         type(self).last = self
@@ -287,3 +262,48 @@ def stream_factory() -> type[FakeStream]:
         instances: list[FakeStream] = []
 
     return _Stream
+
+
+# --------------------------------------------------------------------------- stand-in app
+
+
+class HostApp(App[None]):
+    """Stands in for ``NezhaApp`` where a test mounts one screen alone (``screen_factory()``
+    on mount): the store, the client, the signals and the rest of ``NezhaContext``, with
+    no stream, clocks fixed at ``T0`` and times shown in UTC."""
+
+    def __init__(self, client: Any, screen_factory: Callable[[], Screen[Any]] | None = None) -> None:
+        super().__init__()
+        self.client = client
+        self.store = FleetStore()
+        self.store.site_name = "Test Fleet"
+        self.setting: m.Setting | None = m.Setting(tsdb_enabled=True)
+        self.stream_status: StreamStatus | None = None
+        self.clock: Callable[[], float] = lambda: 0.0
+        self.wall_clock: Callable[[], dt.datetime] = lambda: dt.datetime.fromtimestamp(T0, dt.timezone.utc)
+        self.tz: dt.tzinfo | None = dt.timezone.utc
+        self.wall: float | None = None
+        self.paused = False
+        self.held_frames = 0
+        self.bells = False
+        self.frames_repaired = 0
+        self.history_cache = HistoryCache(ttl=60.0, max_entries=64)
+        self.fleet_changed: Signal[FleetChange] = Signal(self, "fleet_changed")
+        self.stream_status_changed: Signal[StreamStatus] = Signal(self, "stream_status_changed")
+        self.state_changed: Signal[AppEvent] = Signal(self, "state_changed")
+        self._factory = screen_factory
+
+    def on_mount(self) -> None:
+        if self._factory is not None:
+            self.push_screen(self._factory())
+
+    def fleet_now(self) -> float:
+        return self.store.now_ms / 1000.0
+
+    def frame_age(self) -> float | None:
+        return None
+
+    def action_open_server(self, server_id: int) -> None:
+        from nezha_tui.ui.screens.server_detail import ServerDetailScreen
+
+        self.push_screen(ServerDetailScreen(server_id))

@@ -14,23 +14,30 @@ again every minute); their errors become notifications, never a crash.
 from __future__ import annotations
 
 import asyncio
-import gc
 import importlib.util
 import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, tzinfo
+from typing import Any, Protocol
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.signal import Signal
 
+from nezha_tui import gc_policy
+from nezha_tui.api.decode import DecodeReport
+from nezha_tui.api.errors import NezhaError
+from nezha_tui.api.models import Setting, StreamFrame
 from nezha_tui.api.sanitise import sanitise
+from nezha_tui.api.stream import StreamState, StreamStatus
+from nezha_tui.history_cache import HistoryCache
 from nezha_tui.store import FleetChange, FleetStore
 from nezha_tui.ui.commands import bindings_for, palette_commands
+from nezha_tui.ui.context import DashboardClient
+from nezha_tui.ui.events import AppEvent, BellToggled, GroupsChanged, PauseChanged, SettingLoaded, Tick
 
 __all__ = ["NezhaApp", "FramePerf", "FrameSample"]
 
@@ -41,32 +48,20 @@ _FAILED = object()  # what NezhaApp._fetch returns when the request failed (None
 
 def _error_message(exc: BaseException) -> str:
     """One human line for an exception, without secrets (NezhaError carries one)."""
-    message = getattr(exc, "message", None)
-    if isinstance(message, str) and message:
-        return message
+    if isinstance(exc, NezhaError) and exc.message:
+        return exc.message
     return f"{type(exc).__name__}: {exc}"[:200] if str(exc) else type(exc).__name__
 
 
-_frozen = False
+class FrameSource(Protocol):
+    """What the app needs of the stream ``stream_factory`` builds (FleetStream; a stand-in in tests)."""
 
+    received_at: float | None
+    """``time.perf_counter()`` when the latest frame's bytes arrived (``None``: unknown)."""
 
-def _freeze_long_lived() -> None:
-    """Take what exists after the first frame out of the cyclic GC's view (once per process).
+    async def run(self) -> None: ...
 
-    By then the app's long-lived objects exist: modules, widgets, CSS, the first fleet -
-    100,000+ objects.  Python's full collections re-scan all of them; with a frame's worth
-    of allocations (Textual's strips, decoded lists) one runs every few frames and pauses
-    that frame by 50-100 ms.  ``gc.freeze()`` moves them to a permanent generation that
-    collections skip (reference counting still frees them).  ``gc.collect()`` first, so no
-    garbage is frozen.  Once per process: a test run builds many apps, and objects frozen
-    with one of them are never reclaimed by the cyclic GC.
-    """
-    global _frozen
-    if _frozen:
-        return
-    _frozen = True
-    gc.collect()
-    gc.freeze()
+    def stop(self) -> None: ...
 
 
 WALL_RETRY_MAX = 3600.0
@@ -146,12 +141,12 @@ class NezhaApp(App[None]):
 
     def __init__(
         self,
-        client: Any,
+        client: DashboardClient,
         *,
         wall: float | None = None,
         online_window: float = 30.0,
         bells: bool = False,
-        stream_factory: Callable[..., Any] | None = None,
+        stream_factory: Callable[..., FrameSource] | None = None,
         title: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = datetime.now,
@@ -165,13 +160,16 @@ class NezhaApp(App[None]):
         self.wall = float(wall) if wall else None
         self.bells = bells
         self.store = FleetStore(online_window=online_window)
-        self.setting: Any = None
-        self.stream: Any = None
-        self.stream_status: Any = None
+        self.setting: Setting | None = None
+        self.stream: FrameSource | None = None
+        self.stream_status: StreamStatus | None = None
         self.stream_factory = stream_factory
         self.stream_options = dict(stream_options or {})
         self.clock = clock
         self.wall_clock = wall_clock
+        self.tz: tzinfo | None = None
+        """The zone local times are shown in (``None``: the machine's)."""
+        self.history_cache = HistoryCache(ttl=60.0, max_entries=64)
         self.groups_interval = groups_interval
         self.start_timers = start_timers
         self.wall_retry = wall_retry
@@ -190,14 +188,15 @@ class NezhaApp(App[None]):
         self._was_live = False
         self._reported: dict[str, str] = {}
         self._wall_foreign_ticks = 0
-        self._gc_paused = False
+        self.gc_pause = gc_policy.FramePause()
+        """The collector is off from a frame's bytes arriving until it is on screen (see gc_policy)."""
         self.wall_services_page: Screen | None = None
         if title:
             self.title = title
         self.fleet_changed: Signal[FleetChange] = Signal(self, "fleet_changed")
-        self.stream_status_changed: Signal[Any] = Signal(self, "stream_status_changed")
-        self.state_changed: Signal[str] = Signal(self, "state_changed")
-        """Published with a word ("pause", "bell", "setting", "groups") when app state changes."""
+        self.stream_status_changed: Signal[StreamStatus] = Signal(self, "stream_status_changed")
+        self.state_changed: Signal[AppEvent] = Signal(self, "state_changed")
+        """Published with an :mod:`~nezha_tui.ui.events` event when the app's own state changes."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -210,7 +209,7 @@ class NezhaApp(App[None]):
         from nezha_tui.ui.styles import DARK_KEY, NO_COLOR_KEY, css_variables
 
         variables = super().get_css_variables()
-        if getattr(self, "no_color", False):
+        if self.no_color:
             variables[NO_COLOR_KEY] = "1"
         theme = self.get_theme(self.theme)
         variables[DARK_KEY] = "0" if theme is not None and not theme.dark else "1"
@@ -235,7 +234,7 @@ class NezhaApp(App[None]):
                 self.set_interval(self.wall, self.wall_tick, name="wall")
 
     async def on_unmount(self) -> None:
-        self._resume_gc()
+        self.gc_pause.resume()
         self._stop_stream()
 
     async def action_quit(self) -> None:
@@ -250,13 +249,13 @@ class NezhaApp(App[None]):
             except Exception:
                 log.exception("stopping the stream failed")
 
-    def _make_stream(self) -> Any:
+    def _make_stream(self) -> FrameSource:
         factory = self.stream_factory
         if factory is None:
             from nezha_tui.api.stream import FleetStream
 
             factory = FleetStream
-        return factory(self.client, on_frame=self._on_frame, on_status=self._on_status, on_receive=self._pause_gc,
+        return factory(self.client, on_frame=self._on_frame, on_status=self._on_status, on_receive=self.gc_pause.pause,
                        **self.stream_options)
 
     async def _stream_main(self) -> None:
@@ -265,8 +264,8 @@ class NezhaApp(App[None]):
         while True:
             frames_before = self.frames_received
             try:
-                self.stream = self._make_stream()
-                await self.stream.run()
+                self.stream = stream = self._make_stream()
+                await stream.run()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -288,23 +287,23 @@ class NezhaApp(App[None]):
 
     # ------------------------------------------------------------------ stream callbacks
 
-    def _on_frame(self, frame: Any, report: Any = None) -> None:
+    def _on_frame(self, frame: StreamFrame, report: DecodeReport | None = None) -> None:
         started = time.perf_counter()
         self.last_frame_at = self.clock()
-        if report is not None and (getattr(report, "dropped_servers", 0) or getattr(report, "bad_fields", 0)):
+        if report is not None and (report.dropped_servers or report.bad_fields):
             log.warning("frame decode report: %s", report)
         self.frames_received += 1
-        if report is not None and not getattr(report, "clean", True):
+        if report is not None and not report.clean:
             self.frames_repaired += 1
         if not self.paused:
-            self._pause_gc()  # (already paused when the stream told of the bytes)
+            self.gc_pause.pause()  # (already paused when the stream told of the bytes)
         try:
             change = self.store.apply(frame, report)  # paused: recorded, the picture stays (the store is frozen)
             if not self.paused:
                 self.frame_applied_at = self.clock()
         except Exception as exc:  # a bad frame must never take the app down
             log.exception("applying a frame failed")
-            self._resume_gc()
+            self.gc_pause.resume()
             self.report_error("frame", f"A frame could not be read: {_error_message(exc)}")
             return
         if self.paused:
@@ -313,60 +312,39 @@ class NezhaApp(App[None]):
             went_offline |= change.went_offline
             came_online |= change.came_online
             self.store.settle()  # nothing to paint: record the recent values now
-            self._resume_gc()
-            self.state_changed.publish("pause")  # the mark's count
+            self.gc_pause.resume()
+            self.state_changed.publish(PauseChanged(True, self.held_frames))  # the mark's count
             return
         applied = time.perf_counter()
         self.fleet_changed.publish(change)
         handled = time.perf_counter()
         self._alert(change)
-        received = getattr(self.stream, "received_at", None)
+        received = self.stream.received_at if self.stream is not None else None
         sample = FrameSample(started, applied, handled, servers=len(self.store), changed=len(change.changed),
                              received=received if isinstance(received, float) and received <= started else None)
         self.perf.record(sample)
         self.call_after_refresh(self.perf.painted, sample)
         self.call_after_refresh(self.store.settle)  # plot-only bookkeeping, once the frame is shown
         if change.first:
-            self.call_after_refresh(_freeze_long_lived)
-        self.call_after_refresh(self._resume_gc)
+            self.call_after_refresh(gc_policy.freeze_long_lived)  # the long-lived objects exist now
+        self.call_after_refresh(self.gc_pause.resume)
 
-    def _pause_gc(self) -> None:
-        """No cyclic garbage collection from a frame's bytes arriving until it is on screen.
-
-        Decoding and following a frame allocate thousands of objects (the frame's tuples,
-        rows, strips and Textual's caches on each); the collector would run several times
-        in the middle (~0.5-1 ms at 1,000 servers; one pass of 3-5 ms right after decoding
-        10,000).  Paused, it runs once, after the paint.  Nothing is lost: reference counting
-        frees as usual and the collector catches up at resume, which the paint, a status
-        change, the 1 s tick or unmount brings.
-        """
-        if self._gc_paused:
-            return
-        if gc.isenabled():
-            gc.disable()
-            self._gc_paused = True
-
-    def _resume_gc(self) -> None:
-        if self._gc_paused:
-            self._gc_paused = False
-            gc.enable()
-
-    def _on_status(self, status: Any) -> None:
-        self._resume_gc()  # e.g. a malformed frame: bytes came, no frame to paint
+    def _on_status(self, status: StreamStatus) -> None:
+        self.gc_pause.resume()  # e.g. a malformed frame: bytes came, no frame to paint
         previous = self.stream_status
         self.stream_status = status
-        name = getattr(getattr(status, "state", None), "name", "")
-        prev = getattr(getattr(previous, "state", None), "name", "")
-        if name == "LIVE":
-            if self._was_live and prev and prev != "LIVE":
+        state = status.state
+        prev = previous.state if previous is not None else None
+        if state is StreamState.LIVE:
+            if self._was_live and prev is not None and prev is not StreamState.LIVE:
                 self._toast("Connection restored", "information")
             self._was_live = True
-        elif name in ("STALE", "RECONNECTING") and prev == "LIVE":
-            message = getattr(status, "message", "") or "no frames"
+        elif state in (StreamState.STALE, StreamState.RECONNECTING) and prev is StreamState.LIVE:
+            message = status.message or "no frames"
             self._toast(f"Connection lost: {message}", "warning")
-        elif name == "AUTH_FAILED" and prev != "AUTH_FAILED":
-            message = getattr(status, "message", "") or "the Dashboard refused the credentials"
-            guest = getattr(getattr(self.client, "credentials", None), "mode", "") == "guest"
+        elif state is StreamState.AUTH_FAILED and prev is not StreamState.AUTH_FAILED:
+            message = status.message or "the Dashboard refused the credentials"
+            guest = self.client.credentials.mode == "guest"
             self._toast(message if guest else f"Authentication failed: {message}", "error", timeout=30)
         self.stream_status_changed.publish(status)
 
@@ -444,11 +422,10 @@ class NezhaApp(App[None]):
         if setting is _FAILED:
             return
         self.setting = setting
-        config = getattr(setting, "config", None)
-        self.store.site_name = getattr(config, "site_name", "") or ""
+        self.store.site_name = setting.config.site_name
         if self.store.site_name:
             self.sub_title = self.store.site_name
-        self.state_changed.publish("setting")
+        self.state_changed.publish(SettingLoaded(setting))
 
     def refresh_groups(self) -> None:
         self.run_worker(self._load_groups(), name="groups", group="groups", exclusive=True,
@@ -462,8 +439,7 @@ class NezhaApp(App[None]):
         if groups is _FAILED:
             return
         if self.store.set_groups(groups or []):
-            self.fleet_changed.publish(FleetChange(now_ms=self.store.now_ms))
-            self.state_changed.publish("groups")
+            self.state_changed.publish(GroupsChanged())  # no server changed: views re-filter on it
 
     # ------------------------------------------------------------------ last line of defence
 
@@ -474,18 +450,27 @@ class NezhaApp(App[None]):
         may hold the password or token) to the terminal.  This keeps Textual's
         behaviour otherwise: the app exits with return code 1, and under a test
         pilot the exception is still re-raised (``_handle_exception`` records it
-        before calling this).
+        before calling this).  The line is the exception's first line, redacted
+        (the client's own password and token too, registered or not).
+
+        Private Textual API (``_fatal_error``, ``_exception``, ``_exit_renderables``,
+        ``_close_messages_no_wait``): Textual has no public hook for what an uncaught
+        exception prints; tests/test_ui_crash.py checks this against the pinned version.
         """
         import sys
 
         from rich.text import Text
 
-        from nezha_tui.logsetup import redact
+        from nezha_tui.logsetup import one_line
 
         exc = sys.exc_info()[1] or self._exception
         log.error("unexpected error; the app stops", exc_info=exc)
         line = f"nezha-tui: unexpected error: {type(exc).__name__}: {exc}" if exc else "nezha-tui: unexpected error"
-        self._exit_renderables.append(Text(redact(line)[:500] + " (run with --log FILE for details)"))
+        credentials = self.client.credentials
+        for secret in (credentials.password, credentials.token):
+            if secret:
+                line = line.replace(secret, "***")
+        self._exit_renderables.append(Text(one_line(line, 500) + " (run with --log FILE for details)"))
         self._close_messages_no_wait()
 
     # ------------------------------------------------------------------ clocks
@@ -493,8 +478,8 @@ class NezhaApp(App[None]):
     def frame_age(self) -> float | None:
         """Seconds since the last frame arrived (app clock), or ``None`` before the first."""
         if self.last_frame_at is None:
-            status_at = getattr(self.stream_status, "last_frame_at", None)
-            if not isinstance(status_at, (int, float)):
+            status_at = self.stream_status.last_frame_at if self.stream_status is not None else None
+            if status_at is None:
                 return None
             return max(0.0, self.clock() - status_at)
         return max(0.0, self.clock() - self.last_frame_at)
@@ -511,8 +496,8 @@ class NezhaApp(App[None]):
         return now
 
     def _tick(self) -> None:
-        self._resume_gc()  # backstop: a frame whose paint never came (1 s ago at most)
-        self.state_changed.publish("tick")
+        self.gc_pause.resume()  # backstop: a frame whose paint never came (1 s ago at most)
+        self.state_changed.publish(Tick())
 
     # ------------------------------------------------------------------ actions
 
@@ -525,14 +510,14 @@ class NezhaApp(App[None]):
             self.held_frames = 0
             self._paused_flips = (set(), set())
             self.notify("Paused: the picture is frozen, the recording goes on", timeout=3)
-            self.state_changed.publish("pause")
+            self.state_changed.publish(PauseChanged(True))
             return
         held, self.held_frames = self.held_frames, 0
         flips, self._paused_flips = self._paused_flips, (set(), set())
         change = self.store.thaw()
         if self.last_frame_at is not None:
             self.frame_applied_at = self.last_frame_at  # the picture now shows the latest frame
-        self.state_changed.publish("pause")
+        self.state_changed.publish(PauseChanged(False))
         if change:
             self.fleet_changed.publish(change)
             self.call_after_refresh(self.store.settle)
@@ -561,7 +546,7 @@ class NezhaApp(App[None]):
     def action_toggle_bells(self) -> None:
         self.bells = not self.bells
         self.notify("Bell on alerts: on" if self.bells else "Bell on alerts: off", timeout=3)
-        self.state_changed.publish("bell")
+        self.state_changed.publish(BellToggled(self.bells))
 
     def action_open_server(self, server_id: int) -> None:
         try:

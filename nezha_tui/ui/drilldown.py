@@ -1,25 +1,26 @@
 """Helpers shared by the drill-down screens (server detail, services, service history).
 
-No plotext here (plot widgets import it lazily).  The app may provide:
-
-* ``app.wall_clock()`` (a ``datetime``) or ``app.now()`` (unix seconds) -
-  the clock used for "today", "in 1h" and similar, so screenshots are
-  deterministic;
-* ``app.tz`` - a ``tzinfo`` for local times (``None``: the machine's zone);
-* ``app.history_cache`` - created here on first use.
+No plotext here (plot widgets import it lazily).  What they read of the app is in
+its contract, :class:`~nezha_tui.ui.context.NezhaContext`: ``wall_clock()`` (the
+clock for "today", "in 1h" and similar, injectable so screenshots are
+deterministic), ``tz`` (``None``: the machine's zone), ``fleet_now()`` and
+``history_cache``.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
+from nezha_tui.api import errors as e
 from nezha_tui.format import cut_cells
 from nezha_tui.history_cache import HistoryCache
 from nezha_tui.ui.styles import NO_COLOR_KEY, emphasis, no_color, theme_style
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nezha_tui.ui.context import NezhaContext
 
 __all__ = [
     "PERIODS", "PERIOD_NAMES", "app_now", "dashboard_now", "app_tz", "local_dt", "fmt_local",
@@ -44,44 +45,22 @@ GUEST_MESSAGE = "log in for 7d and 30d (guests only get 1 day of history)"
 TOO_OLD_MESSAGE = "this Dashboard is older than v2.0 and has no history API"
 
 
-def dashboard_now(app: Any, store: Any = None) -> float:
-    """The Dashboard's clock now (unix seconds): ``app.fleet_now()`` (the latest frame's ``now``
-    advanced by the time since it arrived), else that frame's ``now`` (``store``, or the app's)."""
-    try:
-        now = getattr(app, "fleet_now", None)
-        if callable(now):
-            return float(now())
-    except Exception:
-        pass
-    store = store if store is not None else getattr(app, "store", None)
-    return getattr(store, "now_ms", 0) / 1000.0
+def dashboard_now(app: NezhaContext) -> float:
+    """The Dashboard's clock now (unix seconds): the latest frame's ``now`` advanced by the
+    time since it arrived (``app.fleet_now()``)."""
+    return app.fleet_now()
 
 
-def app_now(app: Any) -> float:
-    """Wall-clock unix seconds as the app sees them (injectable for screenshots).
-
-    ``app.wall_clock()`` (NezhaApp: a ``datetime``; naive means local) or a
-    test host's ``app.now()`` (unix seconds); else ``time.time()``.  Note that
-    ``NezhaApp.wall`` is the wall-screen page interval, not a clock.
-    """
-    for name in ("wall_clock", "now"):
-        fn = getattr(app, name, None)
-        if not callable(fn):
-            continue
-        try:
-            value = fn()
-            if isinstance(value, datetime):
-                return value.timestamp()
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return float(value)
-        except Exception:
-            continue
-    return time.time()
+def app_now(app: NezhaContext) -> float:
+    """Wall-clock unix seconds as the app sees them (``app.wall_clock()``: a ``datetime``,
+    naive means local; injectable for screenshots).  Note that ``app.wall`` is the
+    wall-screen page interval, not a clock."""
+    return app.wall_clock().timestamp()
 
 
-def app_tz(app: Any) -> tzinfo | None:
-    tz = getattr(app, "tz", None)
-    return tz if isinstance(tz, tzinfo) else None
+def app_tz(app: NezhaContext) -> tzinfo | None:
+    """The zone local times are shown in (``None``: the machine's)."""
+    return app.tz
 
 
 def local_dt(ts: float, tz: tzinfo | None) -> datetime | None:
@@ -106,24 +85,13 @@ def fmt_local(value: float | datetime | None, tz: tzinfo | None, fmt: str = "%Y-
     return d.strftime(fmt) if d is not None else "-"
 
 
-def history_cache(app: Any) -> HistoryCache:
-    """The app's brief cache of history results (created on first use)."""
-    cache = getattr(app, "history_cache", None)
-    if not isinstance(cache, HistoryCache):
-        cache = HistoryCache(ttl=60.0, max_entries=64)
-        try:
-            setattr(app, "history_cache", cache)
-        except Exception:
-            pass
-    return cache
+def history_cache(app: NezhaContext) -> HistoryCache:
+    """The app's brief cache of history results."""
+    return app.history_cache
 
 
 def history_error_message(err: BaseException, what: str = "server") -> str:
     """One line for the screen, in the words of the issue for the known cases."""
-    try:
-        from nezha_tui.api import errors as e
-    except ImportError:  # pragma: no cover - the API layer always ships errors.py
-        return str(getattr(err, "message", "") or err) or "the request failed"
     if isinstance(err, e.GuestPeriodDenied):
         return GUEST_MESSAGE
     if isinstance(err, e.DashboardTooOld):

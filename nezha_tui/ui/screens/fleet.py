@@ -8,8 +8,6 @@ whole fleet per frame.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -19,16 +17,19 @@ from textual.widgets import Input, Static
 
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.fleet_view import FleetView, StatusFilter
+from nezha_tui.api.stream import StreamState, StreamStatus
 from nezha_tui.store import FleetChange
 from nezha_tui.ui.commands import bindings_for
+from nezha_tui.ui.context import UsesNezha
+from nezha_tui.ui.events import AppEvent, GroupsChanged, Tick
 from nezha_tui.ui.widgets.fleet_cards import FleetCards
 from nezha_tui.ui.widgets.fleet_table import FleetGrid, FleetTable
-from nezha_tui.ui.widgets.summary import FleetSummary, StaleBanner, state_name
+from nezha_tui.ui.widgets.summary import FleetSummary, StaleBanner
 
 __all__ = ["FleetScreen"]
 
 
-class FleetScreen(Screen[None]):
+class FleetScreen(UsesNezha, Screen[None]):
     """The live grid of servers."""
 
     CSS_PATH = "fleet.tcss"
@@ -44,11 +45,10 @@ class FleetScreen(Screen[None]):
 
     @property
     def wall(self) -> bool:
-        return bool(getattr(self.app, "wall", None))
+        return bool(self.nezha.wall)
 
     def compose(self) -> ComposeResult:
-        app: Any = self.app
-        self.view = FleetView(app.store, offline_first=self.wall)
+        self.view = FleetView(self.nezha.store, offline_first=self.wall)
         self.view.update(None)
         yield FleetSummary(self.view, id="summary")
         yield StaleBanner(id="stale")
@@ -63,7 +63,7 @@ class FleetScreen(Screen[None]):
             yield KeyFooter()
 
     def on_mount(self) -> None:
-        app: Any = self.app
+        app = self.nezha
         app.fleet_changed.subscribe(self, self.on_fleet_changed, immediate=True)
         app.stream_status_changed.subscribe(self, self.on_stream_status, immediate=True)
         app.state_changed.subscribe(self, self.on_app_state, immediate=True)
@@ -106,40 +106,43 @@ class FleetScreen(Screen[None]):
         if change.first or change.membership_changed:
             self._update_empty()
 
-    def on_stream_status(self, status: Any) -> None:
+    def on_stream_status(self, status: StreamStatus) -> None:
         self._update_stale()
         self.query_one(FleetSummary).refresh()
         self._update_empty()
 
-    def on_app_state(self, what: str) -> None:
+    def on_app_state(self, event: AppEvent) -> None:
         self.query_one(FleetSummary).refresh()
-        if what == "tick":
+        if isinstance(event, Tick):
             self._update_stale()
             self.grid.tick_ages()  # offline servers' ages move on: only the visible ones that changed
-        elif what == "groups":
+        elif isinstance(event, GroupsChanged) and self.view is not None:
+            if self.view.follow_groups():
+                self.grid.sync()
             self._update_filter_count()
 
     def _update_stale(self) -> None:
         shown = self.query_one(StaleBanner).update_state()
-        app: Any = self.app
-        dim = shown and app.store.frames > 0
+        dim = shown and self.nezha.store.frames > 0
         self.set_class(dim, "-stale")
 
     def _update_empty(self) -> None:
-        app: Any = self.app
+        app = self.nezha
         empty = self.query_one("#empty", Static)
         if len(app.store):
             empty.display = False
             return
-        name = state_name(app.stream_status)
-        url = getattr(app.client, "base_url", "") or "the Dashboard"
+        status = app.stream_status
+        auth_failed = status is not None and status.state is StreamState.AUTH_FAILED
+        message = status.message if status is not None else ""
+        url = app.client.base_url or "the Dashboard"
         if app.store.frames:
             text = "No servers are visible to this account on this Dashboard."
-        elif name == "AUTH_FAILED" and getattr(getattr(app.client, "credentials", None), "mode", "") == "guest":
+        elif auth_failed and app.client.credentials.mode == "guest":
             # no credentials were given, so none were refused: force_auth wants a login
-            text = f"{url}: {getattr(app.stream_status, 'message', '') or 'this Dashboard requires a login'}"
-        elif name == "AUTH_FAILED":
-            text = f"{url} refused the credentials: {getattr(app.stream_status, 'message', '')}"
+            text = f"{url}: {message or 'this Dashboard requires a login'}"
+        elif auth_failed:
+            text = f"{url} refused the credentials: {message}"
         else:
             text = f"Waiting for the first frame from {url}…"
         empty.update(Text(text))  # plain text: the message may be the Dashboard's, e.g. "[/]"
@@ -270,7 +273,7 @@ class FleetScreen(Screen[None]):
     @on(FleetGrid.Open)
     def _open(self, event: FleetGrid.Open) -> None:
         event.stop()
-        self.app.action_open_server(event.server_id)  # type: ignore[attr-defined]
+        self.nezha.action_open_server(event.server_id)
 
     # ------------------------------------------------------------------ wall mode
 

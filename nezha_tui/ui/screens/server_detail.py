@@ -11,7 +11,6 @@ the overview from the store and holds the keys.
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on
@@ -24,6 +23,8 @@ from textual.widgets import Static, TabbedContent, TabPane
 from nezha_tui.api.models import StreamServer
 from nezha_tui.api.stream import StreamState, StreamStatus
 from nezha_tui.store import FleetChange, age_text, state_phrase
+from nezha_tui.ui.context import UsesNezha
+from nezha_tui.ui.events import AppEvent, PauseChanged, Tick
 from nezha_tui.ui.drilldown import (
     PERIODS, app_now, app_tz, dashboard_now, local_dt, period_bindings,
 )
@@ -38,8 +39,6 @@ from nezha_tui.ui.screens.detail.rows import FittedText, hang
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot
 
-if TYPE_CHECKING:
-    from nezha_tui.ui.app import NezhaApp
 
 SHORT_SCREEN = 40
 """Below this many rows the overview saves rows: names are cut, not wrapped, and the live
@@ -51,7 +50,7 @@ __all__ = [
 ]
 
 
-class ServerDetailScreen(Screen[None]):
+class ServerDetailScreen(UsesNezha, Screen[None]):
     CSS_PATH = "server_detail.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to the fleet"),
@@ -107,11 +106,6 @@ class ServerDetailScreen(Screen[None]):
         app.state_changed.subscribe(self, self._on_app_state)
         self._activate(self._initial_tab)
 
-    @property
-    def nezha(self) -> NezhaApp:
-        """The app, typed (the test apps have what the screen uses of it)."""
-        return cast("NezhaApp", self.app)
-
     # ------------------------------------------------------------------ live panel
 
     def _server(self) -> StreamServer | None:
@@ -136,11 +130,11 @@ class ServerDetailScreen(Screen[None]):
         if self.is_current:
             self._update_crumbs(self._server())
 
-    def _on_app_state(self, what: str) -> None:
-        if what == "tick":
+    def _on_app_state(self, event: AppEvent) -> None:
+        if isinstance(event, Tick):
             self._tick_age()
             return
-        if what != "pause":
+        if not isinstance(event, PauseChanged):
             return
         if self.is_current:
             self._update_crumbs(self._server())  # the "paused" mark

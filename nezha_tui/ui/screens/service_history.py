@@ -5,7 +5,7 @@ percent, total up/down and average delay.  ``1`` ``7`` ``3`` switch periods.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Hashable, cast
+from typing import Any, Hashable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from nezha_tui.ui.context import UsesNezha
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import ServiceHistory
 from nezha_tui.ui.drilldown import (
@@ -23,8 +24,6 @@ from nezha_tui.ui.styles import theme_style
 from nezha_tui.ui.widgets.day_strip import uptime_level
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series
 
-if TYPE_CHECKING:
-    from nezha_tui.ui.app import NezhaApp
 
 __all__ = ["ServiceHistoryScreen", "history_series", "ordered_servers"]
 
@@ -59,7 +58,7 @@ def history_series(history: ServiceHistory) -> list[Series]:
     return lines
 
 
-class ServiceHistoryScreen(Screen[None]):
+class ServiceHistoryScreen(UsesNezha, Screen[None]):
     CSS_PATH = "service_history.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to the services"),
@@ -77,10 +76,6 @@ class ServiceHistoryScreen(Screen[None]):
         self.loader: Loader[ServiceHistory] = Loader(
             self, group="service-history", fetch=self._fetch, show=self._show, fail=self._failed,
             loading=self._loading, cache=lambda: history_cache(self.app), what="service")
-
-    @property
-    def nezha(self) -> NezhaApp:
-        return cast("NezhaApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(self._crumbs(), id="crumbs")

@@ -6,7 +6,7 @@ quotas.  Refreshed every 15 s; ``enter`` opens a monitor's history.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Hashable, cast
+from typing import Any, Hashable
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -17,6 +17,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from nezha_tui.ui.context import UsesNezha
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import CycleTransferStats, ServiceItem, ServiceOverview
 from nezha_tui.format import fmt_bytes, fmt_duration
@@ -27,8 +28,6 @@ from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.styles import theme_style
 from nezha_tui.ui.widgets.day_strip import day_strip_text, uptime_level
 
-if TYPE_CHECKING:
-    from nezha_tui.ui.app import NezhaApp
 
 __all__ = ["ServicesScreen", "service_status", "average_delay", "delay_level", "quota_rows",
            "QuotaLayout", "QUOTA_LAYOUTS", "quota_cells"]
@@ -195,7 +194,7 @@ def quota_rows(stats: dict[int, CycleTransferStats]) -> list[tuple[int, int, Cyc
     return rows
 
 
-class ServicesScreen(Screen[None]):
+class ServicesScreen(UsesNezha, Screen[None]):
     """Service monitors and traffic quotas of the Dashboard."""
 
     CSS_PATH = "services.tcss"
@@ -233,7 +232,7 @@ class ServicesScreen(Screen[None]):
         yield KeyFooter()
 
     def _crumbs(self) -> Text:
-        site = cast("NezhaApp", self.app).store.site_name
+        site = self.nezha.store.site_name
         # Text, not a str: a Static parses a str as markup, and the site name is the Dashboard's
         return Text(f"{site or 'Fleet'} › Services", no_wrap=True, overflow="ellipsis")
 

@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.strip import Strip
 
+from nezha_tui.api.public_note import PublicNote
 from nezha_tui.fleet_view import FleetView
 from nezha_tui.format import (
     cpu_cores, fmt_bytes, fmt_duration, fmt_load, fmt_percent, fmt_speed, fmt_temp, level, load_level, percent_of,
@@ -28,40 +29,36 @@ from nezha_tui.ui.widgets.fleet_table import FleetGrid, busiest_gpu, fit, hottes
 __all__ = ["FleetCards", "billing_text", "billing_urgent"]
 
 
-def billing_text(note: object, room: int = 1000) -> str:
+def billing_text(note: PublicNote | None, room: int = 1000) -> str:
     """``'5EUR/year · 23d left · renews 2027-01-01'``, ``'free · never expires'`` ... or ``''``.
 
     Parts are dropped from the end until the text fits in ``room`` cells.
     """
-    billing = getattr(note, "billing", None)
+    billing = note.billing if note is not None else None
     if billing is None:
         return ""
     parts: list[str] = []
     price = billing.price_text  # as the detail's "Price"
     if price:
         parts.append(price)
-    if getattr(billing, "never_expires", False):
+    if billing.never_expires:
         parts.append("never expires")
-    else:
-        days = getattr(billing, "days_left", None)
-        if isinstance(days, int):
-            parts.append(f"{days}d left" if days >= 0 else f"expired {-days}d ago")
-    renewal = getattr(billing, "next_renewal", None)
-    if renewal is not None and getattr(billing, "auto_renewal", False):
-        try:
-            parts.append(f"renews {renewal.isoformat()}")
-        except Exception:
-            pass
+    elif billing.days_left is not None:
+        days = billing.days_left
+        parts.append(f"{days}d left" if days >= 0 else f"expired {-days}d ago")
+    if billing.next_renewal is not None and billing.auto_renewal:
+        parts.append(f"renews {billing.next_renewal.isoformat()}")
     while parts and cell_len(" · ".join(parts)) > room:
         parts.pop()
     return " · ".join(parts)
 
 
-def billing_urgent(note: object, days: int = 7) -> bool:
+def billing_urgent(note: PublicNote | None, days: int = 7) -> bool:
     """Expired, or due within ``days`` without auto-renewal... or with it (money leaves soon either way)."""
-    billing = getattr(note, "billing", None)
-    left = getattr(billing, "days_left", None)
-    return isinstance(left, int) and not getattr(billing, "never_expires", False) and left <= days
+    billing = note.billing if note is not None else None
+    if billing is None or billing.never_expires or billing.days_left is None:
+        return False
+    return billing.days_left <= days
 
 
 class FleetCards(FleetGrid):
@@ -249,7 +246,7 @@ class FleetCards(FleetGrid):
         """Lines ``ys`` as wide as the widget (the scrollbar is drawn over the last column), each
         kept with the keys of the cards it cuts through: a line is joined again only when one
         of them changed."""
-        paint = self._size.width
+        paint = self.outer_size.width
         cols, card_w = self.grid()
         h = self.card_height
         top = int(self.scroll_offset.y)

@@ -38,7 +38,7 @@ from nezha_tui.format import (
     percent_of,
 )
 from nezha_tui.store import FleetChange, FleetStore, ServerState, ServerStatus, age_text
-from nezha_tui.ui.drilldown import dashboard_now
+from nezha_tui.ui.context import UsesNezha
 
 log = logging.getLogger("nezha_tui.ui")
 
@@ -248,7 +248,7 @@ def _styled(strip: Strip, style: Style) -> Strip:
 # --------------------------------------------------------------------------- shared base
 
 
-class FleetGrid(ScrollView, can_focus=True):
+class FleetGrid(UsesNezha, ScrollView, can_focus=True):
     """Selection by server id and per-frame refresh, shared by the table and the cards."""
 
     CONVERTS_STYLES = False
@@ -305,7 +305,7 @@ class FleetGrid(ScrollView, can_focus=True):
     # -- ages
     def fleet_now(self) -> float:
         """The Dashboard's clock now (unix seconds): the app's, else the latest frame's ``now``."""
-        return dashboard_now(self.app, self.store)
+        return self.nezha.fleet_now()
 
     def age_label(self, sid: int, now_s: float) -> str | None:
         """The age text shown for ``sid`` (``None`` for a server that shows none: online, no report)."""
@@ -458,7 +458,7 @@ class FleetGrid(ScrollView, can_focus=True):
                 self._ansi = self._ansi_background = None
                 self._restyle()
             return super().render_lines(crop)
-        width = self._size.width
+        width = self.outer_size.width
         filters = self.get_line_filters()
         background = self.background_colors[1] if filters else None
         ansi = next((f for f in filters if isinstance(f, ANSIToTruecolor)), None) if self.CONVERTS_STYLES else None
@@ -533,11 +533,11 @@ class FleetGrid(ScrollView, can_focus=True):
     @property
     def box(self) -> Region:
         """``scrollable_content_region``, cached while the size and scrollbars stay."""
-        key = (self._size, self.show_vertical_scrollbar, self.show_horizontal_scrollbar)
+        key = (self.outer_size, self.show_vertical_scrollbar, self.show_horizontal_scrollbar)
         if key != self._box_key:
             self._box_key = key
             gutter = self.scrollbar_gutter
-            size = self._size
+            size = self.outer_size
             self._box = Region(0, 0, max(0, size.width - gutter.width), max(0, size.height - gutter.height))
         return self._box
 
@@ -691,7 +691,7 @@ class FleetTable(FleetGrid):
     def _lines(self, ys: range) -> list[Strip]:
         """Lines ``ys`` of the widget: the header, then one row per server, blank below."""
         width = self._content_width  # the columns' room
-        paint = max(width, self._size.width)  # with the rail
+        paint = max(width, self.outer_size.width)  # with the rail
         top = int(self.scroll_offset.y) - 1  # line y shows row top + y
         ids = self.view.ids
         count = len(ids)

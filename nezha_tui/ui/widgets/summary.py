@@ -7,8 +7,7 @@ The header drops its least important parts as the terminal narrows.
 
 from __future__ import annotations
 
-import datetime as _dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -17,60 +16,60 @@ from rich.text import Text
 from textual.strip import Strip
 from textual.widget import Widget
 
+from nezha_tui.api.stream import StreamState, StreamStatus
 from nezha_tui.format import cut_cells, fmt_bytes, fmt_duration, fmt_speed
 from nezha_tui.ui.styles import emphasis, rich_color_name
+from nezha_tui.ui.context import UsesNezha
 
 if TYPE_CHECKING:  # pragma: no cover
+    from textual.app import App
+
     from nezha_tui.fleet_view import FleetView
 
-__all__ = ["FleetSummary", "StaleBanner", "state_name", "connection_label", "stale_text"]
+__all__ = ["FleetSummary", "StaleBanner", "stream_state", "connection_label", "stale_text"]
 
 
-def state_name(status: Any) -> str:
-    """``'LIVE'``, ``'STALE'`` ... for a StreamStatus (or ``'CONNECTING'`` for none)."""
-    if status is None:
-        return "CONNECTING"
-    state = getattr(status, "state", None)
-    name = getattr(state, "name", None) or str(state or "CONNECTING")
-    return name.upper()
+def stream_state(status: StreamStatus | None) -> StreamState:
+    """The stream's state; ``CONNECTING`` before it told any."""
+    return status.state if status is not None else StreamState.CONNECTING
 
 
 _LABELS = {
-    "CONNECTING": "connecting…", "LIVE": "live", "STALE": "stale", "RECONNECTING": "reconnecting",
-    "AUTH_FAILED": "auth failed", "STOPPED": "stopped",
+    StreamState.CONNECTING: "connecting…", StreamState.LIVE: "live", StreamState.STALE: "stale",
+    StreamState.RECONNECTING: "reconnecting", StreamState.AUTH_FAILED: "auth failed", StreamState.STOPPED: "stopped",
 }
 
 
-def connection_label(status: Any) -> str:
-    name = state_name(status)
-    label = _LABELS.get(name, name.lower())
-    attempt = getattr(status, "attempt", 0) or 0
-    if name == "RECONNECTING" and attempt:
-        label += f" #{attempt}"
+def connection_label(status: StreamStatus | None) -> str:
+    state = stream_state(status)
+    label = _LABELS[state]
+    if state is StreamState.RECONNECTING and status is not None and status.attempt:
+        label += f" #{status.attempt}"
     return label
 
 
-def stale_text(status: Any, frame_age: float | None, now: float) -> str:
+def stale_text(status: StreamStatus | None, frame_age: float | None, now: float) -> str:
     """``'stale: last frame 14 s ago, reconnecting, attempt 3, next in 8 s'``."""
-    name = state_name(status)
+    state = stream_state(status)
     parts: list[str] = []
-    head = "auth failed" if name == "AUTH_FAILED" else ("stopped" if name == "STOPPED" else "stale")
+    head = {StreamState.AUTH_FAILED: "auth failed", StreamState.STOPPED: "stopped"}.get(state, "stale")
     if frame_age is None:
         parts.append(f"{head}: no frame yet")
     else:
         parts.append(f"{head}: last frame {int(max(0, frame_age))} s ago")
-    if name == "RECONNECTING":
+    if state is StreamState.RECONNECTING:
         parts.append("reconnecting")
-    elif name == "CONNECTING":
+    elif state is StreamState.CONNECTING:
         parts.append("connecting")
-    attempt = getattr(status, "attempt", 0) or 0
-    if attempt and name in ("RECONNECTING", "CONNECTING", "STALE"):
-        parts.append(f"attempt {attempt}")
-    next_retry = getattr(status, "next_retry_at", None)
-    if isinstance(next_retry, (int, float)) and next_retry > now:
+    if status is None:
+        return ", ".join(parts)
+    if status.attempt and state in (StreamState.RECONNECTING, StreamState.CONNECTING, StreamState.STALE):
+        parts.append(f"attempt {status.attempt}")
+    next_retry = status.next_retry_at
+    if next_retry is not None and next_retry > now:
         parts.append(f"next in {int(next_retry - now + 0.999)} s")
     text = ", ".join(parts)
-    cause = _cause(getattr(status, "message", "") or "")
+    cause = _cause(status.message)
     if cause:
         text += f" ({cause})"
     return text
@@ -87,9 +86,9 @@ def _cause(message: str) -> str:
 _THEME_CACHE: dict[object, dict[str, str]] = {}
 
 
-def _theme_colors(app: Any) -> dict[str, str]:
+def _theme_colors(app: App[object]) -> dict[str, str]:
     """A few theme colours for Rich text (``app.theme_variables`` is slow: cached per theme)."""
-    key = (getattr(app, "theme", None), getattr(app, "ansi_color", None), getattr(app, "no_color", None))
+    key = (app.theme, app.ansi_color, app.no_color)
     cached = _THEME_CACHE.get(key)
     if cached is not None:
         return cached
@@ -105,7 +104,7 @@ def _theme_colors(app: Any) -> dict[str, str]:
     return colors
 
 
-class FleetSummary(Widget):
+class FleetSummary(UsesNezha, Widget):
     """One line: site, counts, speeds, transfer, viewers, connection, frame age."""
 
     DEFAULT_CSS = """
@@ -133,13 +132,13 @@ class FleetSummary(Widget):
     def parts(self) -> list[tuple[int, list[tuple[str, str]]]]:
         """``(priority, [(text, style), ...])`` pieces in display order; lower priority numbers are
         kept longest.  Styles are Rich style strings ("" for the widget's own)."""
-        app: Any = self.app
+        app = self.nezha
         store = self.view.store
         view = self.view
-        status = getattr(app, "stream_status", None)
-        name = state_name(status)
+        status = app.stream_status
+        state = stream_state(status)
         out: list[tuple[int, list[tuple[str, str]]]] = []
-        theme = _theme_colors(app)
+        theme = _theme_colors(self.app)
         green, red, yellow, accent = theme["success"], theme["error"], theme["warning"], theme["accent"]
 
         # the Dashboard's names, cut so one cannot push the connection state off the line
@@ -159,27 +158,25 @@ class FleetSummary(Widget):
             arrow = "▲" if view.reverse != (not key.descending) else "▼"
             out.append((5, [(f"sort {key.label}{arrow}", "")]))
         flags = []
-        if getattr(app, "paused", False):
-            held = getattr(app, "held_frames", 0)
+        if app.paused:
+            held = app.held_frames
             flags.append("PAUSED" + (f" (+{held})" if held else ""))
-        if getattr(app, "bells", False):
+        if app.bells:
             flags.append("bell")
         if flags:
             out.append((1, [(" ".join(flags), "bold reverse")]))
-        repaired = getattr(app, "frames_repaired", 0)
+        repaired = app.frames_repaired
         if repaired:  # malformed values the store replaced by the previous ones (or skipped)
             out.append((2, [(f"⚠ {repaired} frame{'s' if repaired != 1 else ''} repaired", yellow)]))
-        style = {"LIVE": green, "STALE": yellow, "RECONNECTING": yellow, "AUTH_FAILED": red,
-                 "STOPPED": red}.get(name, "")
-        conn = [("● " if name == "LIVE" else "◌ ", style), (connection_label(status), "")]
-        age = app.frame_age() if hasattr(app, "frame_age") else None
+        style = {StreamState.LIVE: green, StreamState.STALE: yellow, StreamState.RECONNECTING: yellow,
+                 StreamState.AUTH_FAILED: red, StreamState.STOPPED: red}.get(state, "")
+        conn = [("● " if state is StreamState.LIVE else "◌ ", style), (connection_label(status), "")]
+        age = app.frame_age()
         if age is not None:
             conn.append((f" {fmt_duration(age)} ago", ""))
         out.append((0, conn))
-        if getattr(app, "wall", None):
-            clock = getattr(app, "wall_clock", None)
-            now = clock() if callable(clock) else _dt.datetime.now()
-            out.append((0, [(now.strftime("%H:%M:%S"), "bold")]))
+        if app.wall:
+            out.append((0, [(app.wall_clock().strftime("%H:%M:%S"), "bold")]))
         return out
 
     SEPARATOR = (" │ ", "dim")
@@ -250,7 +247,11 @@ def _cells(text: str) -> int:
     return len(text) if text.isascii() else cell_len(text)
 
 
-class StaleBanner(Widget):
+_BANNER_STATES = frozenset({StreamState.STALE, StreamState.RECONNECTING, StreamState.AUTH_FAILED, StreamState.STOPPED})
+"""States the banner always shows in (connecting: only after a frame or a failed attempt)."""
+
+
+class StaleBanner(UsesNezha, Widget):
     """"stale: last frame 14 s ago, reconnecting, attempt 3, next in 8 s"."""
 
     DEFAULT_CSS = """
@@ -260,26 +261,22 @@ class StaleBanner(Widget):
     """
 
     def render(self) -> Text:
-        app: Any = self.app
-        status = getattr(app, "stream_status", None)
-        age = app.frame_age() if hasattr(app, "frame_age") else None
-        now = app.clock() if hasattr(app, "clock") else 0.0
+        app = self.nezha
         try:
-            return Text(stale_text(status, age, now), no_wrap=True, overflow="ellipsis")
+            return Text(stale_text(app.stream_status, app.frame_age(), app.clock()), no_wrap=True, overflow="ellipsis")
         except Exception:
             return Text("stale")
 
     def update_state(self) -> bool:
         """Show or hide for the current stream status; ``True`` when shown."""
-        app: Any = self.app
-        status = getattr(app, "stream_status", None)
-        name = state_name(status)
-        had_frame = bool(getattr(getattr(app, "store", None), "frames", 0))
-        attempt = getattr(status, "attempt", 0) or 0
-        shown = name in ("STALE", "RECONNECTING", "AUTH_FAILED", "STOPPED") or (
-            name == "CONNECTING" and (had_frame or attempt > 0))
+        app = self.nezha
+        status = app.stream_status
+        state = stream_state(status)
+        had_frame = bool(app.store.frames)
+        attempt = status.attempt if status is not None else 0
+        shown = state in _BANNER_STATES or (state is StreamState.CONNECTING and (had_frame or attempt > 0))
         self.set_class(shown, "-shown")
-        self.set_class(name == "AUTH_FAILED", "-error")
+        self.set_class(state is StreamState.AUTH_FAILED, "-error")
         if shown:
             self.refresh()
         return shown

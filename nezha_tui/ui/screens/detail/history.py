@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Hashable, Sequence, cast
+from typing import Any, Hashable, Sequence
 
 from rich.style import Style
 from rich.text import Text
@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 from nezha_tui.api.models import MetricSeries
 from nezha_tui.downsample import series_stats
 from nezha_tui.format import fmt_bytes, percent_of
+from nezha_tui.ui.context import UsesNezha
 from nezha_tui.ui.drilldown import (
     NO_TSDB_MESSAGE, PERIODS, app_tz, history_cache, period_bar,
 )
@@ -25,8 +26,6 @@ from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.styles import plot_colors
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series, format_value
 
-if TYPE_CHECKING:
-    from nezha_tui.ui.app import NezhaApp
 
 __all__ = ["MetricView", "METRIC_VIEWS", "VIEWS_BY_KEY", "MetricStats", "metric_series", "MetricHistory"]
 
@@ -132,7 +131,7 @@ def metric_series(view: MetricView, results: Sequence[MetricSeries], host: Any) 
     return series, fmt, stats
 
 
-class MetricHistory(Vertical):
+class MetricHistory(UsesNezha, Vertical):
     """The history tab: period bar, metric list, plot and stats of one server.
 
     Each fetch shows a loading indicator, results are kept briefly in the app's history
@@ -150,10 +149,6 @@ class MetricHistory(Vertical):
         self.loader: Loader[list[MetricSeries]] = Loader(
             self, group="metrics", fetch=self._fetch, show=self._show, fail=self._failed, loading=self._loading,
             read=self._cached, write=lambda key, answer: None)  # _fetch caches each metric
-
-    @property
-    def nezha(self) -> NezhaApp:
-        return cast("NezhaApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(id="history-bar", classes="period-bar")

@@ -3,7 +3,7 @@ over the period (``GET /api/v1/server/{id}/service``), with a loss estimated fro
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Hashable, Sequence, cast
+from typing import Any, Hashable, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,14 +12,13 @@ from textual.widgets import DataTable, Static
 
 from nezha_tui.api.models import ServerServiceSeries
 from nezha_tui.downsample import median_step, series_stats
+from nezha_tui.ui.context import UsesNezha
 from nezha_tui.ui.drilldown import (
     PERIODS, app_tz, history_cache, period_bar, plain_cell, theme_style,
 )
 from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series
 
-if TYPE_CHECKING:
-    from nezha_tui.ui.app import NezhaApp
 
 __all__ = ["estimate_loss", "ServiceMonitors"]
 
@@ -47,7 +46,7 @@ def estimate_loss(created_at: Sequence[int]) -> tuple[float | None, int, int]:
 
 
 
-class ServiceMonitors(Vertical):
+class ServiceMonitors(UsesNezha, Vertical):
     """The monitors tab: period bar, one latency line per monitor, and a row per monitor."""
 
     def __init__(self, server_id: int, *, period: str = "1d", id: str | None = None) -> None:
@@ -59,10 +58,6 @@ class ServiceMonitors(Vertical):
         self.loader: Loader[list[ServerServiceSeries]] = Loader(
             self, group="monitors", fetch=self._fetch, show=self._show, fail=self._failed, loading=self._loading,
             cache=lambda: history_cache(self.app))
-
-    @property
-    def nezha(self) -> NezhaApp:
-        return cast("NezhaApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(id="monitors-bar", classes="period-bar")

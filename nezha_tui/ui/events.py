@@ -1,0 +1,57 @@
+"""What the app publishes on ``state_changed`` when its own state changes (not the fleet's).
+
+Each event is a small frozen dataclass; subscribers match on the type::
+
+    def on_app_state(self, event: AppEvent) -> None:
+        if isinstance(event, Tick):
+            ...
+
+Frames go on ``fleet_changed`` (a :class:`~nezha_tui.store.FleetChange`) and the
+stream's status on ``stream_status_changed``; these are the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nezha_tui.api.models import Setting
+
+__all__ = ["AppEvent", "BellToggled", "GroupsChanged", "PauseChanged", "SettingLoaded", "Tick"]
+
+
+@dataclass(frozen=True, slots=True)
+class PauseChanged:
+    """The picture was frozen or thawed, or a frame was recorded while it is frozen
+    (``held_frames`` grew: the header's "PAUSED (+n)" mark)."""
+
+    paused: bool
+    held_frames: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """One second passed (the app's clock): ages and countdowns move on."""
+
+
+@dataclass(frozen=True, slots=True)
+class BellToggled:
+    """The bell on alerts was turned on or off."""
+
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SettingLoaded:
+    """The Dashboard's site settings arrived (the site name, whether it keeps history)."""
+
+    setting: Setting
+
+
+@dataclass(frozen=True, slots=True)
+class GroupsChanged:
+    """The server groups differ from before (``app.store.groups``): group choices, group
+    filters and the filter text's group names must follow; no server changed."""
+
+
+AppEvent = PauseChanged | Tick | BellToggled | SettingLoaded | GroupsChanged
+"""Everything ``state_changed`` carries."""
