@@ -347,8 +347,8 @@ class SettingsFile:
         expected = _plain_copy(old_data)
         for name, value in changes.items():
             table_path = (UI_TABLE,) if name in GLOBAL_FIELDS else (*self.scope, UI_TABLE)
+            _set_toml(doc, table_path, name, value, self._where())  # first: it refuses a key in the way
             _set_plain(expected, table_path, name, value)
-            _set_toml(doc, table_path, name, value, self._where())
         new_text = doc.as_string()
         try:
             if tomllib.loads(new_text) != expected:  # the safety net: every other key as it was
