@@ -345,10 +345,13 @@ class SettingsFile:
             except OSError as exc:
                 raise SettingsError(f"cannot read config {self.path}: {exc.strerror}") from None
         expected = _plain_copy(old_data)
+        by_table: dict[tuple[str, ...], dict[str, object]] = {}
         for name, value in changes.items():
-            table_path = (UI_TABLE,) if name in GLOBAL_FIELDS else (*self.scope, UI_TABLE)
-            _set_toml(doc, table_path, name, value, self._where())  # first: it refuses a key in the way
-            _set_plain(expected, table_path, name, value)
+            by_table.setdefault((UI_TABLE,) if name in GLOBAL_FIELDS else (*self.scope, UI_TABLE), {})[name] = value
+        for table_path, values in by_table.items():
+            _set_toml(doc, table_path, values, self._where())  # first: it refuses a key in the way
+            for name, value in values.items():
+                _set_plain(expected, table_path, name, value)
         new_text = doc.as_string()
         try:
             if tomllib.loads(new_text) != expected:  # the safety net: every other key as it was
@@ -387,25 +390,27 @@ def _set_plain(data: dict[str, Any], path: tuple[str, ...], name: str, value: ob
         node[name] = _to_toml(value)
 
 
-def _set_toml(doc: Any, path: tuple[str, ...], name: str, value: object, where: str) -> None:
-    """Set ``path.name`` in the tomlkit document, creating the tables on the way; the key keeps
-    its place and its comment when it exists."""
+def _set_toml(doc: Any, path: tuple[str, ...], values: Mapping[str, object], where: str) -> None:
+    """Set ``values`` in the table at ``path`` of the tomlkit document (``None``: remove the key),
+    creating the tables on the way; a key that exists keeps its place and its comment."""
     import tomlkit
     from tomlkit.items import InlineTable
 
+    setting = {name: _to_toml(value) for name, value in values.items() if value is not None}
     node = doc
     for depth, key in enumerate(path):
         child = node.get(key)
         if child is None:
-            if value is None:
+            if not setting:
                 return
             if isinstance(node, InlineTable):
                 child = tomlkit.inline_table()
             elif depth < len(path) - 1:  # [demo.ui] without an empty [demo] above it
                 child = tomlkit.table(is_super_table=True)
-            else:  # a blank line after it, as between the user's tables (later keys go before it)
+            else:  # its keys, then a blank line as between the user's tables
                 child = tomlkit.table()
-                child[name] = _to_toml(value)
+                for name, value in setting.items():
+                    child[name] = value
                 child.add(tomlkit.nl())
                 node[key] = child
                 return
@@ -414,11 +419,12 @@ def _set_toml(doc: Any, path: tuple[str, ...], name: str, value: object, where: 
         elif not isinstance(child, dict):
             raise SettingsError(f"{where}: {_table_name(path[: depth + 1])} is not a table; settings not saved")
         node = child
-    if value is None:
-        if name in node:
-            del node[name]
-    else:
-        node[name] = _to_toml(value)
+    for name, value in values.items():
+        if value is None:
+            if name in node:
+                del node[name]
+        else:
+            node[name] = _to_toml(value)
 
 
 # --------------------------------------------------------------------------- in memory

@@ -29,6 +29,7 @@ from textual.screen import Screen
 from textual.signal import Signal
 
 from nezha_tui.api.sanitise import sanitise
+from nezha_tui.settings import SettingsError, SettingsStore, UiSettings
 from nezha_tui.store import FleetChange, FleetStore
 from nezha_tui.ui.commands import bindings_for, palette_commands
 
@@ -68,6 +69,9 @@ def _freeze_long_lived() -> None:
     gc.collect()
     gc.freeze()
 
+
+SETTINGS_SAVE_DELAY = 1.0
+"""Seconds from a settings change to the config file's rewrite: nine presses of ``o`` write once."""
 
 WALL_RETRY_MAX = 3600.0
 """Longest wait (s) before the wall tries a refused stream again."""
@@ -159,11 +163,20 @@ class NezhaApp(App[None]):
         stream_options: dict[str, Any] | None = None,
         start_timers: bool = True,
         wall_retry: float = 300.0,
+        settings: SettingsStore | None = None,
+        theme: str | None = None,
     ) -> None:
         super().__init__()
         self.client = client
         self.wall = float(wall) if wall else None
-        self.bells = bells
+        self.settings = settings or SettingsStore()
+        """The UI settings in use; saved only when the command line gave a file (tests: never)."""
+        self._settings_timer: Any = None
+        self.bells = bells or self.settings.current.bell
+        theme = theme or self.settings.current.theme
+        if theme in self.available_themes:  # a saved theme that no longer exists: the default, quietly
+            self.theme = theme
+        self._theme_shown = self.theme
         self.store = FleetStore(online_window=online_window)
         self.setting: Any = None
         self.stream: Any = None
@@ -220,6 +233,10 @@ class NezhaApp(App[None]):
     def on_mount(self) -> None:
         if self.wall:
             self.add_class("-wall")
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.call_after_refresh(self._report_settings_problems)
         self.run_worker(self._stream_main(), name="stream", group="stream", exit_on_error=False)
         self.run_worker(self._load_setting(), name="setting", group="setting", exit_on_error=False)
         self.refresh_groups()
@@ -232,6 +249,7 @@ class NezhaApp(App[None]):
     async def on_unmount(self) -> None:
         self._resume_gc()
         self._stop_stream()
+        self._save_settings()
 
     async def action_quit(self) -> None:
         self._stop_stream()  # close the socket cleanly rather than by cancellation
@@ -460,6 +478,49 @@ class NezhaApp(App[None]):
             self.fleet_changed.publish(FleetChange(now_ms=self.store.now_ms))
             self.state_changed.publish("groups")
 
+    # ------------------------------------------------------------------ settings that stay
+
+    @property
+    def ui_settings(self) -> UiSettings:
+        return self.settings.current
+
+    def remember(self, **changes: Any) -> None:
+        """Record UI choices (:class:`~nezha_tui.settings.UiSettings` fields); saved a moment later
+        (and at exit), once for a burst of changes."""
+        if self.settings.remember(**changes) and self._settings_timer is None and self.is_running:
+            self._settings_timer = self.set_timer(SETTINGS_SAVE_DELAY, self._save_settings, name="settings")
+
+    def _save_settings(self) -> None:
+        if self._settings_timer is not None:
+            self._settings_timer.stop()
+            self._settings_timer = None
+        try:
+            self.settings.flush()
+        except SettingsError as exc:  # a read-only or broken config: one line, the app goes on
+            log.warning("%s", exc)
+            self.report_error("settings", f"Settings not saved: {exc}", "warning")
+
+    def _theme_changed(self, theme: Any) -> None:
+        if theme.name != self._theme_shown:  # the user's choice (the palette), not the start
+            self._theme_shown = theme.name
+            self.remember(theme=theme.name)
+
+    def _report_settings_problems(self) -> None:
+        """One note for what the config's [ui] and [keymap] held that could not be used."""
+        problems = list(self.settings.problems)
+        if self.settings.keymap:
+            from nezha_tui.ui.keymap import unknown_ids
+
+            unknown = unknown_ids(self.settings.keymap)
+            if unknown:
+                problems.append(f"keymap: no binding has the id {', '.join(repr(i) for i in unknown)}; "
+                                "ignored (README lists the ids)")
+        for problem in problems:
+            log.warning("%s", problem)
+        if problems:
+            more = f" (and {len(problems) - 1} more, see --log)" if len(problems) > 1 else ""
+            self.notify(f"{problems[0]}{more}", severity="warning", timeout=10)
+
     # ------------------------------------------------------------------ last line of defence
 
     def _fatal_error(self) -> None:
@@ -555,6 +616,7 @@ class NezhaApp(App[None]):
 
     def action_toggle_bells(self) -> None:
         self.bells = not self.bells
+        self.remember(bell=self.bells)
         self.notify("Bell on alerts: on" if self.bells else "Bell on alerts: off", timeout=3)
         self.state_changed.publish("bell")
 
