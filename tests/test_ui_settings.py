@@ -317,3 +317,13 @@ def test_every_binding_the_keymap_may_name_is_known():
     ids = binding_ids()
     assert {f"nezha.{c.id}" for c in COMMANDS} <= ids
     assert unknown_ids(["nezha.sort_next", "nezha.nope"]) == ["nezha.nope"]
+
+
+def test_readme_names_every_binding_id():
+    from nezha_tui.ui.keymap import binding_ids
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("Binding ids:"):]
+    section = section[: section.index("\n\n")]
+    missing = [i for i in sorted(binding_ids()) if f"`{i.removeprefix('nezha.')}`" not in section]
+    assert missing == []
