@@ -327,3 +327,23 @@ def test_readme_names_every_binding_id():
     section = section[: section.index("\n\n")]
     missing = [i for i in sorted(binding_ids()) if f"`{i.removeprefix('nezha.')}`" not in section]
     assert missing == []
+
+
+async def test_a_key_taken_from_another_binding_is_one_note():
+    app, streams, notes = make_app(stored(UiSettings(), {"nezha.sort_next": "s"}))
+    async with app.run_test(size=SIZE) as pilot:
+        streams.last.push(fleet(4))
+        await settle(pilot, app)
+        warnings = [n for n in notes if n[1] == "warning"]
+        assert warnings == [("keymap: nezha.sort_next takes 's' from nezha.services", "warning")]
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, FleetScreen) and app.screen.view.sort_key.id == "name"
+
+
+def test_clashes_are_found_on_the_same_screen_and_with_the_app_only():
+    from nezha_tui.ui.keymap import clashes
+
+    assert clashes({"nezha.sort_next": "q"}) == ["keymap: nezha.sort_next takes 'q' from nezha.quit"]
+    assert clashes({"nezha.sort_next": "s", "nezha.services": "S"}) == []  # moved out of the way
+    assert clashes({"nezha.sort_next": "x"}) == []

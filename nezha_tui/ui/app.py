@@ -509,12 +509,13 @@ class NezhaApp(App[None]):
         """One note for what the config's [ui] and [keymap] held that could not be used."""
         problems = list(self.settings.problems)
         if self.settings.keymap:
-            from nezha_tui.ui.keymap import unknown_ids
+            from nezha_tui.ui.keymap import clashes, unknown_ids
 
             unknown = unknown_ids(self.settings.keymap)
             if unknown:
                 problems.append(f"keymap: no binding has the id {', '.join(repr(i) for i in unknown)}; "
                                 "ignored (README lists the ids)")
+            problems.extend(clashes(self.settings.keymap))
         for problem in problems:
             log.warning("%s", problem)
         if problems:
