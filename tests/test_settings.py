@@ -346,3 +346,18 @@ def test_a_store_without_a_file_writes_nothing(tmp_path, monkeypatch):
     store.flush()
     assert store.current.view == "cards" and not store.pending
     assert os.listdir(tmp_path) == []
+
+
+def test_a_rewrite_that_would_change_other_keys_is_refused(config, monkeypatch):
+    """The safety net: the new text must hold every other key as it was, or nothing is written."""
+    import tomlkit
+
+    original = tomlkit.TOMLDocument.as_string
+
+    def lossy(self):
+        return original(self).replace("online_window = 60\n", "")
+
+    monkeypatch.setattr(tomlkit.TOMLDocument, "as_string", lossy)
+    with pytest.raises(SettingsError, match="without changing other keys"):
+        SettingsFile(config, profile_scope("home")).save({"view": "table"})
+    assert config.read_text() == USER_FILE
