@@ -27,6 +27,8 @@ from typing import Any
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.signal import Signal
+from textual.theme import Theme
+from textual.timer import Timer
 
 from nezha_tui.api.sanitise import sanitise
 from nezha_tui.settings import SettingsError, SettingsStore, UiSettings
@@ -171,7 +173,7 @@ class NezhaApp(App[None]):
         self.wall = float(wall) if wall else None
         self.settings = settings or SettingsStore()
         """The UI settings in use; saved only when the command line gave a file (tests: never)."""
-        self._settings_timer: Any = None
+        self._settings_timer: Timer | None = None
         self.bells = bells or self.settings.current.bell
         theme = theme or self.settings.current.theme
         if theme in self.available_themes:  # a saved theme that no longer exists: the default, quietly
@@ -500,7 +502,7 @@ class NezhaApp(App[None]):
             log.warning("%s", exc)
             self.report_error("settings", f"Settings not saved: {exc}", "warning")
 
-    def _theme_changed(self, theme: Any) -> None:
+    def _theme_changed(self, theme: Theme) -> None:
         if theme.name != self._theme_shown:  # the user's choice (the palette), not the start
             self._theme_shown = theme.name
             self.remember(theme=theme.name)
@@ -519,7 +521,7 @@ class NezhaApp(App[None]):
         for problem in problems:
             log.warning("%s", problem)
         if problems:
-            more = f" (and {len(problems) - 1} more, see --log)" if len(problems) > 1 else ""
+            more = f" (and {len(problems) - 1} more: --log FILE lists them)" if len(problems) > 1 else ""
             self.notify(f"{problems[0]}{more}", severity="warning", timeout=10)
 
     # ------------------------------------------------------------------ last line of defence
