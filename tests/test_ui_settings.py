@@ -347,3 +347,17 @@ def test_clashes_are_found_on_the_same_screen_and_with_the_app_only():
     assert clashes({"nezha.sort_next": "q"}) == ["keymap: nezha.sort_next takes 'q' from nezha.quit"]
     assert clashes({"nezha.sort_next": "s", "nezha.services": "S"}) == []  # moved out of the way
     assert clashes({"nezha.sort_next": "x"}) == []
+
+
+async def test_the_column_set_is_kept_for_the_column_chooser(config):
+    config.write_text(config.read_text() + '\n[profiles.home.ui]\ncolumns = ["name", "cpu"]\n')
+    app, streams, _ = make_app(SettingsStore.from_file(SettingsFile(config, profile_scope("home"))))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert app.ui_settings.columns == ("name", "cpu")
+        app.remember(columns=("name", "mem", "net_in"))
+        await pilot.pause()
+    assert tomllib.loads(config.read_text())["profiles"]["home"]["ui"]["columns"] == ["name", "mem", "net_in"]
+    app.remember(columns=None)  # automatic again: the key goes
+    app._save_settings()
+    assert "columns" not in tomllib.loads(config.read_text())["profiles"]["home"]["ui"]
