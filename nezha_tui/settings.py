@@ -354,7 +354,7 @@ class SettingsFile:
                 _set_plain(expected, table_path, name, value)
         new_text = doc.as_string()
         try:
-            if tomllib.loads(new_text) != expected:  # the safety net: every other key as it was
+            if _comparable(tomllib.loads(new_text)) != _comparable(expected):  # the safety net: all else as it was
                 raise SettingsError(f"{self._where()}: the settings could not be written without changing "
                                     "other keys; settings not saved")
         except tomllib.TOMLDecodeError:
@@ -368,6 +368,17 @@ class SettingsFile:
             write_atomically(path, new_text, mode)
         except OSError as exc:
             raise SettingsError(f"cannot write config {self.path}: {exc.strerror or type(exc).__name__}") from None
+
+
+def _comparable(data: Any) -> Any:
+    """``data`` with NaNs made equal to each other (``nan = nan`` is valid TOML)."""
+    if isinstance(data, dict):
+        return {k: _comparable(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_comparable(v) for v in data]
+    if isinstance(data, float) and data != data:
+        return ("nan",)
+    return data
 
 
 def _plain_copy(data: Any) -> Any:

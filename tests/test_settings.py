@@ -51,6 +51,7 @@ unknown_future_setting = 42
 
 [something.else]
 x = 1970-01-01T00:00:00Z
+not_a_number = nan
 """
 
 
