@@ -77,6 +77,11 @@ def number(low: float, high: float, unit: str = "seconds", integer: bool = False
     return parse
 
 
+# a usage error may list the choices (--theme: 21 names, ~290 characters); still one line
+USAGE_LINE_MAX = 480
+# the most of a rejected theme name echoed back
+THEME_ECHO_MAX = 40
+
 # --wall pages every SECONDS: below 2 s a page is not readable and the app only burns CPU
 WALL_MIN, WALL_MAX = 2.0, 3600.0
 TIMEOUT_MIN, TIMEOUT_MAX = 0.5, 3600.0
@@ -116,6 +121,8 @@ def _run_parser() -> argparse.ArgumentParser:
                    help=f"wall-screen mode: large cards, a clock, pages every SECONDS (15; {WALL_MIN:g}-{WALL_MAX:g})")
     _add_online_window(p)
     p.add_argument("--bell", action="store_true", help="ring the terminal bell on offline/online changes")
+    p.add_argument("--theme", metavar="NAME", help="colour theme (e.g. textual-light, nord; ctrl+p lists them); "
+                                                   "beats the one saved in the config file")
     p.add_argument("--version", action="version", version=f"nezha-tui {__version__}")
     return p
 
@@ -144,8 +151,11 @@ def _prompt_password(prompt: str) -> str:
 class Connection:
     """Where to connect and as whom; owns the in-process demo when ``--demo``."""
 
-    def __init__(self, url: str, auth: Credentials, verify: bool, online_window: float | None, demo=None):
+    def __init__(self, url: str, auth: Credentials, verify: bool, online_window: float | None, demo=None,
+                 scope: tuple[str, ...] = ()):
         self.url, self.auth, self.verify, self.online_window, self.demo = url, auth, verify, online_window, demo
+        self.scope = scope
+        """Where this connection's UI settings are saved: its profile's, the demo's, or the common ones."""
 
     def make_client(self):
         from nezha_tui.api.client import NezhaClient
@@ -185,6 +195,7 @@ def _start_demo(args: argparse.Namespace):
 
 def _connection(args: argparse.Namespace) -> Connection:
     from nezha_tui.logsetup import register_secret
+    from nezha_tui.settings import DEMO_SCOPE, NO_PROFILE_SCOPE, profile_scope
 
     if args.demo:
         demo = _start_demo(args)
@@ -194,7 +205,7 @@ def _connection(args: argparse.Namespace) -> Connection:
             auth = Credentials(token=demo.token)
         else:
             auth = Credentials()
-        return Connection(demo.url, auth, True, getattr(args, "online_window", None), demo)
+        return Connection(demo.url, auth, True, getattr(args, "online_window", None), demo, DEMO_SCOPE)
     profile = load_profile(args.profile)
     url = resolve_url(args.url, profile, os.environ)
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
@@ -209,10 +220,24 @@ def _connection(args: argparse.Namespace) -> Connection:
     except ValueError:  # what check_url let through; its message would echo the URL in full
         raise UsageError("the Dashboard URL is malformed (expected e.g. https://nezha.example.com)") from None
     window = getattr(args, "online_window", None) or profile.online_window
-    return Connection(url, auth, not (args.insecure or profile.insecure), window)
+    # the profile's settings only when this is the profile's Dashboard (its group names mean something)
+    from_profile = bool(profile.name and profile.url) and not args.url and not os.environ.get("NEZHA_URL")
+    scope = profile_scope(profile.name) if from_profile else NO_PROFILE_SCOPE
+    return Connection(url, auth, not (args.insecure or profile.insecure), window, scope=scope)
 
 
 # --------------------------------------------------------------------------- run (the TUI)
+
+
+def _check_theme(name: str | None) -> None:
+    """UsageError for a theme Textual does not have, listing the ones it has."""
+    if name is None:
+        return
+    from textual.theme import BUILTIN_THEMES
+
+    if name not in BUILTIN_THEMES:
+        shown = repr(name if len(name) <= THEME_ECHO_MAX else name[: THEME_ECHO_MAX - 1] + "…")
+        raise UsageError(f"unknown theme {shown}; themes: {', '.join(sorted(BUILTIN_THEMES))}")
 
 
 def _cmd_run(argv: Sequence[str]) -> int:
@@ -220,12 +245,16 @@ def _cmd_run(argv: Sequence[str]) -> int:
     from nezha_tui.logsetup import setup_logging
 
     setup_logging(args.log)
+    _check_theme(args.theme)
     conn = _connection(args)
     try:
+        from nezha_tui.config import config_path
+        from nezha_tui.settings import SettingsFile, SettingsStore
         from nezha_tui.ui.app import NezhaApp
 
+        settings = SettingsStore.from_file(SettingsFile(config_path(), conn.scope))
         app = NezhaApp(conn.make_client(), wall=args.wall, online_window=conn.online_window or 30.0,
-                       bells=args.bell)
+                       bells=args.bell, settings=settings, theme=args.theme)
         app.run()
         return app.return_code or 0
     finally:
@@ -305,7 +334,7 @@ def _report(exc: BaseException) -> int:
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:  # anyio wraps one error in a group
         exc = exc.exceptions[0]
     if isinstance(exc, (UsageError, LogFileError)):
-        _err(one_line(str(exc)))
+        _err(one_line(str(exc), USAGE_LINE_MAX))
         return 2
     if isinstance(exc, (CliError, ConfigError)):
         _err(one_line(str(exc)))

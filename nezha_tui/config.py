@@ -27,7 +27,7 @@ from typing import Callable, Mapping
 
 from nezha_tui.api.credentials import Credentials
 
-__all__ = ["ConfigError", "Profile", "UsageError", "check_online_window", "check_url", "config_path",
+__all__ = ["ConfigError", "Profile", "UsageError", "check_online_window", "check_url", "config_path", "read_config_text",
            "load_profile", "resolve_auth", "resolve_url", "read_secret_file"]
 
 CONFIG_FILE = "config.toml"
@@ -115,7 +115,7 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def _read_config(path: Path) -> str:
+def read_config_text(path: Path) -> str:
     """The config file's text; refuses (without blocking) anything but a regular file."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
@@ -177,7 +177,7 @@ def load_profile(name: str | None, path: Path | None = None) -> Profile:
         if name:
             raise ConfigError(f"profile {name!r} asked for, but there is no config file at {path}")
         return Profile()
-    text_ = _read_config(path)
+    text_ = read_config_text(path)
     try:
         data = tomllib.loads(text_)
     except tomllib.TOMLDecodeError as exc:

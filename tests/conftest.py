@@ -19,3 +19,9 @@ def self_signed(tmp_path_factory):
                     "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
                     "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=30)
     return cert, key
+
+
+@pytest.fixture(autouse=True)
+def private_config_dir(monkeypatch, tmp_path_factory):
+    """No test reads or writes the real config.toml (the app saves UI settings there)."""
+    monkeypatch.setenv("NEZHA_TUI_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))

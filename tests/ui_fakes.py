@@ -18,6 +18,7 @@ General on purpose so every screen's tests can reuse them:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -28,6 +29,7 @@ from textual.screen import Screen
 from textual.signal import Signal
 
 from nezha_tui.api import models as m
+from nezha_tui.settings import UiSettings
 from nezha_tui.api.credentials import Credentials
 from nezha_tui.api.stream import StreamState, StreamStatus
 from nezha_tui.history_cache import HistoryCache
@@ -292,6 +294,7 @@ class HostApp(App[None]):
         self.stream_status_changed: Signal[StreamStatus] = Signal(self, "stream_status_changed")
         self.state_changed: Signal[AppEvent] = Signal(self, "state_changed")
         self._factory = screen_factory
+        self._ui_settings = UiSettings()
 
     def on_mount(self) -> None:
         if self._factory is not None:
@@ -299,6 +302,13 @@ class HostApp(App[None]):
 
     def fleet_now(self) -> float:
         return self.store.now_ms / 1000.0
+
+    @property
+    def ui_settings(self) -> UiSettings:
+        return self._ui_settings
+
+    def remember(self, **changes: Any) -> None:
+        self._ui_settings = dataclasses.replace(self._ui_settings, **changes)
 
     def frame_age(self) -> float | None:
         return None

@@ -26,6 +26,8 @@ from typing import Any, Protocol
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.signal import Signal
+from textual.theme import Theme
+from textual.timer import Timer
 
 from nezha_tui import gc_policy
 from nezha_tui.api.decode import DecodeReport
@@ -34,6 +36,7 @@ from nezha_tui.api.models import Setting, StreamFrame
 from nezha_tui.api.sanitise import sanitise
 from nezha_tui.api.stream import StreamState, StreamStatus
 from nezha_tui.history_cache import HistoryCache
+from nezha_tui.settings import SettingsError, SettingsStore, UiSettings
 from nezha_tui.store import FleetChange, FleetStore
 from nezha_tui.ui.commands import bindings_for, palette_commands
 from nezha_tui.ui.context import DashboardClient
@@ -63,6 +66,9 @@ class FrameSource(Protocol):
 
     def stop(self) -> None: ...
 
+
+SETTINGS_SAVE_DELAY = 1.0
+"""Seconds from a settings change to the config file's rewrite: nine presses of ``o`` write once."""
 
 WALL_RETRY_MAX = 3600.0
 """Longest wait (s) before the wall tries a refused stream again."""
@@ -154,11 +160,20 @@ class NezhaApp(App[None]):
         stream_options: dict[str, Any] | None = None,
         start_timers: bool = True,
         wall_retry: float = 300.0,
+        settings: SettingsStore | None = None,
+        theme: str | None = None,
     ) -> None:
         super().__init__()
         self.client = client
         self.wall = float(wall) if wall else None
-        self.bells = bells
+        self.settings = settings or SettingsStore()
+        """The UI settings in use; saved only when the command line gave a file (tests: never)."""
+        self._settings_timer: Timer | None = None
+        self.bells = bells or self.settings.current.bell
+        theme = theme or self.settings.current.theme
+        if theme in self.available_themes:  # a saved theme that no longer exists: the default, quietly
+            self.theme = theme
+        self._theme_shown = self.theme
         self.store = FleetStore(online_window=online_window)
         self.setting: Setting | None = None
         self.stream: FrameSource | None = None
@@ -224,6 +239,10 @@ class NezhaApp(App[None]):
     def on_mount(self) -> None:
         if self.wall:
             self.add_class("-wall")
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.call_after_refresh(self._report_settings_problems)
         self.run_worker(self._stream_main(), name="stream", group="stream", exit_on_error=False)
         self.run_worker(self._load_setting(), name="setting", group="setting", exit_on_error=False)
         self.refresh_groups()
@@ -236,6 +255,7 @@ class NezhaApp(App[None]):
     async def on_unmount(self) -> None:
         self.gc_pause.resume()
         self._stop_stream()
+        self._save_settings()
 
     async def action_quit(self) -> None:
         self._stop_stream()  # close the socket cleanly rather than by cancellation
@@ -441,6 +461,50 @@ class NezhaApp(App[None]):
         if self.store.set_groups(groups or []):
             self.state_changed.publish(GroupsChanged())  # no server changed: views re-filter on it
 
+    # ------------------------------------------------------------------ settings that stay
+
+    @property
+    def ui_settings(self) -> UiSettings:
+        return self.settings.current
+
+    def remember(self, **changes: Any) -> None:
+        """Record UI choices (:class:`~nezha_tui.settings.UiSettings` fields); saved a moment later
+        (and at exit), once for a burst of changes."""
+        if self.settings.remember(**changes) and self._settings_timer is None and self.is_running:
+            self._settings_timer = self.set_timer(SETTINGS_SAVE_DELAY, self._save_settings, name="settings")
+
+    def _save_settings(self) -> None:
+        if self._settings_timer is not None:
+            self._settings_timer.stop()
+            self._settings_timer = None
+        try:
+            self.settings.flush()
+        except SettingsError as exc:  # a read-only or broken config: one line, the app goes on
+            log.warning("%s", exc)
+            self.report_error("settings", f"Settings not saved: {exc}", "warning")
+
+    def _theme_changed(self, theme: Theme) -> None:
+        if theme.name != self._theme_shown:  # the user's choice (the palette), not the start
+            self._theme_shown = theme.name
+            self.remember(theme=theme.name)
+
+    def _report_settings_problems(self) -> None:
+        """One note for what the config's [ui] and [keymap] held that could not be used."""
+        problems = list(self.settings.problems)
+        if self.settings.keymap:
+            from nezha_tui.ui.keymap import clashes, unknown_ids
+
+            unknown = unknown_ids(self.settings.keymap)
+            if unknown:
+                problems.append(f"keymap: no binding has the id {', '.join(repr(i) for i in unknown)}; "
+                                "ignored (README lists the ids)")
+            problems.extend(clashes(self.settings.keymap))
+        for problem in problems:
+            log.warning("%s", problem)
+        if problems:
+            more = f" (and {len(problems) - 1} more: --log FILE lists them)" if len(problems) > 1 else ""
+            self.notify(f"{problems[0]}{more}", severity="warning", timeout=10)
+
     # ------------------------------------------------------------------ last line of defence
 
     def _fatal_error(self) -> None:
@@ -545,6 +609,7 @@ class NezhaApp(App[None]):
 
     def action_toggle_bells(self) -> None:
         self.bells = not self.bells
+        self.remember(bell=self.bells)
         self.notify("Bell on alerts: on" if self.bells else "Bell on alerts: off", timeout=3)
         self.state_changed.publish(BellToggled(self.bells))
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only (the module is imported by every screen)
     from textual.app import App
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only (the module is imported
     )
     from nezha_tui.api.stream import StreamStatus
     from nezha_tui.history_cache import HistoryCache
+    from nezha_tui.settings import UiSettings
     from nezha_tui.store import FleetChange, FleetStore
     from nezha_tui.ui.events import AppEvent
 
@@ -92,6 +93,15 @@ class NezhaContext(Protocol):
     stream_status_changed: Signal[StreamStatus]
     state_changed: Signal[AppEvent]
     """The app's own state: pause, tick, bell, settings, groups (:mod:`nezha_tui.ui.events`)."""
+
+    @property
+    def ui_settings(self) -> UiSettings:
+        """The UI choices restored at start (sort, group, view...; :mod:`nezha_tui.settings`)."""
+        ...
+
+    def remember(self, **changes: Any) -> None:
+        """Record UI choices (``UiSettings`` fields); saved a moment later when a config is in use."""
+        ...
 
     def fleet_now(self) -> float:
         """The Dashboard's clock now (unix seconds): what ages are measured with."""

@@ -8,6 +8,8 @@ whole fleet per frame.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -40,6 +42,8 @@ class FleetScreen(UsesNezha, Screen[None]):
         super().__init__(id="fleet")
         self.view: FleetView | None = None
         self._filter_count_text = ""
+        self._group_to_restore: str | None = None
+        """The saved group's name, until the groups that hold it arrived (or the user chose one)."""
 
     # ------------------------------------------------------------------ layout
 
@@ -48,7 +52,11 @@ class FleetScreen(UsesNezha, Screen[None]):
         return bool(self.nezha.wall)
 
     def compose(self) -> ComposeResult:
-        self.view = FleetView(self.nezha.store, offline_first=self.wall)
+        app = self.nezha
+        saved = app.ui_settings
+        self.view = FleetView(app.store, sort=saved.sort, reverse=saved.reverse,
+                              offline_first=self.wall or saved.offline_first)
+        self._group_to_restore = saved.group
         self.view.update(None)
         yield FleetSummary(self.view, id="summary")
         yield StaleBanner(id="stale")
@@ -73,6 +81,9 @@ class FleetScreen(UsesNezha, Screen[None]):
             self.query_one("#cards").focus()
         else:
             self.query_one("#cards").display = False
+            if app.ui_settings.view == "cards":
+                self._show_view(self.cards)
+        self._restore_group()
         self._update_filter_bar()
         self._update_empty()
         self.grid.sync()
@@ -105,6 +116,8 @@ class FleetScreen(UsesNezha, Screen[None]):
         self.query_one(FleetSummary).refresh()
         if change.first or change.membership_changed:
             self._update_empty()
+            if self._group_to_restore is not None:
+                self._restore_group()
 
     def on_stream_status(self, status: StreamStatus) -> None:
         self._update_stale()
@@ -117,6 +130,8 @@ class FleetScreen(UsesNezha, Screen[None]):
             self._update_stale()
             self.grid.tick_ages()  # offline servers' ages move on: only the visible ones that changed
         elif isinstance(event, GroupsChanged) and self.view is not None:
+            if self._group_to_restore is not None:
+                self._restore_group()
             if self.view.follow_groups():
                 self.grid.sync()
             self._update_filter_count()
@@ -184,6 +199,39 @@ class FleetScreen(UsesNezha, Screen[None]):
         self.grid.sync()
         self._update_filter_count()
         self.query_one(FleetSummary).refresh()
+        self._remember_choices()
+
+    # ------------------------------------------------------------------ settings that stay
+
+    def _remember_choices(self) -> None:
+        """Record the sort, its direction, the group and offline-first (saved if they changed)."""
+        view = self.view
+        if view is None:
+            return
+        app = self.nezha
+        changes: dict[str, Any] = {"sort": view.sort_key.id, "reverse": view.reverse}
+        if self._group_to_restore is None:  # else: the saved group is still to come
+            changes["group"] = None if view.group_id is None else view.group_label
+        if not self.wall:  # the wall always puts offline servers first
+            changes["offline_first"] = view.offline_first
+        app.remember(**changes)
+
+    def _restore_group(self) -> None:
+        """Show the saved group once the groups and servers that make it are known; a group that
+        is gone (groups and servers there, the name not) falls back to all servers, quietly."""
+        view, name = self.view, self._group_to_restore
+        if view is None or name is None:
+            return
+        app = self.nezha
+        gid = next((gid for gid, label in view.group_choices() if gid is not None and label == name), None)
+        if gid is not None:
+            self._group_to_restore = None
+            view.set_group(gid)
+            self.grid.sync()
+            self._update_filter_count()
+            self.query_one(FleetSummary).refresh()
+        elif app.store.frames and app.store.groups:
+            self._group_to_restore = None
 
     # ------------------------------------------------------------------ actions
 
@@ -220,6 +268,7 @@ class FleetScreen(UsesNezha, Screen[None]):
     def action_group(self, step: int) -> None:
         if self.view is None:
             return
+        self._group_to_restore = None  # the user's choice wins over the saved one still to come
         name = self.view.next_group(step)
         self._after_view_change()
         self.notify(f"Group: {name}", timeout=2)
@@ -240,8 +289,13 @@ class FleetScreen(UsesNezha, Screen[None]):
         self.notify("Offline servers first" if self.view.offline_first else "Online servers first", timeout=2)
 
     def action_toggle_view(self) -> None:
+        new = self._show_view(self.cards if self.grid is self.table else self.table)
+        if not self.wall:
+            app = self.nezha
+            app.remember(view="cards" if new is self.cards else "table")
+
+    def _show_view(self, new: FleetGrid) -> FleetGrid:
         old = self.grid
-        new: FleetGrid = self.cards if old is self.table else self.table
         old.display = False
         new.display = True
         new.selected_id = old.selected_id
@@ -249,6 +303,7 @@ class FleetScreen(UsesNezha, Screen[None]):
         self.set_focus(new)
         self.call_after_refresh(new.sync)
         new.sync()
+        return new
 
     def action_open_selected(self) -> None:
         self.grid.open_highlighted()
