@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from textual.app import App, SystemCommand
+from textual.notifications import Notification, Notify
 from textual.screen import Screen
 from textual.signal import Signal
 
@@ -189,6 +190,10 @@ class NezhaApp(App[None]):
         """App clock when the store took in its latest frame (ages advance from there)."""
         self._was_live = False
         self._reported: dict[str, str] = {}
+        self._toast_kinds: dict[str, Notification] = {}
+        self._alert_ids: tuple[set[int], set[int]] = (set(), set())
+        """Servers named in the offline / back-online toast still on screen."""
+        """The latest toast of each kind (see :meth:`notify`)."""
         self._wall_foreign_ticks = 0
         self._gc_paused = False
         self.wall_services_page: Screen | None = None
@@ -354,11 +359,11 @@ class NezhaApp(App[None]):
         prev = getattr(getattr(previous, "state", None), "name", "")
         if name == "LIVE":
             if self._was_live and prev and prev != "LIVE":
-                self._toast("Connection restored", "information")
+                self._toast("Connection restored", "information", kind="connection")
             self._was_live = True
         elif name in ("STALE", "RECONNECTING") and prev == "LIVE":
             message = getattr(status, "message", "") or "no frames"
-            self._toast(f"Connection lost: {message}", "warning")
+            self._toast(f"Connection lost: {message}", "warning", kind="connection")
         elif name == "AUTH_FAILED" and prev != "AUTH_FAILED":
             message = getattr(status, "message", "") or "the Dashboard refused the credentials"
             guest = getattr(getattr(self.client, "credentials", None), "mode", "") == "guest"
@@ -368,20 +373,35 @@ class NezhaApp(App[None]):
     # ------------------------------------------------------------------ alerts
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
-               timeout: float | None = None, markup: bool = False) -> None:
+               timeout: float | None = None, markup: bool = False, kind: str | None = None) -> None:
         """Every toast is plain text, never markup (issue 9): a server, group or error text
         holding ``[/]`` must not crash the app, nor ``[HK]`` lose its tag.  Widgets'
-        ``notify`` passes ``markup=True`` by default, so the flag is ignored here."""
-        kwargs: dict[str, Any] = {"title": sanitise(str(title)), "severity": severity, "markup": False}
-        if timeout is not None:
-            kwargs["timeout"] = timeout
-        super().notify(sanitise(str(message)), **kwargs)
+        ``notify`` passes ``markup=True`` by default, so the flag is ignored here.
 
-    def _toast(self, message: str, severity: str = "information", timeout: float | None = None) -> None:
-        kwargs: dict[str, Any] = {"severity": severity}
-        if timeout is not None:
-            kwargs["timeout"] = timeout
-        self.notify(message, **kwargs)
+        ``kind`` (e.g. ``"group"``, ``"connection"``): a toast of that kind replaces the
+        previous one still on screen instead of stacking on it."""
+        notification = Notification(sanitise(str(message)), sanitise(str(title)), severity,
+                                    self.NOTIFICATION_TIMEOUT if timeout is None else timeout, markup=False)
+        if kind is not None:
+            previous = self._toast_kinds.get(kind)
+            self._toast_kinds[kind] = notification
+            if previous is not None:
+                # queued behind the previous toast's own Notify message, so it is removed
+                # even when both were raised in one handler
+                self.call_later(self._drop_notification, previous)
+        self.post_message(Notify(notification))
+
+    def _drop_notification(self, notification: Notification) -> None:
+        """Take a toast off the screen (Textual has no public call for one toast; a test
+        of toast kinds fails if this internal changes)."""
+        try:
+            self._unnotify(notification)
+        except Exception:  # a Textual upgrade that renamed it: toasts stack again, no crash
+            log.exception("removing a toast failed")
+
+    def _toast(self, message: str, severity: str = "information", timeout: float | None = None,
+               kind: str | None = None) -> None:
+        self.notify(message, severity=severity, timeout=timeout, kind=kind)
         if self.bells:
             self.bell()
 
@@ -399,25 +419,39 @@ class NezhaApp(App[None]):
         return text
 
     def _alert(self, change: FleetChange) -> None:
+        """One offline toast and one back-online toast at most: a flip while the last one of
+        its kind is still shown adds its servers to it (new toast, same kind) instead of
+        stacking a second one."""
         if change.first:
             return
+        offline, online = self._alert_ids
         if change.went_offline:
-            n = len(change.went_offline)
-            text = (f"{self._names(change.went_offline)} is offline" if n == 1
-                    else f"{n} servers went offline: {self._names(change.went_offline)}")
-            self._toast(text, "warning")
+            offline = self._still_shown("offline", offline) | change.went_offline
+            online -= change.went_offline
+            n = len(offline)
+            text = (f"{self._names(offline)} is offline" if n == 1
+                    else f"{n} servers went offline: {self._names(offline)}")
+            self._toast(text, "warning", kind="offline")
         if change.came_online:
-            n = len(change.came_online)
-            text = (f"{self._names(change.came_online)} is back online" if n == 1
-                    else f"{n} servers are back online: {self._names(change.came_online)}")
-            self._toast(text, "information")
+            online = self._still_shown("online", online) | change.came_online
+            offline -= change.came_online
+            n = len(online)
+            text = (f"{self._names(online)} is back online" if n == 1
+                    else f"{n} servers are back online: {self._names(online)}")
+            self._toast(text, "information", kind="online")
+        self._alert_ids = (offline, online)
+
+    def _still_shown(self, kind: str, ids: set[int]) -> set[int]:
+        """``ids`` while the last toast of ``kind`` is on screen, else none."""
+        last = self._toast_kinds.get(kind)
+        return ids if last is not None and not last.has_expired else set()
 
     def report_error(self, key: str, message: str, severity: str = "error") -> None:
         """Notify once per distinct message for ``key`` (a minute timer must not toast every minute)."""
         if self._reported.get(key) == message:
             return
         self._reported[key] = message
-        self.notify(message, severity=severity, timeout=10)
+        self.notify(message, severity=severity, timeout=10, kind=f"error:{key}")
 
     # ------------------------------------------------------------------ REST data
 
@@ -519,7 +553,7 @@ class NezhaApp(App[None]):
             self.store.freeze()
             self.held_frames = 0
             self._paused_flips = (set(), set())
-            self.notify("Paused: the picture is frozen, the recording goes on", timeout=3)
+            self.notify("Paused: the picture is frozen, the recording goes on", timeout=3, kind="pause")
             self.state_changed.publish("pause")
             return
         held, self.held_frames = self.held_frames, 0
@@ -549,13 +583,13 @@ class NezhaApp(App[None]):
         frames = f"{held} frame{'s' if held != 1 else ''}"
         if parts:
             self._toast(f"Resumed ({frames} caught up): " + "; ".join(parts),
-                        "warning" if change.went_offline else "information")
+                        "warning" if change.went_offline else "information", kind="pause")
         else:
-            self.notify(f"Resumed ({frames} caught up)", timeout=3)
+            self.notify(f"Resumed ({frames} caught up)", timeout=3, kind="pause")
 
     def action_toggle_bells(self) -> None:
         self.bells = not self.bells
-        self.notify("Bell on alerts: on" if self.bells else "Bell on alerts: off", timeout=3)
+        self.notify("Bell on alerts: on" if self.bells else "Bell on alerts: off", timeout=3, kind="bell")
         self.state_changed.publish("bell")
 
     def action_open_server(self, server_id: int) -> None:

@@ -201,12 +201,17 @@ class FleetScreen(Screen[None]):
         self._update_filter_bar()
         self._after_view_change()
 
+    def _toast(self, message: str, *, kind: str) -> None:
+        """A short toast that replaces the last one of its ``kind`` (no stack of "Group: ..." toasts)."""
+        app: Any = self.app
+        app.notify(message, timeout=2, kind=kind)
+
     def action_sort_next(self) -> None:
         if self.view is None:
             return
         key = self.view.next_sort()
         self._after_view_change()
-        self.notify(f"Sort: {key.label}", timeout=2)
+        self._toast(f"Sort: {key.label}", kind="sort")
 
     def action_sort_reverse(self) -> None:
         if self.view is None:
@@ -219,7 +224,7 @@ class FleetScreen(Screen[None]):
             return
         name = self.view.next_group(step)
         self._after_view_change()
-        self.notify(f"Group: {name}", timeout=2)
+        self._toast(f"Group: {name}", kind="group")
 
     def action_status_filter(self) -> None:
         if self.view is None:
@@ -227,14 +232,14 @@ class FleetScreen(Screen[None]):
         status = self.view.next_status()
         self._update_filter_bar()
         self._after_view_change()
-        self.notify(f"Showing: {status.value} servers", timeout=2)
+        self._toast(f"Showing: {status.value} servers", kind="status")
 
     def action_offline_first(self) -> None:
         if self.view is None:
             return
         self.view.set_offline_first(not self.view.offline_first)
         self._after_view_change()
-        self.notify("Offline servers first" if self.view.offline_first else "Online servers first", timeout=2)
+        self._toast("Offline servers first" if self.view.offline_first else "Online servers first", kind="sort")
 
     def action_toggle_view(self) -> None:
         old = self.grid
