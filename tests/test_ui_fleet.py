@@ -378,7 +378,7 @@ async def test_empty_states_and_client_errors_are_notifications():
         await pilot.pause()
         await pilot.pause()
         empty = str(app.screen.query_one("#empty").render())
-        assert "Waiting for the first frame" in empty
+        assert "Connecting to http://fake.invalid…" in empty
         assert any("Server groups" in n for n, _ in notes)
         assert any("Site settings" in n for n, _ in notes)
         await feed(pilot, streams, frame([]))

@@ -24,6 +24,7 @@ from typing import Any
 import msgspec
 
 from nezha_tui.api import models as m
+from nezha_tui.api.credentials import Credentials
 
 T0 = 1_795_000_000  # a fixed "now" in unix seconds (Nov 2026)
 ZONE = dt.timezone(dt.timedelta(hours=8))
@@ -135,6 +136,7 @@ class FakeClient:
         }
         self.answers.update(answers)
         self.errors: dict[str, BaseException] = {}
+        self.credentials = Credentials(username="admin", password="demo-password")
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self.closed = False
 
@@ -153,6 +155,9 @@ class FakeClient:
 
     async def login(self) -> None:
         self._answer("login")
+
+    def forget_auth_failure(self) -> None:
+        self._answer("forget_auth_failure")
 
     async def ensure_auth(self) -> None:
         self._answer("ensure_auth")

@@ -29,13 +29,19 @@ from textual.notifications import Notification, Notify
 from textual.screen import Screen
 from textual.signal import Signal
 
+from nezha_tui.api.errors import BadCredentials, TokenRejected, Unauthorized
 from nezha_tui.api.sanitise import sanitise
+from nezha_tui.api.stream import StreamState
+from nezha_tui.format import fmt_origin
 from nezha_tui.store import FleetChange, FleetStore
 from nezha_tui.ui.commands import bindings_for, palette_commands
 
 __all__ = ["NezhaApp", "FramePerf", "FrameSample"]
 
 log = logging.getLogger("nezha_tui.ui")
+
+_REFUSED = (BadCredentials, TokenRejected, Unauthorized)
+"""REST errors that mean the credentials were refused (the stream reports those too)."""
 
 _FAILED = object()  # what NezhaApp._fetch returns when the request failed (None can be an answer)
 
@@ -72,6 +78,9 @@ def _freeze_long_lived() -> None:
 
 WALL_RETRY_MAX = 3600.0
 """Longest wait (s) before the wall tries a refused stream again."""
+
+RETRY_PAUSE = 5.0
+"""Shortest time (s) between two retries asked for with ``r``."""
 
 
 @dataclass(slots=True)
@@ -189,6 +198,9 @@ class NezhaApp(App[None]):
         self.frame_applied_at: float | None = None
         """App clock when the store took in its latest frame (ages advance from there)."""
         self._was_live = False
+        self.stream_running = False
+        """A stream's ``run()`` is under way (or about to start): no second one."""
+        self._retried_at: float | None = None
         self._reported: dict[str, str] = {}
         self._toast_kinds: dict[str, Notification] = {}
         self._alert_ids: tuple[set[int], set[int]] = (set(), set())
@@ -264,6 +276,7 @@ class NezhaApp(App[None]):
         fruitless = 0
         while True:
             frames_before = self.frames_received
+            self.stream_running = True
             try:
                 self.stream = self._make_stream()
                 await self.stream.run()
@@ -272,10 +285,51 @@ class NezhaApp(App[None]):
             except Exception as exc:
                 log.exception("stream failed")
                 self.report_error("stream", f"Live stream stopped: {_error_message(exc)}")
+            finally:
+                self.stream_running = False
             if not self.wall:
                 return
             fruitless = 0 if self.frames_received > frames_before else fruitless + 1
             await asyncio.sleep(self.wall_retry_delay(fruitless))
+
+    def retry_stream(self) -> bool:
+        """Start the stream again after it gave up (refused credentials, a stop): ``r``.
+
+        Not while a stream runs (one stream at a time), nor within :data:`RETRY_PAUSE` s of
+        the last retry (a Dashboard's firewall blocks an address longer with every failed
+        login).  The client forgets the refused login so it tries once more.  ``True`` when
+        a new stream was started.
+        """
+        if self.stream_running:
+            self.notify("Already connected or connecting", timeout=3, kind="connection")
+            return False
+        now = self.clock()
+        if self._retried_at is not None and now - self._retried_at < RETRY_PAUSE:
+            wait = int(RETRY_PAUSE - (now - self._retried_at) + 0.999)
+            self.notify(f"Wait {wait} s before retrying", timeout=3, kind="connection")
+            return False
+        self._retried_at = now
+        self._reported.pop("stream", None)
+        self.client.forget_auth_failure()
+        self.stream_running = True  # until the worker starts: a second r must not start another
+        self.run_worker(self._stream_main(), name="stream", group="stream", exclusive=True, exit_on_error=False)
+        self.run_worker(self._load_groups(), name="groups", group="groups", exclusive=True, exit_on_error=False)
+        if self.setting is None:
+            self.run_worker(self._load_setting(), name="setting", group="setting", exclusive=True,
+                            exit_on_error=False)
+        return True
+
+    @property
+    def login_refused(self) -> bool:
+        """The Dashboard refused the login before any frame came: nothing to show but why."""
+        status = self.stream_status
+        return not self.store.frames and status is not None and status.state is StreamState.AUTH_FAILED
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """After a refused login (no data): no pause, bell or services keys that would do nothing."""
+        if action in ("toggle_pause", "toggle_bells", "open_services") and self.login_refused:
+            return False
+        return True
 
     def wall_retry_delay(self, fruitless: int) -> float:
         """Wait before the wall starts a stopped stream again, after ``fruitless`` runs in a row
@@ -364,10 +418,12 @@ class NezhaApp(App[None]):
         elif name in ("STALE", "RECONNECTING") and prev == "LIVE":
             message = getattr(status, "message", "") or "no frames"
             self._toast(f"Connection lost: {message}", "warning", kind="connection")
-        elif name == "AUTH_FAILED" and prev != "AUTH_FAILED":
+        elif name == "AUTH_FAILED" and prev != "AUTH_FAILED" and self.store.frames:
+            # (before the first frame the fleet screen's panel says it, with the fix: no toast)
             message = getattr(status, "message", "") or "the Dashboard refused the credentials"
             guest = getattr(getattr(self.client, "credentials", None), "mode", "") == "guest"
-            self._toast(message if guest else f"Authentication failed: {message}", "error", timeout=30)
+            self._toast(message if guest else f"Authentication failed: {message} (r retries)", "error",
+                        timeout=30, kind="connection")
         self.stream_status_changed.publish(status)
 
     # ------------------------------------------------------------------ alerts
@@ -463,7 +519,9 @@ class NezhaApp(App[None]):
             raise
         except Exception as exc:
             log.info("%s failed: %s", key, _error_message(exc))
-            self.report_error(key, f"{what}: {_error_message(exc)}", "warning")
+            if not (isinstance(exc, _REFUSED) and not self.store.frames):
+                # (a refused login before the first frame: the stream's panel says it once)
+                self.report_error(key, f"{what}: {_error_message(exc)}", "warning")
             return _FAILED
         self._reported.pop(key, None)
         return answer
@@ -518,6 +576,18 @@ class NezhaApp(App[None]):
         self._close_messages_no_wait()
 
     # ------------------------------------------------------------------ clocks
+
+    def dashboard_origin(self) -> str:
+        """Where the app connects, for people: scheme, host and port (no path, no credentials)."""
+        return fmt_origin(self.client.base_url)
+
+    def credentials_mode(self) -> str:
+        """What the client signs in with: ``"guest"``, ``"password"``, ``"access_token"`` (nzp_)
+        or ``"jwt"`` (a JWT given as the token)."""
+        credentials = self.client.credentials
+        if credentials.mode == "token":
+            return "access_token" if credentials.is_access_token else "jwt"
+        return str(credentials.mode)
 
     def frame_age(self) -> float | None:
         """Seconds since the last frame arrived (app clock), or ``None`` before the first."""

@@ -18,12 +18,14 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from nezha_tui.ui.widgets.footer import KeyFooter
+from nezha_tui.api.stream import StreamState
 from nezha_tui.fleet_view import FleetView, StatusFilter
 from nezha_tui.store import FleetChange
 from nezha_tui.ui.commands import bindings_for
+from nezha_tui.ui.empty_states import auth_failure_text, no_match_text, no_servers_text, waiting_text
 from nezha_tui.ui.widgets.fleet_cards import FleetCards
 from nezha_tui.ui.widgets.fleet_table import FleetGrid, FleetTable
-from nezha_tui.ui.widgets.summary import FleetSummary, StaleBanner, state_name
+from nezha_tui.ui.widgets.summary import FleetSummary, StaleBanner
 
 __all__ = ["FleetScreen"]
 
@@ -39,6 +41,9 @@ class FleetScreen(Screen[None]):
         super().__init__(id="fleet")
         self.view: FleetView | None = None
         self._filter_count_text = ""
+        self._empty_mode = ""
+        """``""`` (servers shown), ``"-nodata"``, ``"-auth"`` or ``"-nomatch"``: see _update_empty."""
+        self._empty_text: Text | None = None
 
     # ------------------------------------------------------------------ layout
 
@@ -52,9 +57,9 @@ class FleetScreen(Screen[None]):
         self.view.update(None)
         yield FleetSummary(self.view, id="summary")
         yield StaleBanner(id="stale")
-        yield Static("", id="empty")
         yield FleetTable(self.view, id="table")
         yield FleetCards(self.view, id="cards", large=self.wall)
+        yield Static("", id="empty")  # below the table's header: "No server matches 'xyz'"
         with Horizontal(id="filter-bar"):
             yield Static("/", id="filter-label")
             yield Input(placeholder="name, country, platform, group or tag", id="filter")
@@ -103,7 +108,7 @@ class FleetScreen(Screen[None]):
         if reordered or change.membership_changed:
             self._update_filter_count()
         self.query_one(FleetSummary).refresh()
-        if change.first or change.membership_changed:
+        if change.first or change.membership_changed or reordered or not self.view.ids or self._empty_mode:
             self._update_empty()
 
     def on_stream_status(self, status: Any) -> None:
@@ -118,6 +123,7 @@ class FleetScreen(Screen[None]):
             self.grid.tick_ages()  # offline servers' ages move on: only the visible ones that changed
         elif what == "groups":
             self._update_filter_count()
+            self._update_empty()
 
     def _update_stale(self) -> None:
         shown = self.query_one(StaleBanner).update_state()
@@ -126,24 +132,40 @@ class FleetScreen(Screen[None]):
         self.set_class(dim, "-stale")
 
     def _update_empty(self) -> None:
+        """The words in place of the grid when it shows no server: connecting, a refused login
+        (one panel: cause, fix, keys), no server on the Dashboard, or no match for the filter.
+
+        Cheap (no walk over the fleet): it runs after every frame and view change."""
         app: Any = self.app
-        empty = self.query_one("#empty", Static)
-        if len(app.store):
-            empty.display = False
-            return
-        name = state_name(app.stream_status)
-        url = getattr(app.client, "base_url", "") or "the Dashboard"
-        if app.store.frames:
-            text = "No servers are visible to this account on this Dashboard."
-        elif name == "AUTH_FAILED" and getattr(getattr(app.client, "credentials", None), "mode", "") == "guest":
-            # no credentials were given, so none were refused: force_auth wants a login
-            text = f"{url}: {getattr(app.stream_status, 'message', '') or 'this Dashboard requires a login'}"
-        elif name == "AUTH_FAILED":
-            text = f"{url} refused the credentials: {getattr(app.stream_status, 'message', '')}"
-        else:
-            text = f"Waiting for the first frame from {url}…"
-        empty.update(Text(text))  # plain text: the message may be the Dashboard's, e.g. "[/]"
-        empty.display = True
+        view = self.view
+        status = app.stream_status
+        state = status.state if status is not None else None
+        mode = ""
+        if not app.store.frames:
+            if state is StreamState.AUTH_FAILED:
+                mode = "-auth"
+                text = auth_failure_text(app.credentials_mode(), status.message, app.dashboard_origin())
+            else:
+                mode = "-nodata"
+                reason = status.message.split(";")[0] if state is StreamState.RECONNECTING else ""
+                text = waiting_text(app.dashboard_origin(), reason)
+        elif not len(app.store):
+            mode = "-nodata"
+            text = no_servers_text()
+        elif view is not None and not view.ids:
+            mode = "-nomatch"
+            text = no_match_text(view.query, view.status.value,
+                                 view.group_label if view.group_id is not None else None)
+        if mode != self._empty_mode:
+            for name in ("-auth", "-nodata", "-nomatch"):
+                self.set_class(name == mode, name)
+            self._empty_mode = mode
+            self.refresh_bindings()  # the auth panel's keys: r retry, q quit
+            if mode == "-auth" and self.query_one("#filter", Input).has_focus:
+                self.set_focus(self.grid)
+        if mode and text != self._empty_text:
+            self._empty_text = text
+            self.query_one("#empty", Static).update(text)  # plain text (Text): never markup
 
     # ------------------------------------------------------------------ filter bar
 
@@ -181,6 +203,7 @@ class FleetScreen(Screen[None]):
         self.grid.sync()
         self._update_filter_count()
         self.query_one(FleetSummary).refresh()
+        self._update_empty()
 
     # ------------------------------------------------------------------ actions
 
@@ -251,6 +274,20 @@ class FleetScreen(Screen[None]):
         self.set_focus(new)
         self.call_after_refresh(new.sync)
         new.sync()
+
+    def action_retry(self) -> None:
+        app: Any = self.app
+        app.retry_stream()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Under the refused-login panel only its keys (r, q) and help are live (and in the
+        footer); ``r`` only when the stream gave up."""
+        if action == "retry":
+            status: Any = self.app.stream_status  # type: ignore[attr-defined]
+            return status is not None and status.state in (StreamState.AUTH_FAILED, StreamState.STOPPED)
+        if self._empty_mode == "-auth" and action not in ("quit", "help"):
+            return False
+        return True
 
     def action_open_selected(self) -> None:
         self.grid.open_highlighted()

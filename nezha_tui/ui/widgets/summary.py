@@ -152,14 +152,18 @@ class FleetSummary(Widget):
         out.append((0, [(cut_cells(store.site_name, 40) or "Nezha", "bold")]))
         if view.group_id is not None:
             out.append((1, [(f"[{cut_cells(view.group_label, 30)}]", f"bold {accent}")]))
-        totals = view.totals()
-        out.append((1, [(f"{totals.servers} servers ", ""), ("●", green), (f" {totals.online} ", ""),
-                        ("○", red if totals.offline else ""), (f" {totals.offline}", "")]))
-        if view.filtering:
-            out.append((2, [(f"filter {len(view.ids)} of {view.group_total}", "italic")]))
-        out.append((3, [(f"↓{fmt_speed(totals.net_in_speed)} ↑{fmt_speed(totals.net_out_speed)}", "")]))
-        out.append((6, [(f"Σ↓{fmt_bytes(totals.net_in_transfer)} Σ↑{fmt_bytes(totals.net_out_transfer)}", "")]))
-        out.append((7, [(f"{store.viewers} viewer{'s' if store.viewers != 1 else ''}", "")]))
+        if store.frames:
+            totals = view.totals()
+            out.append((1, [(f"{totals.servers} servers ", ""), ("●", green), (f" {totals.online} ", ""),
+                            ("○", red if totals.offline else ""), (f" {totals.offline}", "")]))
+            if view.filtering:
+                out.append((2, [(f"filter {len(view.ids)} of {view.group_total}", "italic")]))
+            out.append((3, [(f"↓{fmt_speed(totals.net_in_speed)} ↑{fmt_speed(totals.net_out_speed)}", "")]))
+            out.append((6, [(f"Σ↓{fmt_bytes(totals.net_in_transfer)} Σ↑{fmt_bytes(totals.net_out_transfer)}",
+                             "")]))
+            out.append((7, [(f"{store.viewers} viewer{'s' if store.viewers != 1 else ''}", "")]))
+        else:  # nothing known yet: no zeros that look like a dead fleet
+            out.append((1, [("- servers", "")]))
         key = view.sort_key
         if key.id != "default" or view.reverse:
             arrow = "▲" if view.reverse != (not key.descending) else "▼"
@@ -177,7 +181,10 @@ class FleetSummary(Widget):
             out.append((2, [(f"⚠ {repaired} frame{'s' if repaired != 1 else ''} repaired", yellow)]))
         style = {"LIVE": green, "STALE": yellow, "RECONNECTING": yellow, "AUTH_FAILED": red,
                  "STOPPED": red}.get(name, "")
-        conn = [("● " if name == "LIVE" else "◌ ", style), (connection_label(status), "")]
+        label = connection_label(status)
+        if name == "CONNECTING" and not store.frames:
+            label = f"connecting to {app.dashboard_origin()}…"
+        conn = [("● " if name == "LIVE" else "◌ ", style), (label, "")]
         age = app.frame_age() if hasattr(app, "frame_age") else None
         if age is not None:
             conn.append((f" {fmt_duration(age)} ago", ""))
@@ -282,8 +289,8 @@ class StaleBanner(Widget):
         name = state_name(status)
         had_frame = bool(getattr(getattr(app, "store", None), "frames", 0))
         attempt = getattr(status, "attempt", 0) or 0
-        shown = name in ("STALE", "RECONNECTING", "AUTH_FAILED", "STOPPED") or (
-            name == "CONNECTING" and (had_frame or attempt > 0))
+        shown = name in ("STALE", "RECONNECTING", "STOPPED") or (name == "AUTH_FAILED" and had_frame) or (
+            name == "CONNECTING" and (had_frame or attempt > 0))  # (no frame: the fleet screen's panel)
         self.set_class(shown, "-shown")
         self.set_class(name == "AUTH_FAILED", "-error")
         if shown:
