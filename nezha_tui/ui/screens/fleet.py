@@ -115,6 +115,7 @@ class FleetScreen(Screen[None]):
         self._update_stale()
         self.query_one(FleetSummary).refresh()
         self._update_empty()
+        self.refresh_bindings()  # r (retry) is live only when the stream gave up
 
     def on_app_state(self, what: str) -> None:
         self.query_one(FleetSummary).refresh()
