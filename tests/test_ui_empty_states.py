@@ -307,3 +307,30 @@ async def test_the_demo_retry_succeeds_after_the_dashboard_is_fixed_and_q_quits(
             assert app.stream_running
             await pilot.press("q")
             await until(pilot, lambda: not app.is_running)
+
+
+# --------------------------------------------------------------------------- the stale banner
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_stale_banner_wraps_a_long_cause_instead_of_cutting_it(size):
+    cause = ("blocked by the Dashboard's firewall: you were blocked by nezha WAF after too many failed "
+             "logins or bad tokens, wait, then check the credentials")
+    async with fleet_screen(fleet(3), size=size) as (app, pilot, streams, _):
+        streams.last.set_status(status("reconnecting", attempt=3, message=f"{cause}; retrying in 30 s"))
+        await pilot.pause()
+        await pilot.pause()
+        banner = app.screen.query_one("#stale")
+        assert banner.has_class("-shown") and 2 <= banner.region.height <= 3
+        shown_text = " ".join(line.text.strip() for line in screen_lines_of(app, banner))
+        assert "wait, then check the credentials" in shown_text
+        assert "srv-001" in _screen_lines(app)  # the data stays under it
+        streams.last.set_status(status("live"))
+        await pilot.pause()
+        assert not banner.has_class("-shown")
+
+
+def screen_lines_of(app, widget) -> list:
+    lines = app.screen._compositor.render_strips()
+    region = widget.region
+    return [line.crop(region.x, region.right) for line in lines[region.y:region.bottom]]

@@ -264,23 +264,37 @@ def _cells(text: str) -> int:
 
 
 class StaleBanner(Widget):
-    """"stale: last frame 14 s ago, reconnecting, attempt 3, next in 8 s"."""
+    """"stale: last frame 14 s ago, reconnecting, attempt 3, next in 8 s (cause)".
+
+    Wraps onto a second or third line rather than cutting the cause (a firewall's or a
+    proxy's line is long); the layout is redone only when the line count changes."""
 
     DEFAULT_CSS = """
-    StaleBanner { height: 1; background: $warning; color: $text; text-style: bold; padding: 0 1; display: none; }
+    StaleBanner { height: auto; max-height: 3; background: $warning; color: $text; text-style: bold;
+                  padding: 0 1; display: none; }
     StaleBanner.-error { background: $error; }
     StaleBanner.-shown { display: block; }
     """
 
-    def render(self) -> Text:
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._lines = 1
+
+    def _text(self) -> Text:
         app: Any = self.app
         status = getattr(app, "stream_status", None)
         age = app.frame_age() if hasattr(app, "frame_age") else None
         now = app.clock() if hasattr(app, "clock") else 0.0
         try:
-            return Text(stale_text(status, age, now), no_wrap=True, overflow="ellipsis")
+            text = stale_text(status, age, now)
         except Exception:
-            return Text("stale")
+            text = "stale"
+        if state_name(status) in ("AUTH_FAILED", "STOPPED"):
+            text += " · r retries"
+        return Text(text, overflow="ellipsis")
+
+    def render(self) -> Text:
+        return self._text()
 
     def update_state(self) -> bool:
         """Show or hide for the current stream status; ``True`` when shown."""
@@ -294,5 +308,8 @@ class StaleBanner(Widget):
         self.set_class(shown, "-shown")
         self.set_class(name == "AUTH_FAILED", "-error")
         if shown:
-            self.refresh()
+            width = max(1, self.content_size.width or self.app.size.width - 2)
+            lines = min(3, max(1, len(self._text().wrap(self.app.console, width))))
+            self.refresh(layout=lines != self._lines)
+            self._lines = lines
         return shown
