@@ -29,7 +29,6 @@ from textual.notifications import Notification, Notify
 from textual.screen import Screen
 from textual.signal import Signal
 
-from nezha_tui.api.errors import BadCredentials, TokenRejected, Unauthorized
 from nezha_tui.api.sanitise import sanitise
 from nezha_tui.api.stream import StreamState
 from nezha_tui.format import fmt_origin
@@ -39,9 +38,6 @@ from nezha_tui.ui.commands import bindings_for, palette_commands
 __all__ = ["NezhaApp", "FramePerf", "FrameSample"]
 
 log = logging.getLogger("nezha_tui.ui")
-
-_REFUSED = (BadCredentials, TokenRejected, Unauthorized)
-"""REST errors that mean the credentials were refused (the stream reports those too)."""
 
 _FAILED = object()  # what NezhaApp._fetch returns when the request failed (None can be an answer)
 
@@ -326,8 +322,10 @@ class NezhaApp(App[None]):
         return not self.store.frames and status is not None and status.state is StreamState.AUTH_FAILED
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """After a refused login (no data): no pause, bell or services keys that would do nothing."""
-        if action in ("toggle_pause", "toggle_bells", "open_services") and self.login_refused:
+        """No pause or bell keys before there is data; no services key after a refused login."""
+        if action in ("toggle_pause", "toggle_bells") and not self.store.frames:
+            return False
+        if action == "open_services" and self.login_refused:
             return False
         return True
 
@@ -519,8 +517,9 @@ class NezhaApp(App[None]):
             raise
         except Exception as exc:
             log.info("%s failed: %s", key, _error_message(exc))
-            if not (isinstance(exc, _REFUSED) and not self.store.frames):
-                # (a refused login before the first frame: the stream's panel says it once)
+            if self.store.frames:
+                # (before the first frame the fleet screen says why the stream has none, once;
+                # the groups timer asks again and tells then if it still fails)
                 self.report_error(key, f"{what}: {_error_message(exc)}", "warning")
             return _FAILED
         self._reported.pop(key, None)

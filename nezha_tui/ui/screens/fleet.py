@@ -25,7 +25,7 @@ from nezha_tui.ui.commands import bindings_for
 from nezha_tui.ui.empty_states import auth_failure_text, no_match_text, no_servers_text, waiting_text
 from nezha_tui.ui.widgets.fleet_cards import FleetCards
 from nezha_tui.ui.widgets.fleet_table import FleetGrid, FleetTable
-from nezha_tui.ui.widgets.summary import FleetSummary, StaleBanner
+from nezha_tui.ui.widgets.summary import FleetSummary, StaleBanner, stream_cause
 
 __all__ = ["FleetScreen"]
 
@@ -148,7 +148,9 @@ class FleetScreen(Screen[None]):
                 text = auth_failure_text(app.credentials_mode(), status.message, app.dashboard_origin())
             else:
                 mode = "-nodata"
-                reason = status.message.split(";")[0] if state is StreamState.RECONNECTING else ""
+                reason = stream_cause(status.message) if status is not None and status.attempt else ""
+                if reason:
+                    reason += f" (attempt {status.attempt})"
                 text = waiting_text(app.dashboard_origin(), reason)
         elif not len(app.store):
             mode = "-nodata"
@@ -281,12 +283,12 @@ class FleetScreen(Screen[None]):
         app.retry_stream()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Under the refused-login panel only its keys (r, q) and help are live (and in the
+        """Without servers (connecting, a refused login) the grid's keys are not live (nor in the
         footer); ``r`` only when the stream gave up."""
         if action == "retry":
             status: Any = self.app.stream_status  # type: ignore[attr-defined]
             return status is not None and status.state in (StreamState.AUTH_FAILED, StreamState.STOPPED)
-        if self._empty_mode == "-auth" and action not in ("quit", "help"):
+        if self._empty_mode in ("-auth", "-nodata"):
             return False
         return True
 

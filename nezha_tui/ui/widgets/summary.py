@@ -23,7 +23,7 @@ from nezha_tui.format import cut_cells, fmt_bytes, fmt_duration, fmt_speed
 if TYPE_CHECKING:  # pragma: no cover
     from nezha_tui.fleet_view import FleetView
 
-__all__ = ["FleetSummary", "StaleBanner", "state_name", "connection_label", "stale_text"]
+__all__ = ["FleetSummary", "StaleBanner", "state_name", "connection_label", "stale_text", "stream_cause"]
 
 
 def state_name(status: Any) -> str:
@@ -70,13 +70,13 @@ def stale_text(status: Any, frame_age: float | None, now: float) -> str:
     if isinstance(next_retry, (int, float)) and next_retry > now:
         parts.append(f"next in {int(next_retry - now + 0.999)} s")
     text = ", ".join(parts)
-    cause = _cause(getattr(status, "message", "") or "")
+    cause = stream_cause(getattr(status, "message", "") or "")
     if cause:
         text += f" ({cause})"
     return text
 
 
-def _cause(message: str) -> str:
+def stream_cause(message: str) -> str:
     """The stream's one-line message without what the banner already says (state, retry timing)."""
     cause = str(message).split(";")[0].strip()
     if cause.lower().startswith(("reconnecting", "connecting", "live", "retrying")):
@@ -302,9 +302,8 @@ class StaleBanner(Widget):
         status = getattr(app, "stream_status", None)
         name = state_name(status)
         had_frame = bool(getattr(getattr(app, "store", None), "frames", 0))
-        attempt = getattr(status, "attempt", 0) or 0
-        shown = name in ("STALE", "RECONNECTING", "STOPPED") or (name == "AUTH_FAILED" and had_frame) or (
-            name == "CONNECTING" and (had_frame or attempt > 0))  # (no frame: the fleet screen's panel)
+        # before the first frame the fleet screen's body says why there is none (not "stale")
+        shown = had_frame and name in ("STALE", "RECONNECTING", "STOPPED", "AUTH_FAILED", "CONNECTING")
         self.set_class(shown, "-shown")
         self.set_class(name == "AUTH_FAILED", "-error")
         if shown:
