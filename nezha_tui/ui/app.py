@@ -199,9 +199,9 @@ class NezhaApp(App[None]):
         self._retried_at: float | None = None
         self._reported: dict[str, str] = {}
         self._toast_kinds: dict[str, Notification] = {}
+        """The latest toast of each kind (see :meth:`notify`)."""
         self._alert_ids: tuple[set[int], set[int]] = (set(), set())
         """Servers named in the offline / back-online toast still on screen."""
-        """The latest toast of each kind (see :meth:`notify`)."""
         self._wall_foreign_ticks = 0
         self._gc_paused = False
         self.wall_services_page: Screen | None = None

@@ -141,7 +141,7 @@ class FleetScreen(Screen[None]):
         view = self.view
         status = app.stream_status
         state = status.state if status is not None else None
-        mode = ""
+        mode, text = "", None
         if not app.store.frames:
             if state is StreamState.AUTH_FAILED:
                 mode = "-auth"
@@ -166,7 +166,7 @@ class FleetScreen(Screen[None]):
             self.refresh_bindings()  # the auth panel's keys: r retry, q quit
             if mode == "-auth" and self.query_one("#filter", Input).has_focus:
                 self.set_focus(self.grid)
-        if mode and text != self._empty_text:
+        if text is not None and text != self._empty_text:
             self._empty_text = text
             self.query_one("#empty", Static).update(text)  # plain text (Text): never markup
 
