@@ -219,3 +219,20 @@ def cut_cells(text: str, n: int) -> str:
     if n <= 1:
         return "…"[:max(n, 0)]
     return set_cell_size(text, n - 1).rstrip() + "…"
+
+
+def fmt_origin(url: str) -> str:
+    """``'https://user:pw@dash.example.com:8443/nezha?x'`` -> ``'https://dash.example.com:8443'``:
+    where the app connects, to show a user; never credentials, a path or a query."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(str(url).strip())
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:  # a malformed port or bracket
+        return "the Dashboard"
+    if not parts.scheme or not host:
+        return "the Dashboard"
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}{f':{port}' if port is not None else ''}"

@@ -147,6 +147,7 @@ class FakeClient:
         }
         self.answers.update(answers)
         self.errors: dict[str, BaseException] = {}
+        self.credentials = Credentials(username="admin", password="demo-password")
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self.closed = False
 
@@ -165,6 +166,9 @@ class FakeClient:
 
     async def login(self) -> None:
         self._answer("login")
+
+    def forget_auth_failure(self) -> None:
+        self._answer("forget_auth_failure")
 
     async def ensure_auth(self) -> None:
         self._answer("ensure_auth")
@@ -312,6 +316,19 @@ class HostApp(App[None]):
 
     def frame_age(self) -> float | None:
         return None
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False, kind: str | None = None) -> None:
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def retry_stream(self) -> bool:
+        return False
+
+    def dashboard_origin(self) -> str:
+        return self.client.base_url
+
+    def credentials_mode(self) -> str:
+        return self.client.credentials.mode
 
     def action_open_server(self, server_id: int) -> None:
         from nezha_tui.ui.screens.server_detail import ServerDetailScreen

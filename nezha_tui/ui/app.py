@@ -24,6 +24,7 @@ from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
 from textual.app import App, SystemCommand
+from textual.notifications import Notification, Notify
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.theme import Theme
@@ -37,6 +38,7 @@ from nezha_tui.api.sanitise import sanitise
 from nezha_tui.api.stream import StreamState, StreamStatus
 from nezha_tui.history_cache import HistoryCache
 from nezha_tui.settings import SettingsError, SettingsStore, UiSettings
+from nezha_tui.format import fmt_origin
 from nezha_tui.store import FleetChange, FleetStore
 from nezha_tui.ui.commands import bindings_for, palette_commands
 from nezha_tui.ui.context import DashboardClient
@@ -72,6 +74,9 @@ SETTINGS_SAVE_DELAY = 1.0
 
 WALL_RETRY_MAX = 3600.0
 """Longest wait (s) before the wall tries a refused stream again."""
+
+RETRY_PAUSE = 5.0
+"""Shortest time (s) between two retries asked for with ``r``."""
 
 
 @dataclass(slots=True)
@@ -201,7 +206,14 @@ class NezhaApp(App[None]):
         self.frame_applied_at: float | None = None
         """App clock when the store took in its latest frame (ages advance from there)."""
         self._was_live = False
+        self.stream_running = False
+        """A stream's ``run()`` is under way (or about to start): no second one."""
+        self._retried_at: float | None = None
         self._reported: dict[str, str] = {}
+        self._toast_kinds: dict[str, Notification] = {}
+        """The latest toast of each kind (see :meth:`notify`)."""
+        self._alert_ids: tuple[set[int], set[int]] = (set(), set())
+        """Servers named in the offline / back-online toast still on screen."""
         self._wall_foreign_ticks = 0
         self.gc_pause = gc_policy.FramePause()
         """The collector is off from a frame's bytes arriving until it is on screen (see gc_policy)."""
@@ -283,6 +295,7 @@ class NezhaApp(App[None]):
         fruitless = 0
         while True:
             frames_before = self.frames_received
+            self.stream_running = True
             try:
                 self.stream = stream = self._make_stream()
                 await stream.run()
@@ -291,10 +304,53 @@ class NezhaApp(App[None]):
             except Exception as exc:
                 log.exception("stream failed")
                 self.report_error("stream", f"Live stream stopped: {_error_message(exc)}")
+            finally:
+                self.stream_running = False
             if not self.wall:
                 return
             fruitless = 0 if self.frames_received > frames_before else fruitless + 1
             await asyncio.sleep(self.wall_retry_delay(fruitless))
+
+    def retry_stream(self) -> bool:
+        """Start the stream again after it gave up (refused credentials, a stop): ``r``.
+
+        Not while a stream runs (one stream at a time), nor within :data:`RETRY_PAUSE` s of
+        the last retry (a Dashboard's firewall blocks an address longer with every failed
+        login).  The client forgets the refused login so it tries once more.  ``True`` when
+        a new stream was started.
+        """
+        if self.stream_running:
+            self.notify("Already connected or connecting", timeout=3, kind="connection")
+            return False
+        now = self.clock()
+        if self._retried_at is not None and now - self._retried_at < RETRY_PAUSE:
+            wait = int(RETRY_PAUSE - (now - self._retried_at) + 0.999)
+            self.notify(f"Wait {wait} s before retrying", timeout=3, kind="connection")
+            return False
+        self._retried_at = now
+        self._reported.pop("stream", None)
+        self.client.forget_auth_failure()
+        self.stream_running = True  # until the worker starts: a second r must not start another
+        self.run_worker(self._stream_main(), name="stream", group="stream", exclusive=True, exit_on_error=False)
+        self.run_worker(self._load_groups(), name="groups", group="groups", exclusive=True, exit_on_error=False)
+        if self.setting is None:
+            self.run_worker(self._load_setting(), name="setting", group="setting", exclusive=True,
+                            exit_on_error=False)
+        return True
+
+    @property
+    def login_refused(self) -> bool:
+        """The Dashboard refused the login before any frame came: nothing to show but why."""
+        status = self.stream_status
+        return not self.store.frames and status is not None and status.state is StreamState.AUTH_FAILED
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """No pause or bell keys before there is data; no services key after a refused login."""
+        if action in ("toggle_pause", "toggle_bells") and not self.store.frames:
+            return False
+        if action == "open_services" and self.login_refused:
+            return False
+        return True
 
     def wall_retry_delay(self, fruitless: int) -> float:
         """Wait before the wall starts a stopped stream again, after ``fruitless`` runs in a row
@@ -357,34 +413,51 @@ class NezhaApp(App[None]):
         prev = previous.state if previous is not None else None
         if state is StreamState.LIVE:
             if self._was_live and prev is not None and prev is not StreamState.LIVE:
-                self._toast("Connection restored", "information")
+                self._toast("Connection restored", "information", kind="connection")
             self._was_live = True
         elif state in (StreamState.STALE, StreamState.RECONNECTING) and prev is StreamState.LIVE:
             message = status.message or "no frames"
-            self._toast(f"Connection lost: {message}", "warning")
-        elif state is StreamState.AUTH_FAILED and prev is not StreamState.AUTH_FAILED:
+            self._toast(f"Connection lost: {message}", "warning", kind="connection")
+        elif state is StreamState.AUTH_FAILED and prev is not StreamState.AUTH_FAILED and self.store.frames:
+            # (before the first frame the fleet screen's panel says it, with the fix: no toast)
             message = status.message or "the Dashboard refused the credentials"
             guest = self.client.credentials.mode == "guest"
-            self._toast(message if guest else f"Authentication failed: {message}", "error", timeout=30)
+            self._toast(message if guest else f"Authentication failed: {message} (r retries)", "error",
+                        timeout=30, kind="connection")
         self.stream_status_changed.publish(status)
 
     # ------------------------------------------------------------------ alerts
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
-               timeout: float | None = None, markup: bool = False) -> None:
+               timeout: float | None = None, markup: bool = False, kind: str | None = None) -> None:
         """Every toast is plain text, never markup (issue 9): a server, group or error text
         holding ``[/]`` must not crash the app, nor ``[HK]`` lose its tag.  Widgets'
-        ``notify`` passes ``markup=True`` by default, so the flag is ignored here."""
-        kwargs: dict[str, Any] = {"title": sanitise(str(title)), "severity": severity, "markup": False}
-        if timeout is not None:
-            kwargs["timeout"] = timeout
-        super().notify(sanitise(str(message)), **kwargs)
+        ``notify`` passes ``markup=True`` by default, so the flag is ignored here.
 
-    def _toast(self, message: str, severity: str = "information", timeout: float | None = None) -> None:
-        kwargs: dict[str, Any] = {"severity": severity}
-        if timeout is not None:
-            kwargs["timeout"] = timeout
-        self.notify(message, **kwargs)
+        ``kind`` (e.g. ``"group"``, ``"connection"``): a toast of that kind replaces the
+        previous one still on screen instead of stacking on it."""
+        notification = Notification(sanitise(str(message)), sanitise(str(title)), severity,
+                                    self.NOTIFICATION_TIMEOUT if timeout is None else timeout, markup=False)
+        if kind is not None:
+            previous = self._toast_kinds.get(kind)
+            self._toast_kinds[kind] = notification
+            if previous is not None:
+                # queued behind the previous toast's own Notify message, so it is removed
+                # even when both were raised in one handler
+                self.call_later(self._drop_notification, previous)
+        self.post_message(Notify(notification))
+
+    def _drop_notification(self, notification: Notification) -> None:
+        """Take a toast off the screen (Textual has no public call for one toast; a test
+        of toast kinds fails if this internal changes)."""
+        try:
+            self._unnotify(notification)
+        except Exception:  # a Textual upgrade that renamed it: toasts stack again, no crash
+            log.exception("removing a toast failed")
+
+    def _toast(self, message: str, severity: str = "information", timeout: float | None = None,
+               kind: str | None = None) -> None:
+        self.notify(message, severity=severity, timeout=timeout, kind=kind)
         if self.bells:
             self.bell()
 
@@ -402,25 +475,39 @@ class NezhaApp(App[None]):
         return text
 
     def _alert(self, change: FleetChange) -> None:
+        """One offline toast and one back-online toast at most: a flip while the last one of
+        its kind is still shown adds its servers to it (new toast, same kind) instead of
+        stacking a second one."""
         if change.first:
             return
+        offline, online = self._alert_ids
         if change.went_offline:
-            n = len(change.went_offline)
-            text = (f"{self._names(change.went_offline)} is offline" if n == 1
-                    else f"{n} servers went offline: {self._names(change.went_offline)}")
-            self._toast(text, "warning")
+            offline = self._still_shown("offline", offline) | change.went_offline
+            online -= change.went_offline
+            n = len(offline)
+            text = (f"{self._names(offline)} is offline" if n == 1
+                    else f"{n} servers went offline: {self._names(offline)}")
+            self._toast(text, "warning", kind="offline")
         if change.came_online:
-            n = len(change.came_online)
-            text = (f"{self._names(change.came_online)} is back online" if n == 1
-                    else f"{n} servers are back online: {self._names(change.came_online)}")
-            self._toast(text, "information")
+            online = self._still_shown("online", online) | change.came_online
+            offline -= change.came_online
+            n = len(online)
+            text = (f"{self._names(online)} is back online" if n == 1
+                    else f"{n} servers are back online: {self._names(online)}")
+            self._toast(text, "information", kind="online")
+        self._alert_ids = (offline, online)
+
+    def _still_shown(self, kind: str, ids: set[int]) -> set[int]:
+        """``ids`` while the last toast of ``kind`` is on screen, else none."""
+        last = self._toast_kinds.get(kind)
+        return ids if last is not None and not last.has_expired else set()
 
     def report_error(self, key: str, message: str, severity: str = "error") -> None:
         """Notify once per distinct message for ``key`` (a minute timer must not toast every minute)."""
         if self._reported.get(key) == message:
             return
         self._reported[key] = message
-        self.notify(message, severity=severity, timeout=10)
+        self.notify(message, severity=severity, timeout=10, kind=f"error:{key}")
 
     # ------------------------------------------------------------------ REST data
 
@@ -432,7 +519,10 @@ class NezhaApp(App[None]):
             raise
         except Exception as exc:
             log.info("%s failed: %s", key, _error_message(exc))
-            self.report_error(key, f"{what}: {_error_message(exc)}", "warning")
+            if self.store.frames:
+                # (before the first frame the fleet screen says why the stream has none, once;
+                # the groups timer asks again and tells then if it still fails)
+                self.report_error(key, f"{what}: {_error_message(exc)}", "warning")
             return _FAILED
         self._reported.pop(key, None)
         return answer
@@ -539,6 +629,18 @@ class NezhaApp(App[None]):
 
     # ------------------------------------------------------------------ clocks
 
+    def dashboard_origin(self) -> str:
+        """Where the app connects, for people: scheme, host and port (no path, no credentials)."""
+        return fmt_origin(self.client.base_url)
+
+    def credentials_mode(self) -> str:
+        """What the client signs in with: ``"guest"``, ``"password"``, ``"access_token"`` (nzp_)
+        or ``"jwt"`` (a JWT given as the token)."""
+        credentials = self.client.credentials
+        if credentials.mode == "token":
+            return "access_token" if credentials.is_access_token else "jwt"
+        return str(credentials.mode)
+
     def frame_age(self) -> float | None:
         """Seconds since the last frame arrived (app clock), or ``None`` before the first."""
         if self.last_frame_at is None:
@@ -573,7 +675,7 @@ class NezhaApp(App[None]):
             self.store.freeze()
             self.held_frames = 0
             self._paused_flips = (set(), set())
-            self.notify("Paused: the picture is frozen, the recording goes on", timeout=3)
+            self.notify("Paused: the picture is frozen, the recording goes on", timeout=3, kind="pause")
             self.state_changed.publish(PauseChanged(True))
             return
         held, self.held_frames = self.held_frames, 0
@@ -603,14 +705,14 @@ class NezhaApp(App[None]):
         frames = f"{held} frame{'s' if held != 1 else ''}"
         if parts:
             self._toast(f"Resumed ({frames} caught up): " + "; ".join(parts),
-                        "warning" if change.went_offline else "information")
+                        "warning" if change.went_offline else "information", kind="pause")
         else:
-            self.notify(f"Resumed ({frames} caught up)", timeout=3)
+            self.notify(f"Resumed ({frames} caught up)", timeout=3, kind="pause")
 
     def action_toggle_bells(self) -> None:
         self.bells = not self.bells
         self.remember(bell=self.bells)
-        self.notify("Bell on alerts: on" if self.bells else "Bell on alerts: off", timeout=3)
+        self.notify("Bell on alerts: on" if self.bells else "Bell on alerts: off", timeout=3, kind="bell")
         self.state_changed.publish(BellToggled(self.bells))
 
     def action_open_server(self, server_id: int) -> None:

@@ -60,6 +60,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("open", "enter", "open_selected", "Open", "Open the selected server's details", show=False,
             palette=False),
     Command("services", "s", "app.open_services", "Services", "Open the services overview"),
+    Command("retry", "r", "retry", "Retry",
+            "Connect again after the Dashboard refused the login (shown only then)"),
     Command("help", "question_mark", "app.help", "Help", "Show every key", key_display="?"),
     Command("quit", "q", "app.quit", "Quit", "Quit nezha-tui", scope="app"),
 )

@@ -103,6 +103,23 @@ class NezhaContext(Protocol):
         """Record UI choices (``UiSettings`` fields); saved a moment later when a config is in use."""
         ...
 
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False, kind: str | None = None) -> None:
+        """A toast, always plain text; one of ``kind`` replaces the previous one of that kind."""
+        ...
+
+    def retry_stream(self) -> bool:
+        """Start the stream again after it gave up (``r``); ``False`` when it may not yet."""
+        ...
+
+    def dashboard_origin(self) -> str:
+        """Scheme, host and port of the Dashboard (no path, no credentials), for people."""
+        ...
+
+    def credentials_mode(self) -> str:
+        """``"guest"``, ``"password"``, ``"access_token"`` or ``"jwt"``."""
+        ...
+
     def fleet_now(self) -> float:
         """The Dashboard's clock now (unix seconds): what ages are measured with."""
         ...

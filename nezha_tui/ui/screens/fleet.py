@@ -23,10 +23,11 @@ from nezha_tui.api.stream import StreamState, StreamStatus
 from nezha_tui.store import FleetChange
 from nezha_tui.ui.commands import bindings_for
 from nezha_tui.ui.context import UsesNezha
+from nezha_tui.ui.empty_states import auth_failure_text, no_match_text, no_servers_text, waiting_text
 from nezha_tui.ui.events import AppEvent, GroupsChanged, Tick
 from nezha_tui.ui.widgets.fleet_cards import FleetCards
 from nezha_tui.ui.widgets.fleet_table import FleetGrid, FleetTable
-from nezha_tui.ui.widgets.summary import FleetSummary, StaleBanner
+from nezha_tui.ui.widgets.summary import FleetSummary, StaleBanner, stream_cause
 
 __all__ = ["FleetScreen"]
 
@@ -44,6 +45,9 @@ class FleetScreen(UsesNezha, Screen[None]):
         self._filter_count_text = ""
         self._group_to_restore: str | None = None
         """The saved group's name, until the groups that hold it arrived (or the user chose one)."""
+        self._empty_mode = ""
+        """``""`` (servers shown), ``"-nodata"``, ``"-auth"`` or ``"-nomatch"``: see _update_empty."""
+        self._empty_text: Text | None = None
 
     # ------------------------------------------------------------------ layout
 
@@ -60,9 +64,9 @@ class FleetScreen(UsesNezha, Screen[None]):
         self.view.update(None)
         yield FleetSummary(self.view, id="summary")
         yield StaleBanner(id="stale")
-        yield Static("", id="empty")
         yield FleetTable(self.view, id="table")
         yield FleetCards(self.view, id="cards", large=self.wall)
+        yield Static("", id="empty")  # below the table's header: "No server matches 'xyz'"
         with Horizontal(id="filter-bar"):
             yield Static("/", id="filter-label")
             yield Input(placeholder="name, country, platform, group or tag", id="filter")
@@ -114,7 +118,7 @@ class FleetScreen(UsesNezha, Screen[None]):
         if reordered or change.membership_changed:
             self._update_filter_count()
         self.query_one(FleetSummary).refresh()
-        if change.first or change.membership_changed:
+        if change.first or change.membership_changed or reordered or not self.view.ids or self._empty_mode:
             self._update_empty()
             if self._group_to_restore is not None:
                 self._restore_group()
@@ -123,6 +127,7 @@ class FleetScreen(UsesNezha, Screen[None]):
         self._update_stale()
         self.query_one(FleetSummary).refresh()
         self._update_empty()
+        self.refresh_bindings()  # r (retry) is live only when the stream gave up
 
     def on_app_state(self, event: AppEvent) -> None:
         self.query_one(FleetSummary).refresh()
@@ -135,6 +140,7 @@ class FleetScreen(UsesNezha, Screen[None]):
             if self.view.follow_groups():
                 self.grid.sync()
             self._update_filter_count()
+            self._update_empty()
 
     def _update_stale(self) -> None:
         shown = self.query_one(StaleBanner).update_state()
@@ -142,26 +148,42 @@ class FleetScreen(UsesNezha, Screen[None]):
         self.set_class(dim, "-stale")
 
     def _update_empty(self) -> None:
+        """The words in place of the grid when it shows no server: connecting, a refused login
+        (one panel: cause, fix, keys), no server on the Dashboard, or no match for the filter.
+
+        Cheap (no walk over the fleet): it runs after every frame and view change."""
         app = self.nezha
-        empty = self.query_one("#empty", Static)
-        if len(app.store):
-            empty.display = False
-            return
+        view = self.view
         status = app.stream_status
-        auth_failed = status is not None and status.state is StreamState.AUTH_FAILED
-        message = status.message if status is not None else ""
-        url = app.client.base_url or "the Dashboard"
-        if app.store.frames:
-            text = "No servers are visible to this account on this Dashboard."
-        elif auth_failed and app.client.credentials.mode == "guest":
-            # no credentials were given, so none were refused: force_auth wants a login
-            text = f"{url}: {message or 'this Dashboard requires a login'}"
-        elif auth_failed:
-            text = f"{url} refused the credentials: {message}"
-        else:
-            text = f"Waiting for the first frame from {url}…"
-        empty.update(Text(text))  # plain text: the message may be the Dashboard's, e.g. "[/]"
-        empty.display = True
+        state = status.state if status is not None else None
+        mode, text = "", None
+        if not app.store.frames:
+            if state is StreamState.AUTH_FAILED:
+                mode = "-auth"
+                text = auth_failure_text(app.credentials_mode(), status.message, app.dashboard_origin())
+            else:
+                mode = "-nodata"
+                reason = stream_cause(status.message) if status is not None and status.attempt else ""
+                if reason:
+                    reason += f" (attempt {status.attempt})"
+                text = waiting_text(app.dashboard_origin(), reason)
+        elif not len(app.store):
+            mode = "-nodata"
+            text = no_servers_text()
+        elif view is not None and not view.ids:
+            mode = "-nomatch"
+            text = no_match_text(view.query, view.status.value,
+                                 view.group_label if view.group_id is not None else None)
+        if mode != self._empty_mode:
+            for name in ("-auth", "-nodata", "-nomatch"):
+                self.set_class(name == mode, name)
+            self._empty_mode = mode
+            self.refresh_bindings()  # the auth panel's keys: r retry, q quit
+            if mode == "-auth" and self.query_one("#filter", Input).has_focus:
+                self.set_focus(self.grid)
+        if text is not None and text != self._empty_text:
+            self._empty_text = text
+            self.query_one("#empty", Static).update(text)  # plain text (Text): never markup
 
     # ------------------------------------------------------------------ filter bar
 
@@ -199,6 +221,7 @@ class FleetScreen(UsesNezha, Screen[None]):
         self.grid.sync()
         self._update_filter_count()
         self.query_one(FleetSummary).refresh()
+        self._update_empty()
         self._remember_choices()
 
     # ------------------------------------------------------------------ settings that stay
@@ -252,12 +275,16 @@ class FleetScreen(UsesNezha, Screen[None]):
         self._update_filter_bar()
         self._after_view_change()
 
+    def _toast(self, message: str, *, kind: str) -> None:
+        """A short toast that replaces the last one of its ``kind`` (no stack of "Group: ..." toasts)."""
+        self.nezha.notify(message, timeout=2, kind=kind)
+
     def action_sort_next(self) -> None:
         if self.view is None:
             return
         key = self.view.next_sort()
         self._after_view_change()
-        self.notify(f"Sort: {key.label}", timeout=2)
+        self._toast(f"Sort: {key.label}", kind="sort")
 
     def action_sort_reverse(self) -> None:
         if self.view is None:
@@ -271,7 +298,7 @@ class FleetScreen(UsesNezha, Screen[None]):
         self._group_to_restore = None  # the user's choice wins over the saved one still to come
         name = self.view.next_group(step)
         self._after_view_change()
-        self.notify(f"Group: {name}", timeout=2)
+        self._toast(f"Group: {name}", kind="group")
 
     def action_status_filter(self) -> None:
         if self.view is None:
@@ -279,14 +306,14 @@ class FleetScreen(UsesNezha, Screen[None]):
         status = self.view.next_status()
         self._update_filter_bar()
         self._after_view_change()
-        self.notify(f"Showing: {status.value} servers", timeout=2)
+        self._toast(f"Showing: {status.value} servers", kind="status")
 
     def action_offline_first(self) -> None:
         if self.view is None:
             return
         self.view.set_offline_first(not self.view.offline_first)
         self._after_view_change()
-        self.notify("Offline servers first" if self.view.offline_first else "Online servers first", timeout=2)
+        self._toast("Offline servers first" if self.view.offline_first else "Online servers first", kind="sort")
 
     def action_toggle_view(self) -> None:
         new = self._show_view(self.cards if self.grid is self.table else self.table)
@@ -304,6 +331,19 @@ class FleetScreen(UsesNezha, Screen[None]):
         self.call_after_refresh(new.sync)
         new.sync()
         return new
+
+    def action_retry(self) -> None:
+        self.nezha.retry_stream()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Without servers (connecting, a refused login) the grid's keys are not live (nor in the
+        footer); ``r`` only when the stream gave up."""
+        if action == "retry":
+            status = self.nezha.stream_status
+            return status is not None and status.state in (StreamState.AUTH_FAILED, StreamState.STOPPED)
+        if self._empty_mode in ("-auth", "-nodata"):
+            return False
+        return True
 
     def action_open_selected(self) -> None:
         self.grid.open_highlighted()

@@ -3,7 +3,8 @@
 Cards have a fixed size and are laid out in as many columns as fit; only the
 card rows crossing the viewport are formatted, each card cached under
 ``(id, version, width, cursor, size, theme)``.  ``large=True`` (wall mode)
-gives taller, wider cards with more lines.
+gives taller, wider cards with more lines, or compact ones where fewer than 4 large
+cards would fit (80x24).
 """
 
 from __future__ import annotations
@@ -110,17 +111,40 @@ class FleetCards(FleetGrid):
             self.show_cursor = False
 
     # -- geometry
+    LARGE = (11, 46, 72)
+    """Height, least and greatest width of a wall card."""
+    COMPACT = (7, 36, 56)
+    """A wall card on a small screen: no platform or transfer lines (an offline server's state
+    takes the speeds' line), so that 6 fit at 80x24 instead of 2."""
+    NORMAL = (8, 34, 56)
+
+    @property
+    def compact(self) -> bool:
+        """Wall cards where fewer than 4 large ones would fit."""
+        if not self.large:
+            return False
+        height, least, _ = self.LARGE
+        size = self.size
+        return ((size.width + self.GAP) // (least + self.GAP)) * (size.height // height) < 4
+
+    @property
+    def form(self) -> tuple[int, int, int]:
+        """(height, least width, greatest width) of a card now."""
+        if not self.large:
+            return self.NORMAL
+        return self.COMPACT if self.compact else self.LARGE
+
     @property
     def card_height(self) -> int:
-        return 11 if self.large else 8
+        return self.form[0]
 
     @property
     def min_width(self) -> int:
-        return 46 if self.large else 34
+        return self.form[1]
 
     @property
     def max_width(self) -> int:
-        return 72 if self.large else 56
+        return self.form[2]
 
     GAP = 1
 
@@ -239,7 +263,7 @@ class FleetCards(FleetGrid):
         age = None
         if not self.store.online_flags.get(sid, False):
             age = self.age_label(sid, self.fleet_now() if now is None else now)
-        return (sid, self.store.version.get(sid, 0), width, cursor, self.large, self._style_gen,
+        return (sid, self.store.version.get(sid, 0), width, cursor, self.form, self._style_gen,
                 self.store.now_ms // 86_400_000, age)
 
     def _lines(self, ys: range) -> list[Strip]:
@@ -296,6 +320,7 @@ class FleetCards(FleetGrid):
         border = base + (st("fleet-cards--cursor") if cursor else st("fleet-cards--border"))
         server = self.store.servers.get(sid)
         h = self.card_height
+        large = self.large and not self.compact  # the wall's full card
         inner = width - 4
         if server is None or inner < 6:
             return [Strip.blank(width, base)] * h
@@ -367,17 +392,22 @@ class FleetCards(FleetGrid):
                 platform = "offline, agent disconnected"
             else:
                 platform = "offline, never reported"
-            lines.append(row((platform, "down")))
+            state_line = row((platform, "down"))
         elif status.repaired:
-            lines.append(row(("values repaired", "warn"), (" · " + platform, "muted")))
+            state_line = row(("values repaired", "warn"), (" · " + platform, "muted"))
         else:
-            lines.append(row((platform, "muted")))
+            state_line = row((platform, "muted"))
+        compact = self.compact
+        if not compact:
+            lines.append(state_line)
         lines.append(bar("CPU", s.cpu))
         lines.append(bar("MEM", percent_of(s.mem_used, hst.mem_total), bool(hst.mem_total)))
-        if self.large:
+        if large:
             lines.append(bar("SWAP", percent_of(s.swap_used, hst.swap_total), bool(hst.swap_total)))
         lines.append(bar("DISK", percent_of(s.disk_used, hst.disk_total), bool(hst.disk_total)))
-        if live:
+        if compact and (not online or status.repaired):
+            lines.append(state_line)  # offline since when / repaired: more than speeds it has not
+        elif live:
             lines.append(spread(f"↓ {fmt_speed(s.net_in_speed)}", f"↑ {fmt_speed(s.net_out_speed)}"))
         else:  # a speed is "now": an offline server has none
             lines.append(spread("↓ -", "↑ -", "muted", "muted"))
@@ -386,7 +416,7 @@ class FleetCards(FleetGrid):
         load_kind = load_level(s.load_1, cpu_cores(hst.cpu)) if live else None
         load_kind = load_kind if load_kind in ("warn", "crit") else "muted"
         uptime = f"up {fmt_duration(s.uptime)}" if live else "up -"
-        if self.large:
+        if large:
             if values:
                 lines.append(spread(f"Σ↓ {fmt_bytes(s.net_in_transfer)}", f"Σ↑ {fmt_bytes(s.net_out_transfer)}",
                                     "muted", "muted"))
@@ -409,7 +439,7 @@ class FleetCards(FleetGrid):
             billing = ""
         if billing:
             lines.append(spread(uptime, billing, "muted", "warn" if urgent else None))
-        elif self.large:  # load is on the line above
+        elif large:  # load is on the line above
             conns = (f"TCP {s.tcp_conn_count} · UDP {s.udp_conn_count} · {s.process_count} procs" if values
                      else "TCP - · UDP - · - procs")
             lines.append(spread(uptime, conns, "muted", "muted"))

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from nezha_tui.fleet_view import FleetView
 
-__all__ = ["FleetSummary", "StaleBanner", "stream_state", "connection_label", "stale_text"]
+__all__ = ["FleetSummary", "StaleBanner", "stream_state", "connection_label", "stale_text", "stream_cause"]
 
 
 def stream_state(status: StreamStatus | None) -> StreamState:
@@ -69,13 +69,13 @@ def stale_text(status: StreamStatus | None, frame_age: float | None, now: float)
     if next_retry is not None and next_retry > now:
         parts.append(f"next in {int(next_retry - now + 0.999)} s")
     text = ", ".join(parts)
-    cause = _cause(status.message)
+    cause = stream_cause(status.message)
     if cause:
         text += f" ({cause})"
     return text
 
 
-def _cause(message: str) -> str:
+def stream_cause(message: str) -> str:
     """The stream's one-line message without what the banner already says (state, retry timing)."""
     cause = str(message).split(";")[0].strip()
     if cause.lower().startswith(("reconnecting", "connecting", "live", "retrying")):
@@ -145,14 +145,18 @@ class FleetSummary(UsesNezha, Widget):
         out.append((0, [(cut_cells(store.site_name, 40) or "Nezha", "bold")]))
         if view.group_id is not None:
             out.append((1, [(f"[{cut_cells(view.group_label, 30)}]", f"bold {accent}")]))
-        totals = view.totals()
-        out.append((1, [(f"{totals.servers} servers ", ""), ("●", green), (f" {totals.online} ", ""),
-                        ("○", red if totals.offline else ""), (f" {totals.offline}", "")]))
-        if view.filtering:
-            out.append((2, [(f"filter {len(view.ids)} of {view.group_total}", "italic")]))
-        out.append((3, [(f"↓{fmt_speed(totals.net_in_speed)} ↑{fmt_speed(totals.net_out_speed)}", "")]))
-        out.append((6, [(f"Σ↓{fmt_bytes(totals.net_in_transfer)} Σ↑{fmt_bytes(totals.net_out_transfer)}", "")]))
-        out.append((7, [(f"{store.viewers} viewer{'s' if store.viewers != 1 else ''}", "")]))
+        if store.frames:
+            totals = view.totals()
+            out.append((1, [(f"{totals.servers} servers ", ""), ("●", green), (f" {totals.online} ", ""),
+                            ("○", red if totals.offline else ""), (f" {totals.offline}", "")]))
+            if view.filtering:
+                out.append((2, [(f"filter {len(view.ids)} of {view.group_total}", "italic")]))
+            out.append((3, [(f"↓{fmt_speed(totals.net_in_speed)} ↑{fmt_speed(totals.net_out_speed)}", "")]))
+            out.append((6, [(f"Σ↓{fmt_bytes(totals.net_in_transfer)} Σ↑{fmt_bytes(totals.net_out_transfer)}",
+                             "")]))
+            out.append((7, [(f"{store.viewers} viewer{'s' if store.viewers != 1 else ''}", "")]))
+        else:  # nothing known yet: no zeros that look like a dead fleet
+            out.append((1, [("- servers", "")]))
         key = view.sort_key
         if key.id != "default" or view.reverse:
             arrow = "▲" if view.reverse != (not key.descending) else "▼"
@@ -170,7 +174,10 @@ class FleetSummary(UsesNezha, Widget):
             out.append((2, [(f"⚠ {repaired} frame{'s' if repaired != 1 else ''} repaired", yellow)]))
         style = {StreamState.LIVE: green, StreamState.STALE: yellow, StreamState.RECONNECTING: yellow,
                  StreamState.AUTH_FAILED: red, StreamState.STOPPED: red}.get(state, "")
-        conn = [("● " if state is StreamState.LIVE else "◌ ", style), (connection_label(status), "")]
+        label = connection_label(status)
+        if state is StreamState.CONNECTING and not app.store.frames:
+            label = f"connecting to {app.dashboard_origin()}…"
+        conn = [("● " if state is StreamState.LIVE else "◌ ", style), (label, "")]
         age = app.frame_age()
         if age is not None:
             conn.append((f" {fmt_duration(age)} ago", ""))
@@ -248,24 +255,41 @@ def _cells(text: str) -> int:
 
 
 _BANNER_STATES = frozenset({StreamState.STALE, StreamState.RECONNECTING, StreamState.AUTH_FAILED, StreamState.STOPPED})
-"""States the banner always shows in (connecting: only after a frame or a failed attempt)."""
+"""States the banner shows in once a frame came (and connecting again after one)."""
 
 
 class StaleBanner(UsesNezha, Widget):
-    """"stale: last frame 14 s ago, reconnecting, attempt 3, next in 8 s"."""
+    """"stale: last frame 14 s ago, reconnecting, attempt 3, next in 8 s (cause)".
+
+    Wraps onto a second or third line rather than cutting the cause (a firewall's or a
+    proxy's line is long); the layout is redone only when the line count changes."""
 
     DEFAULT_CSS = """
-    StaleBanner { height: 1; background: $warning; color: $text; text-style: bold; padding: 0 1; display: none; }
+    StaleBanner { height: auto; max-height: 3; background: $warning; color: $text; text-style: bold;
+                  padding: 0 1; display: none; }
     StaleBanner.-error { background: $error; }
     StaleBanner.-shown { display: block; }
     """
 
-    def render(self) -> Text:
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._lines = 1
+
+    def _text(self) -> Text:
         app = self.nezha
+        status = app.stream_status
+        age = app.frame_age()
+        now = app.clock()
         try:
-            return Text(stale_text(app.stream_status, app.frame_age(), app.clock()), no_wrap=True, overflow="ellipsis")
+            text = stale_text(status, age, now)
         except Exception:
-            return Text("stale")
+            text = "stale"
+        if stream_state(status) in (StreamState.AUTH_FAILED, StreamState.STOPPED):
+            text += " · r retries"
+        return Text(text, overflow="ellipsis")
+
+    def render(self) -> Text:
+        return self._text()
 
     def update_state(self) -> bool:
         """Show or hide for the current stream status; ``True`` when shown."""
@@ -273,10 +297,13 @@ class StaleBanner(UsesNezha, Widget):
         status = app.stream_status
         state = stream_state(status)
         had_frame = bool(app.store.frames)
-        attempt = status.attempt if status is not None else 0
-        shown = state in _BANNER_STATES or (state is StreamState.CONNECTING and (had_frame or attempt > 0))
+        # before the first frame the fleet screen's body says why there is none (not "stale")
+        shown = had_frame and (state in _BANNER_STATES or state is StreamState.CONNECTING)
         self.set_class(shown, "-shown")
         self.set_class(state is StreamState.AUTH_FAILED, "-error")
         if shown:
-            self.refresh()
+            width = max(1, self.content_size.width or self.app.size.width - 2)
+            lines = min(3, max(1, len(self._text().wrap(self.app.console, width))))
+            self.refresh(layout=lines != self._lines)
+            self._lines = lines
         return shown
