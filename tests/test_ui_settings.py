@@ -145,7 +145,9 @@ async def test_a_user_choice_before_the_groups_arrive_does_not_drop_the_saved_gr
     config.write_text(config.read_text() + '\n[profiles.home.ui]\ngroup = "eu"\n')
     app, streams, _ = make_app(SettingsStore.from_file(SettingsFile(config, profile_scope("home"))))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("o")  # a sort before any server: the group is still to come
+        streams.last.push(fleet(4))  # servers, but the groups have not come yet
+        await pilot.pause()
+        await pilot.press("o")  # a sort before the groups: the saved group is still to come
         await pilot.pause()
     ui = tomllib.loads(config.read_text())["profiles"]["home"]["ui"]
     assert ui == {"group": "eu", "sort": "name"}
