@@ -177,7 +177,7 @@ def test_the_tables_load_column_is_coloured_per_core():
 
 
 def test_the_detail_colours_each_load_average():
-    from nezha_tui.ui.screens.server_detail import _load_text
+    from nezha_tui.ui.screens.detail.live import load_text as _load_text
 
     v = variables("textual-dark")
     t = _load_text(1.0, 2.0, 4.0, 2, v)
