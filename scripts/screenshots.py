@@ -25,6 +25,7 @@ os.environ.pop("NO_COLOR", None)
 
 T_END = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc).timestamp()
 SIZE = (132, 40)
+SMALL = (80, 24)
 FRAMES = 60
 
 
@@ -75,13 +76,15 @@ async def feed_frames(pilot, demo_clock: ManualClock, app_clock: ManualClock, fr
         await wait_for(pilot, lambda: app.store.now_ms == int(t) * 1000, f"frame {k}")
 
 
-def make_app(demo, wall: float | None, app_clock: ManualClock):
+def make_app(demo, wall: float | None, app_clock: ManualClock, *, theme: str | None = None,
+             password: str | None = None):
     from nezha_tui.api.client import Credentials, NezhaClient
     from nezha_tui.ui.app import NezhaApp
 
-    client = NezhaClient(demo.url, Credentials(username=demo.username, password=demo.password))
+    client = NezhaClient(demo.url, Credentials(username=demo.username, password=password or demo.password))
     local_noon = datetime.fromtimestamp(T_END)
-    app = NezhaApp(client, wall=wall, clock=app_clock, wall_clock=lambda: local_noon, start_timers=False)
+    app = NezhaApp(client, wall=wall, clock=app_clock, wall_clock=lambda: local_noon, start_timers=False,
+                   theme=theme)
     app.tz = timezone.utc
     return app
 
@@ -151,6 +154,32 @@ async def main(out: Path) -> list[str]:
         async with wall_app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: wall_app.store.frames > 0 and len(wall_app.store.groups) > 0, "wall frame")
             await shooter.shot(pilot, "wall")
+
+        # A light theme: the warning and critical colours are derived to stay readable on it.
+        light_app = make_app(demo, None, ManualClock(1000.0), theme="textual-light")
+        async with light_app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: light_app.store.frames > 0 and len(light_app.store.groups) > 0,
+                           "light frame")
+            await shooter.shot(pilot, "fleet-light")
+
+        # A small terminal (80x24): the detail keeps each value on one line, the wall compact cards.
+        small_app = make_app(demo, None, ManualClock(1000.0))
+        async with small_app.run_test(size=SMALL) as pilot:
+            await wait_for(pilot, lambda: small_app.store.frames > 0 and small_app.setting is not None, "80x24 frame")
+            await pilot.press("home", "enter")
+            await wait_for(pilot, lambda: small_app.screen.id != "fleet", "80x24 detail")
+            await shooter.shot(pilot, "server-detail-80x24")
+        small_wall = make_app(demo, 15.0, ManualClock(1000.0))
+        async with small_wall.run_test(size=SMALL) as pilot:
+            await wait_for(pilot, lambda: small_wall.store.frames > 0 and len(small_wall.store.groups) > 0,
+                           "80x24 wall")
+            await shooter.shot(pilot, "wall-80x24")
+
+        # The Dashboard refuses the password: one panel with the cause, the fix and the keys.
+        refused = make_app(demo, None, ManualClock(1000.0), password="not-the-password")
+        async with refused.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: refused.login_refused, "refused login")
+            await shooter.shot(pilot, "login-refused")
 
         # NO_COLOR (read by Textual when the app is built): meaning in glyphs, bold, underline, reverse.
         os.environ["NO_COLOR"] = "1"

@@ -33,7 +33,7 @@ _TEXT = re.compile(
     r'clip-path="url\(#[^)]*-line-(\d+)\)">([^<]*)</text>'
 )
 CELL_WIDTH = 12.2  # Textual's SVG: one terminal cell
-LEFT = 12.2
+LEFT = 0.0  # the first cell's x
 
 
 def screen_lines(svg: str) -> list[str]:
@@ -53,11 +53,11 @@ def screen_lines(svg: str) -> list[str]:
 
 def test_screen_lines_reads_an_svg_row_by_row() -> None:
     svg = (
-        '<text class="t-r1" x="12.2" y="20" textLength="24.4" clip-path="url(#t-line-0)">ab</text>'
-        '<text class="t-r2" x="48.8" y="20" textLength="12.2" clip-path="url(#t-line-0)">&#160;c</text>'
+        '<text class="t-r1" x="0" y="20" textLength="24.4" clip-path="url(#t-line-0)">ab</text>'
+        '<text class="t-r2" x="36.6" y="20" textLength="12.2" clip-path="url(#t-line-0)">&#160;c</text>'
         '<text class="t-r1" x="12.2" y="44" textLength="12.2" clip-path="url(#t-line-1)">&lt;</text>'
     )
-    assert screen_lines(svg) == ["ab  c", "<"]
+    assert screen_lines(svg) == ["ab  c", " <"]
 
 
 @pytest.mark.timeout(240)
