@@ -177,7 +177,7 @@ _EIGHTHS = ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")
 _SPARKS = "▁▂▃▄▅▆▇█"
 _SPARK_FLOOR = 1024.0
 """The smallest span a trend is drawn over (bytes/s): an idle server's noise stays flat."""
-_SPARK_SHARE = 0.2
+_SPARK_SHARE = 0.1
 """...and at least this share of its peak: a busy link's small wobble stays small."""
 
 
@@ -200,7 +200,7 @@ def spark_text(values: list[float], width: int) -> str:
     ``width`` cells; a gap where a value is NaN (offline then).
 
     Drawn from the lowest value to the highest (a trend: the speeds are in the columns
-    before it), over a span of at least 1 KiB/s and a fifth of the peak.
+    before it), over a span of at least 1 KiB/s and a tenth of the peak.
     """
     values = values[-width:] if width > 0 else []
     finite = [v for v in values if isfinite(v)]
@@ -714,10 +714,10 @@ class FleetTable(FleetGrid):
     FleetTable > .fleet-table--down { color: $nezha-crit; }
     FleetTable > .fleet-table--muted { color: $text-muted; }
     /* bars and trends: a colour of their own; the severity colours only on a bar at warn/critical */
-    FleetTable > .fleet-table--bar { color: $primary; background: $foreground 7%; }
+    FleetTable > .fleet-table--bar { color: $text-primary; background: $foreground 7%; }
     FleetTable > .fleet-table--bar-warn { color: $warning; background: $foreground 7%; }
     FleetTable > .fleet-table--bar-crit { color: $error; background: $foreground 7%; }
-    FleetTable > .fleet-table--spark { color: $secondary; }
+    FleetTable > .fleet-table--spark { color: $text-primary; }
     FleetTable > .fleet-table--rail { color: $foreground 25%; }
     FleetTable > .fleet-table--thumb { color: $scrollbar; }
     FleetTable:focus > .fleet-table--thumb { color: $scrollbar-hover; }
@@ -725,6 +725,11 @@ class FleetTable(FleetGrid):
     FleetTable:nocolor > .fleet-table--warn { text-style: bold; }
     FleetTable:nocolor > .fleet-table--crit { text-style: bold underline reverse; }
     FleetTable:nocolor > .fleet-table--cursor { text-style: reverse; }
+    /* bars and trends read by their glyphs: full foreground, never reversed (a reversed bar reads backwards) */
+    FleetTable:nocolor > .fleet-table--bar { color: $foreground; }
+    FleetTable:nocolor > .fleet-table--bar-warn { color: $foreground; }
+    FleetTable:nocolor > .fleet-table--bar-crit { color: $foreground; }
+    FleetTable:nocolor > .fleet-table--spark { color: $foreground; }
     FleetTable:nocolor:focus > .fleet-table--cursor { text-style: reverse; }
     """
     RAIL = "▕"
@@ -782,6 +787,15 @@ class FleetTable(FleetGrid):
         self._rows.clear()
         self._cache.clear()
         self.refresh()
+
+    def apply_chosen_columns(self, ids: tuple[str, ...] | None) -> None:
+        """The user's choice from the column chooser (``None``: cancelled): show it and post
+        :class:`ColumnsChosen`.  Every column marked is the automatic set (``None``), so that
+        columns of a later version show up too."""
+        if ids is None:
+            return
+        self.set_chosen_columns(None if set(CHOOSABLE) <= set(ids) else ids)
+        self.post_message(self.ColumnsChosen(self._chosen))
 
     def columns(self) -> list[tuple[Column, int]]:
         width = self._content_width
