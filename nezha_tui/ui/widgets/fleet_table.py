@@ -169,8 +169,9 @@ _BAR_KINDS = {"warn": "bar-warn", "crit": "bar-crit"}
 """A bar takes the severity colour only at warn/critical; any other value draws as "bar"."""
 
 
-def _cell_net_trend(s: StreamServer, online: bool) -> Cell:  # drawn by the table from the store
-    return "", None
+def _cell_net_trend(s: StreamServer, online: bool) -> Cell:
+    """Offline: "-"; online the table draws the trend from the store (see :func:`spark_text`)."""
+    return "-", "muted"
 
 
 _EIGHTHS = ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")
@@ -191,8 +192,14 @@ def bar_text(percent: float, width: int) -> str:
         return " " * width
     if percent > 0 and eighths == 0:
         eighths = 1  # a load above zero is never drawn as none
-    full, part = divmod(eighths, 8)
-    return ("█" * full + _EIGHTHS[part]).ljust(width)
+    bars = _BAR_TEXTS.get(width)
+    if bars is None:
+        bars = _BAR_TEXTS[width] = [("█" * (n // 8) + _EIGHTHS[n % 8]).ljust(width) for n in range(width * 8 + 1)]
+    return bars[eighths]
+
+
+_BAR_TEXTS: dict[int, list[str]] = {}
+"""Width -> the bar of every eighth (a row's bars are look-ups)."""
 
 
 def spark_text(values: list[float], width: int) -> str:
@@ -204,16 +211,14 @@ def spark_text(values: list[float], width: int) -> str:
     """
     values = values[-width:] if width > 0 else []
     finite = [v for v in values if isfinite(v)]
-    low = min(finite, default=0.0)
-    high = max(finite, default=0.0)
-    span = max(high - low, _SPARK_FLOOR, _SPARK_SHARE * high)
-    out = []
-    for v in values:
-        if isfinite(v):
-            out.append(_SPARKS[min(7, max(0, int((v - low) * 8 / span - 1e-9)))])
-        else:
-            out.append(" ")
-    return "".join(out).rjust(width)
+    if not finite:
+        return " " * width
+    low = min(finite)
+    high = max(finite)
+    scale = 8.0 / max(high - low, _SPARK_FLOOR, _SPARK_SHARE * high)
+    sparks = _SPARKS
+    text = "".join([sparks[min(7, int((v - low) * scale))] if isfinite(v) else " " for v in values])
+    return text.rjust(width)
 
 
 @dataclass(frozen=True)
@@ -779,6 +784,8 @@ class FleetTable(FleetGrid):
     def set_chosen_columns(self, ids: Collection[str] | None) -> None:
         """Show only ``ids`` (unknown ids are ignored; the name is always shown), or every
         column as room allows (``None``)."""
+        if isinstance(ids, str):  # one id, not its letters
+            ids = (ids,)
         chosen = None if ids is None else tuple(i for i in CHOOSABLE if i in ids or i in LOCKED)
         if chosen == self._chosen:
             return
@@ -1002,8 +1009,19 @@ class FleetTable(FleetGrid):
                 text, kind = "-", "muted"
             elif cell is _cell_uptime:
                 text, kind = uptime_cell(server, status, self.fleet_now() if now is None else now)
-            elif cell is _cell_net_trend:
-                text, kind = (spark_text(self.store.recent_net_speeds(sid, w), w), "spark") if online else ("-", "muted")
+            elif cell is _cell_net_trend and online:
+                # read with the row: it moves on with the server's values (a row whose values
+                # did not change keeps its trend until they do), and costs nothing for rows off screen
+                spark = spark_text(self.store.recent_net_speeds(sid, w), w)  # w cells: no fitting
+                style = value_styles["spark"]
+                if style is run_style:
+                    run.append(spark)
+                else:
+                    if run:
+                        segments.append(Segment(gap.join(run) + gap, run_style))
+                    run = [spark]
+                    run_style = style
+                continue
             elif is_status and status.repaired and online:
                 # values repaired in this frame (the previous ones kept); an offline server keeps
                 # its ○, the one offline mark that survives NO_COLOR
