@@ -186,6 +186,8 @@ async def test_set_chosen_columns_hides_columns_and_they_stay_hidden_after_a_fra
         table.set_chosen_columns(("cpu", BARS))
         await pilot.pause()
         assert BLOCKS & set(table_lines(app)[1])
+        table.set_chosen_columns("cpu")  # one id, not its letters
+        assert table.chosen_columns == ("name", "cpu")
         table.set_chosen_columns(None)
         await pilot.pause()
         assert "CC" in table_lines(app)[0] and "GPU" in table_lines(app)[0]
