@@ -720,8 +720,8 @@ class FleetTable(FleetGrid):
     FleetTable > .fleet-table--muted { color: $text-muted; }
     /* bars and trends: a colour of their own; the severity colours only on a bar at warn/critical */
     FleetTable > .fleet-table--bar { color: $text-primary; background: $foreground 7%; }
-    FleetTable > .fleet-table--bar-warn { color: $warning; background: $foreground 7%; }
-    FleetTable > .fleet-table--bar-crit { color: $error; background: $foreground 7%; }
+    FleetTable > .fleet-table--bar-warn { color: $nezha-warn; background: $foreground 7%; }
+    FleetTable > .fleet-table--bar-crit { color: $nezha-crit; background: $foreground 7%; }
     FleetTable > .fleet-table--spark { color: $text-primary; }
     FleetTable > .fleet-table--rail { color: $foreground 25%; }
     FleetTable > .fleet-table--thumb { color: $scrollbar; }
