@@ -668,6 +668,42 @@ class FleetStore:
             ))
         return out
 
+    def recent_net_speeds(self, server_id: int, count: int) -> list[float]:
+        """The last ``count`` network speeds (in + out, bytes/s) of one server, oldest first,
+        ending with the frame the store shows; NaN where it was offline.  For a table's trend.
+
+        Unlike :meth:`recent` it reads only the frames it returns (a row costs ``count``
+        look-ups, not one per frame kept) and records nothing: the frame on screen is taken
+        from the server itself, and frames recorded while the store is frozen (newer than the
+        picture) are left out, so the trend matches the rest of the row.
+        """
+        server = self.servers.get(server_id)
+        if server is None or count <= 0:
+            return []
+        out: list[float] = []
+        now_ms = self.now_ms
+        for cols in reversed(self._history):
+            if len(out) >= count - 1:
+                break
+            if cols.ts_ms >= now_ms:  # the frame shown (taken below), or recorded during a pause
+                continue
+            i = cols.position.get(server_id)
+            if i is None:  # not in the fleet then: nothing older belongs to this trend
+                break
+            if cols.online is not None and not cols.online[i]:
+                out.append(math.nan)
+            else:
+                out.append(cols.net_in[i] + cols.net_out[i])
+        out.reverse()
+        current = math.nan
+        if self.is_online(server_id):
+            try:
+                current = float(server.state.net_in_speed) + float(server.state.net_out_speed)
+            except (TypeError, ValueError, OverflowError):
+                pass
+        out.append(current)
+        return out
+
     def totals_for(self, ids: Iterable[int]) -> FleetTotals:
         """Totals over the given ids (e.g. the members of one group)."""
         totals = FleetTotals()

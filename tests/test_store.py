@@ -161,6 +161,28 @@ def test_settle_records_each_frame_once_whoever_calls_it():
     assert [s.ts_ms for s in store.recent(1)][-2:] == [(T0 + 4) * 1000, (T0 + 6) * 1000]
 
 
+def test_recent_net_speeds_end_with_the_frame_shown_and_read_only_what_they_return():
+    store = FleetStore(recent_len=10)
+    for step in range(4):
+        store.apply(fleet(2, now=T0 + 2 * step, step=step, offline=[2] if step == 1 else []))
+    # the last frame is not recorded yet (nobody settled): it comes from the server itself
+    assert store.recent_net_speeds(1, 3) == [3048 + 1, 3048 + 2, 3048 + 3]
+    assert store.recent_net_speeds(1, 10) == [3048, 3049, 3050, 3051]  # as many as there are
+    two = store.recent_net_speeds(2, 4)
+    assert math.isnan(two[1]) and two[0] == 2000 + 2048 and two[-1] == 2003 + 2048
+    store.settle()  # recorded now: the same answer, the frame not counted twice
+    assert store.recent_net_speeds(1, 3) == [3049, 3050, 3051]
+    store.freeze()  # a pause: frames recorded meanwhile are newer than the picture
+    store.apply(fleet(2, now=T0 + 8, step=4))
+    store.settle()
+    assert store.recent_net_speeds(1, 3) == [3049, 3050, 3051]
+    store.thaw()
+    assert store.recent_net_speeds(1, 2) == [3051, 3052]
+    store.apply(fleet(2, now=T0 + 10, step=5, offline=[1]))
+    assert math.isnan(store.recent_net_speeds(1, 2)[-1])  # offline now: no current speed
+    assert store.recent_net_speeds(9, 3) == [] and store.recent_net_speeds(1, 0) == []
+
+
 def test_duplicate_ids_keep_first_and_empty_frame_removes_all():
     store = FleetStore()
     store.apply(frame([server_json(1, "first"), server_json(1, "second")]))

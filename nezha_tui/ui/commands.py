@@ -53,6 +53,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("offline_first", "F", "offline_first", "Offline first",
             "Put offline servers first in every sort", show=False, key_display="F"),
     Command("view", "v", "toggle_view", "View", "Switch between the table and cards"),
+    Command("columns", "c", "choose_columns", "Columns",
+            "Choose the table's columns (space toggles, enter applies, esc cancels)", show=False),
     Command("pause", "p", "app.toggle_pause", "Pause",
             "Freeze the picture; the stream goes on"),
     Command("bell", "b", "app.toggle_bells", "Bell", "Ring the terminal bell on offline/online and connection alerts",

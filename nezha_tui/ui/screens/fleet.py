@@ -25,6 +25,7 @@ from nezha_tui.ui.commands import bindings_for
 from nezha_tui.ui.context import UsesNezha
 from nezha_tui.ui.empty_states import auth_failure_text, no_match_text, no_servers_text, waiting_text
 from nezha_tui.ui.events import AppEvent, GroupsChanged, Tick
+from nezha_tui.ui.screens.column_chooser import ColumnChooser
 from nezha_tui.ui.widgets.fleet_cards import FleetCards
 from nezha_tui.ui.widgets.fleet_table import FleetGrid, FleetTable
 from nezha_tui.ui.widgets.summary import FleetSummary, StaleBanner, stream_cause
@@ -344,6 +345,10 @@ class FleetScreen(UsesNezha, Screen[None]):
         if self._empty_mode in ("-auth", "-nodata"):
             return False
         return True
+
+    def action_choose_columns(self) -> None:
+        table = self.table
+        self.app.push_screen(ColumnChooser(table.chosen_columns), table.apply_chosen_columns)
 
     def action_open_selected(self) -> None:
         self.grid.open_highlighted()

@@ -14,7 +14,7 @@ kept by server id, cursor moves, per-frame refresh of what is visible.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from math import isfinite
 from dataclasses import dataclass
 
@@ -42,7 +42,10 @@ from nezha_tui.ui.context import UsesNezha
 
 log = logging.getLogger("nezha_tui.ui")
 
-__all__ = ["FleetGrid", "FleetTable", "Column", "COLUMNS", "layout_columns", "server_values"]
+__all__ = [
+    "FleetGrid", "FleetTable", "Column", "COLUMNS", "CHOOSABLE", "bar_text", "layout_columns", "server_values",
+    "spark_text",
+]
 
 
 # --------------------------------------------------------------------------- values
@@ -162,6 +165,62 @@ def uptime_cell(server: StreamServer, status: ServerStatus, now_s: float) -> Cel
     return "-", "muted"
 
 
+_BAR_KINDS = {"warn": "bar-warn", "crit": "bar-crit"}
+"""A bar takes the severity colour only at warn/critical; any other value draws as "bar"."""
+
+
+def _cell_net_trend(s: StreamServer, online: bool) -> Cell:
+    """Offline: "-"; online the table draws the trend from the store (see :func:`spark_text`)."""
+    return "-", "muted"
+
+
+_EIGHTHS = ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")
+_SPARKS = "▁▂▃▄▅▆▇█"
+_SPARK_FLOOR = 1024.0
+"""The smallest span a trend is drawn over (bytes/s): an idle server's noise stays flat."""
+_SPARK_SHARE = 0.1
+"""...and at least this share of its peak: a busy link's small wobble stays small."""
+
+
+def bar_text(percent: float, width: int) -> str:
+    """A ``width``-cell bar of ``percent`` (0-100) in eighth blocks; blank for a value that is not one."""
+    try:
+        if not isfinite(percent):
+            return " " * width
+        eighths = round(min(max(percent, 0.0), 100.0) * width * 8 / 100.0)
+    except TypeError:
+        return " " * width
+    if percent > 0 and eighths == 0:
+        eighths = 1  # a load above zero is never drawn as none
+    bars = _BAR_TEXTS.get(width)
+    if bars is None:
+        bars = _BAR_TEXTS[width] = [("█" * (n // 8) + _EIGHTHS[n % 8]).ljust(width) for n in range(width * 8 + 1)]
+    return bars[eighths]
+
+
+_BAR_TEXTS: dict[int, list[str]] = {}
+"""Width -> the bar of every eighth (a row's bars are look-ups)."""
+
+
+def spark_text(values: list[float], width: int) -> str:
+    """The last ``width`` of ``values`` as a sparkline, newest on the right, right-aligned in
+    ``width`` cells; a gap where a value is NaN (offline then).
+
+    Drawn from the lowest value to the highest (a trend: the speeds are in the columns
+    before it), over a span of at least 1 KiB/s and a tenth of the peak.
+    """
+    values = values[-width:] if width > 0 else []
+    finite = [v for v in values if isfinite(v)]
+    if not finite:
+        return " " * width
+    low = min(finite)
+    high = max(finite)
+    scale = 8.0 / max(high - low, _SPARK_FLOOR, _SPARK_SHARE * high)
+    sparks = _SPARKS
+    text = "".join([sparks[min(7, int((v - low) * scale))] if isfinite(v) else " " for v in values])
+    return text.rjust(width)
+
+
 @dataclass(frozen=True)
 class Column:
     key: str
@@ -171,51 +230,119 @@ class Column:
     """0 is never dropped; higher numbers are dropped first."""
     cell: Callable[[StreamServer, bool], Cell]
     right: bool = True
+    label: str = ""
+    """What the column chooser calls it."""
+    value: Callable[[StreamServer], float] | None = None
+    """The percentage a bar beside the value draws, when there is room (see :func:`layout_columns`)."""
+
+
+def _cpu(s: StreamServer) -> float:
+    return s.state.cpu
+
+
+def _mem(s: StreamServer) -> float:
+    return _share(s.state.mem_used, s.host.mem_total)
+
+
+def _disk(s: StreamServer) -> float:
+    return _share(s.state.disk_used, s.host.disk_total)
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("status", "", 1, 0, _cell_status, right=False),
-    Column("country", "CC", 2, 4, _cell_country, right=False),
-    Column("name", "NAME", 14, 0, _cell_name, right=False),
-    Column("cpu", "CPU", 6, 0, _cell_cpu),
-    Column("mem", "MEM", 6, 1, _cell_mem),
-    Column("swap", "SWAP", 6, 9, _cell_swap),
-    Column("disk", "DISK", 6, 2, _cell_disk),
-    Column("net_in", "IN/s", 12, 3, _live_only(lambda s: fmt_speed(s.state.net_in_speed), None)),
-    Column("net_out", "OUT/s", 12, 3, _live_only(lambda s: fmt_speed(s.state.net_out_speed), None)),
-    Column("tx_in", "RX", 10, 7, lambda s, o: (fmt_bytes(s.state.net_in_transfer), "muted")),
-    Column("tx_out", "TX", 10, 7, lambda s, o: (fmt_bytes(s.state.net_out_transfer), "muted")),
-    Column("load", "LOAD", 6, 6, _cell_load),
-    Column("uptime", "UPTIME", 8, 5, _cell_uptime),
+    Column("status", "", 1, 0, _cell_status, right=False, label="State (● online, ○ offline)"),
+    Column("country", "CC", 2, 4, _cell_country, right=False, label="Country code"),
+    Column("name", "NAME", 14, 0, _cell_name, right=False, label="Name (always shown)"),
+    Column("cpu", "CPU", 6, 0, _cell_cpu, label="CPU %", value=_cpu),
+    Column("mem", "MEM", 6, 1, _cell_mem, label="Memory %", value=_mem),
+    Column("swap", "SWAP", 6, 9, _cell_swap, label="Swap %"),
+    Column("disk", "DISK", 6, 2, _cell_disk, label="Disk %", value=_disk),
+    Column("net_in", "IN/s", 12, 3, _live_only(lambda s: fmt_speed(s.state.net_in_speed), None),
+           label="Network in speed"),
+    Column("net_out", "OUT/s", 12, 3, _live_only(lambda s: fmt_speed(s.state.net_out_speed), None),
+           label="Network out speed"),
+    Column("net_trend", "NET", 8, 11, _cell_net_trend, right=False,
+           label="Network trend (in+out, recent frames)"),
+    Column("tx_in", "RX", 10, 7, lambda s, o: (fmt_bytes(s.state.net_in_transfer), "muted"),
+           label="Received in total"),
+    Column("tx_out", "TX", 10, 7, lambda s, o: (fmt_bytes(s.state.net_out_transfer), "muted"),
+           label="Sent in total"),
+    Column("load", "LOAD", 6, 6, _cell_load, label="Load (1 min)"),
+    Column("uptime", "UPTIME", 8, 5, _cell_uptime, label="Uptime (offline: since when)"),
     Column("conn", "TCP/UDP", 11, 8,
-           lambda s, o: (f"{fmt_count(s.state.tcp_conn_count)}/{fmt_count(s.state.udp_conn_count)}", "muted")),
-    Column("procs", "PROC", 5, 10, lambda s, o: (fmt_count(s.state.process_count), "muted")),
-    Column("temp", "TEMP", 5, 8, _cell_temp),
-    Column("gpu", "GPU", 6, 9, _cell_gpu),
+           lambda s, o: (f"{fmt_count(s.state.tcp_conn_count)}/{fmt_count(s.state.udp_conn_count)}", "muted"),
+           label="TCP/UDP connections"),
+    Column("procs", "PROC", 5, 10, lambda s, o: (fmt_count(s.state.process_count), "muted"), label="Processes"),
+    Column("temp", "TEMP", 5, 8, _cell_temp, label="Hottest sensor"),
+    Column("gpu", "GPU", 6, 9, _cell_gpu, label="Busiest GPU %"),
 )
 NAME_MAX = 32
+NAME_WANT = 20
+"""The name grows to this before bars are added, and to :data:`NAME_MAX` after."""
+BAR = 5
+"""Cells of the bar beside CPU/MEM/DISK (eighth blocks: 40 steps)."""
+BARS = "bars"
+"""Not a column: the id that turns the bars on in a chosen set (see :func:`layout_columns`)."""
+EXTRA_PRIORITY = 11
+"""Columns of this priority and above are laid out after the bars (they want room to spare)."""
+_NAME_WIDTH = next(c.width for c in COLUMNS if c.key == "name")
+LOCKED = frozenset({"name"})
+"""Columns that a chosen set cannot hide."""
+CHOOSABLE: tuple[str, ...] = tuple(c.key for c in COLUMNS) + (BARS,)
+"""Every id :meth:`FleetTable.set_chosen_columns` knows, in display order (then the bars)."""
 _IDENTITY = frozenset({"status", "country", "name"})
 GAP = 1
 
 
-def layout_columns(width: int) -> list[tuple[Column, int]]:
-    """The columns that fit in ``width`` cells, in display order, with their widths."""
-    chosen: set[str] = set()
+def layout_columns(width: int, chosen: Collection[str] | None = None) -> list[tuple[Column, int]]:
+    """The columns that fit in ``width`` cells, in display order, with their widths.
+
+    ``chosen``: the ids to show (``None``: every column); the name is always shown.
+    Columns are taken by priority while they fit (never squeezed); then the name grows
+    to :data:`NAME_WANT`; then, if every one of CPU/MEM/DISK shown can have one (and
+    ``chosen`` has :data:`BARS`), a bar of :data:`BAR` cells widens them; then the extra
+    columns (the network trend); then the name grows to :data:`NAME_MAX`.  A column with a
+    bar is :func:`has_bar`.
+    """
+    shown = [c for c in COLUMNS if chosen is None or c.key in chosen or c.key in LOCKED]
+    picked: set[str] = set()
     used = 0
-    for col in sorted(COLUMNS, key=lambda c: c.priority):
-        need = col.width + (GAP if chosen else 0)
-        if used + need <= width or col.priority == 0:
-            chosen.add(col.key)
+
+    def take(columns: list[Column]) -> None:
+        nonlocal used
+        for col in sorted(columns, key=lambda c: c.priority):
+            need = col.width + (GAP if picked else 0)
+            if used + need <= width or col.priority == 0:
+                picked.add(col.key)
+                used += need
+
+    take([c for c in shown if c.priority < EXTRA_PRIORITY])
+    name_grow = max(0, min(NAME_WANT - _NAME_WIDTH, width - used))
+    used += name_grow
+    barred: set[str] = set()
+    if chosen is None or BARS in chosen:
+        barred = {c.key for c in shown if c.value is not None and c.key in picked}
+        need = (BAR + GAP) * len(barred)
+        if used + need <= width:
             used += need
-    spare = max(0, width - used)
+        else:
+            barred = set()
+    take([c for c in shown if c.priority >= EXTRA_PRIORITY])
+    name_grow += max(0, min(NAME_MAX - NAME_WANT, width - used))
     out: list[tuple[Column, int]] = []
-    for col in COLUMNS:
-        if col.key in chosen:
+    for col in shown:
+        if col.key in picked:
             w = col.width
             if col.key == "name":
-                w = min(NAME_MAX, col.width + spare)
+                w += name_grow
+            elif col.key in barred:
+                w += BAR + GAP
             out.append((col, w))
     return out
+
+
+def has_bar(col: Column, width: int) -> bool:
+    """The column is laid out ``width`` cells wide with a bar beside its value."""
+    return col.value is not None and width >= col.width + BAR + GAP
 
 
 def fit(text: str, width: int, right: bool) -> str:
@@ -575,6 +702,7 @@ class FleetTable(FleetGrid):
         "fleet-table--ok", "fleet-table--warn", "fleet-table--crit",
         "fleet-table--up", "fleet-table--down", "fleet-table--muted", "fleet-table--sorted",
         "fleet-table--rail", "fleet-table--thumb",
+        "fleet-table--bar", "fleet-table--bar-warn", "fleet-table--bar-crit", "fleet-table--spark",
     }
 
     DEFAULT_CSS = """
@@ -590,6 +718,11 @@ class FleetTable(FleetGrid):
     FleetTable > .fleet-table--up { color: $success; }
     FleetTable > .fleet-table--down { color: $nezha-crit; }
     FleetTable > .fleet-table--muted { color: $text-muted; }
+    /* bars and trends: a colour of their own; the severity colours only on a bar at warn/critical */
+    FleetTable > .fleet-table--bar { color: $text-primary; background: $foreground 7%; }
+    FleetTable > .fleet-table--bar-warn { color: $nezha-warn; background: $foreground 7%; }
+    FleetTable > .fleet-table--bar-crit { color: $nezha-crit; background: $foreground 7%; }
+    FleetTable > .fleet-table--spark { color: $text-primary; }
     FleetTable > .fleet-table--rail { color: $foreground 25%; }
     FleetTable > .fleet-table--thumb { color: $scrollbar; }
     FleetTable:focus > .fleet-table--thumb { color: $scrollbar-hover; }
@@ -597,6 +730,11 @@ class FleetTable(FleetGrid):
     FleetTable:nocolor > .fleet-table--warn { text-style: bold; }
     FleetTable:nocolor > .fleet-table--crit { text-style: bold underline reverse; }
     FleetTable:nocolor > .fleet-table--cursor { text-style: reverse; }
+    /* bars and trends read by their glyphs: full foreground, never reversed (a reversed bar reads backwards) */
+    FleetTable:nocolor > .fleet-table--bar { color: $foreground; }
+    FleetTable:nocolor > .fleet-table--bar-warn { color: $foreground; }
+    FleetTable:nocolor > .fleet-table--bar-crit { color: $foreground; }
+    FleetTable:nocolor > .fleet-table--spark { color: $foreground; }
     FleetTable:nocolor:focus > .fleet-table--cursor { text-style: reverse; }
     """
     RAIL = "▕"
@@ -605,12 +743,21 @@ class FleetTable(FleetGrid):
     CONVERTS_STYLES = True
     _ROWS_KEPT = 2048
 
+    class ColumnsChosen(Message):
+        """The user applied a column set in the chooser (``None``: every column, as room allows)."""
+
+        def __init__(self, ids: tuple[str, ...] | None) -> None:
+            super().__init__()
+            self.ids = ids
+
     def __init__(self, view: FleetView, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(view, id=id, classes=classes)
+        self._chosen: tuple[str, ...] | None = None
         self._layout: list[tuple[Column, int]] = []
         self._layout_width = -1
         self._columns_width = 0
-        self._plan: list[tuple[Callable[[StreamServer, bool], Cell], int, bool, bool, bool]] = []
+        self._plan: list[tuple[Callable[[StreamServer, bool], Cell], int, bool, bool, bool,
+                               Callable[[StreamServer], float] | None]] = []
         self._rows: dict[int, tuple[tuple, Strip]] = {}
         """Server id -> (what its row depended on, the row): one look-up per line and frame."""
         self._dragging_rail = False
@@ -626,13 +773,45 @@ class FleetTable(FleetGrid):
     def _rows_on_screen(self) -> int:
         return max(1, self.box.height - 1)
 
+    # -- columns
+    @property
+    def chosen_columns(self) -> tuple[str, ...] | None:
+        """The column ids the user chose (with :data:`BARS` for the bars), in display order;
+        ``None``: automatic, every column as room allows.  Chosen columns still drop, least
+        important first, when they do not fit."""
+        return self._chosen
+
+    def set_chosen_columns(self, ids: Collection[str] | None) -> None:
+        """Show only ``ids`` (unknown ids are ignored; the name is always shown), or every
+        column as room allows (``None``)."""
+        if isinstance(ids, str):  # one id, not its letters
+            ids = (ids,)
+        chosen = None if ids is None else tuple(i for i in CHOOSABLE if i in ids or i in LOCKED)
+        if chosen == self._chosen:
+            return
+        self._chosen = chosen
+        self._layout_width = -1  # lay out again; rows and the header were cut for the old columns
+        self._rows.clear()
+        self._cache.clear()
+        self.refresh()
+
+    def apply_chosen_columns(self, ids: tuple[str, ...] | None) -> None:
+        """The user's choice from the column chooser (``None``: cancelled): show it and post
+        :class:`ColumnsChosen`.  Every column marked is the automatic set (``None``), so that
+        columns of a later version show up too."""
+        if ids is None:
+            return
+        self.set_chosen_columns(None if set(CHOOSABLE) <= set(ids) else ids)
+        self.post_message(self.ColumnsChosen(self._chosen))
+
     def columns(self) -> list[tuple[Column, int]]:
         width = self._content_width
         if width != self._layout_width:
-            self._layout = layout_columns(width)
+            self._layout = layout_columns(width, self._chosen)
             self._layout_width = width
             self._columns_width = sum(w for _, w in self._layout) + GAP * max(0, len(self._layout) - 1)
-            self._plan = [(col.cell, w, col.right, col.key == "status", col.key in _IDENTITY)
+            self._plan = [(col.cell, w, col.right, col.key == "status", col.key in _IDENTITY,
+                           col.value if has_bar(col, w) else None)
                           for col, w in self._layout]
         return self._layout
 
@@ -758,7 +937,8 @@ class FleetTable(FleetGrid):
                     segments.append(Segment(" " * GAP, base))
                 title = col.title
                 if col.key == sort_col:
-                    title = f"{title}{arrow}" if col.right or True else title
+                    # the arrow always shows: it takes the title's last cell in a narrow column ("C▼")
+                    title = f"{set_cell_size(title, max(0, min(cell_len(title), w - 1)))}{arrow}"
                     segments.append(Segment(fit(title, w, col.right), sorted_style))
                 else:
                     segments.append(Segment(fit(title, w, col.right), base))
@@ -785,7 +965,7 @@ class FleetTable(FleetGrid):
         key = ("kinds", online, cursor, status)
         styles = self._styles.get(key)
         if styles is None:
-            kinds = (None, "ok", "warn", "crit", "up", "down", "muted")
+            kinds = (None, "ok", "warn", "crit", "up", "down", "muted", "bar", "bar-warn", "bar-crit", "spark")
             # equal styles become one object, so that a row's cells of equal look merge
             canonical: dict[Style, Style] = self._styles.setdefault("canonical", {})  # type: ignore[assignment]
             styles = {kind: canonical.setdefault(style, style)
@@ -824,11 +1004,24 @@ class FleetTable(FleetGrid):
         run: list[str] = []
         run_style: Style | None = None
         default = value_styles[None]
-        for cell, w, right, is_status, identity in self._plan:
+        for cell, w, right, is_status, identity, bar in self._plan:
             if never and not identity:
                 text, kind = "-", "muted"
             elif cell is _cell_uptime:
                 text, kind = uptime_cell(server, status, self.fleet_now() if now is None else now)
+            elif cell is _cell_net_trend and online:
+                # read with the row: it moves on with the server's values (a row whose values
+                # did not change keeps its trend until they do), and costs nothing for rows off screen
+                spark = spark_text(self.store.recent_net_speeds(sid, w), w)  # w cells: no fitting
+                style = value_styles["spark"]
+                if style is run_style:
+                    run.append(spark)
+                else:
+                    if run:
+                        segments.append(Segment(gap.join(run) + gap, run_style))
+                    run = [spark]
+                    run_style = style
+                continue
             elif is_status and status.repaired and online:
                 # values repaired in this frame (the previous ones kept); an offline server keeps
                 # its ○, the one offline mark that survives NO_COLOR
@@ -838,6 +1031,23 @@ class FleetTable(FleetGrid):
                     text, kind = cell(server, online)
                 except Exception:
                     text, kind = "?", "muted"
+            if bar is not None:
+                # the bar first, as a cell of its own (a style of its own), then the value
+                w -= BAR + GAP
+                if online and not never:
+                    try:
+                        bar_cell, bar_style = bar_text(bar(server), BAR), value_styles[_BAR_KINDS.get(kind, "bar")]
+                    except Exception:
+                        bar_cell, bar_style = " " * BAR, default
+                else:
+                    bar_cell, bar_style = " " * BAR, default
+                if bar_style is run_style:
+                    run.append(bar_cell)
+                else:
+                    if run:
+                        segments.append(Segment(gap.join(run) + gap, run_style))
+                    run = [bar_cell]
+                    run_style = bar_style
             if len(text) <= w and text.isascii():
                 text = text.rjust(w) if right else text.ljust(w)
             else:

@@ -1,0 +1,102 @@
+"""The fleet table's column chooser (``c``; htop's F2 setup, k9s' column views).
+
+A modal list of the table's columns, each with a mark (``[x]`` shown, ``[ ]``
+hidden: text, so it reads without colour): space toggles, enter applies, esc
+cancels, ``a`` marks every column (automatic).  The name cannot be hidden.  It
+dismisses with the ids marked, in the table's order (``None``: cancelled);
+:meth:`FleetTable.apply_chosen_columns` takes them from there.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from nezha_tui.ui.widgets.fleet_table import BARS, CHOOSABLE, COLUMNS, LOCKED
+
+__all__ = ["ColumnChooser", "ColumnList", "column_labels"]
+
+
+def column_labels() -> list[tuple[str, str]]:
+    """``(id, label)`` for every choosable id, in the table's order (the bars last)."""
+    labels = {c.key: c.label or c.title for c in COLUMNS}
+    labels[BARS] = "Bars beside CPU, MEM and DISK"
+    return [(cid, labels[cid]) for cid in CHOOSABLE]
+
+
+class ColumnList(OptionList):
+    """One option per column with its mark; space toggles the highlighted one."""
+
+    BINDINGS = [
+        Binding("space", "toggle", "Toggle", show=False),
+        Binding("enter", "screen.apply", "Apply", show=False),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "first", "First", show=False),
+        Binding("G", "last", "Last", show=False),
+    ]
+
+    def __init__(self, marked: set[str], *, id: str | None = None) -> None:
+        self.marked = set(marked) | LOCKED
+        self._labels = dict(column_labels())
+        super().__init__(*(Option(self._prompt(cid), id=cid, disabled=cid in LOCKED) for cid in self._labels),
+                         id=id)
+
+    def _prompt(self, cid: str) -> Text:
+        return Text(f"[{'x' if cid in self.marked else ' '}] {self._labels[cid]}")
+
+    def set_marked(self, cid: str, on: bool) -> None:
+        if cid in LOCKED:
+            return
+        (self.marked.add if on else self.marked.discard)(cid)
+        self.replace_option_prompt(cid, self._prompt(cid))
+
+    def action_toggle(self) -> None:
+        option = self.highlighted_option
+        if option is not None and option.id is not None:
+            self.set_marked(option.id, option.id not in self.marked)
+
+
+class ColumnChooser(ModalScreen[tuple[str, ...] | None]):
+    """Marks for the table's columns; dismisses with the marked ids, or ``None`` on esc."""
+
+    CSS_PATH = "column_chooser.tcss"
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="nezha.columns_cancel"),
+        Binding("a", "mark_all", "All", id="nezha.columns_all", tooltip="Mark every column (automatic)"),
+    ]
+
+    def __init__(self, chosen: tuple[str, ...] | None) -> None:
+        super().__init__()
+        self.chosen = chosen
+
+    def compose(self) -> ComposeResult:
+        marked = set(CHOOSABLE if self.chosen is None else self.chosen)
+        with Vertical(id="columns-box"):
+            yield Static("Columns", id="columns-title")
+            yield ColumnList(marked, id="columns-list")
+            yield Static("space toggles · enter applies · esc cancels · a marks all\n"
+                         "Columns that do not fit drop out, least important first.", id="columns-hint")
+
+    @property
+    def marked(self) -> tuple[str, ...]:
+        """The ids marked now, in the table's order."""
+        marked = self.query_one(ColumnList).marked
+        return tuple(cid for cid in CHOOSABLE if cid in marked)
+
+    def action_apply(self) -> None:
+        self.dismiss(self.marked)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_mark_all(self) -> None:
+        column_list = self.query_one(ColumnList)
+        for cid in CHOOSABLE:
+            column_list.set_marked(cid, True)
