@@ -363,3 +363,26 @@ async def test_the_column_set_is_kept_for_the_column_chooser(config):
     app.remember(columns=None)  # automatic again: the key goes
     app._save_settings()
     assert "columns" not in tomllib.loads(config.read_text())["profiles"]["home"]["ui"]
+
+
+async def test_the_column_chooser_restores_and_saves_the_column_set(config):
+    config.write_text(config.read_text() + '\n[profiles.home.ui]\ncolumns = ["name", "cpu"]\n')
+    app, streams, _ = make_app(SettingsStore.from_file(SettingsFile(config, profile_scope("home"))))
+    async with app.run_test(size=SIZE) as pilot:
+        streams.last.push(fleet(4))
+        await settle(pilot, app)
+        table = fleet_screen(app).table
+        chosen = table.chosen_columns
+        assert chosen is not None and "cpu" in chosen and "mem" not in chosen  # restored at start
+        assert "MEM" not in screen_text(app)
+        await pilot.press("c", "a", "enter")  # the chooser: mark all, apply
+        await pilot.pause()
+        assert table.chosen_columns is None and "MEM" in screen_text(app)
+        app._save_settings()
+        assert "columns" not in tomllib.loads(config.read_text())["profiles"]["home"]["ui"]
+        await pilot.press("c", "j", "space", "enter")  # hide the second column (country)
+        await pilot.pause()
+        app._save_settings()
+        assert table.chosen_columns is not None and "country" not in table.chosen_columns
+    saved = tomllib.loads(config.read_text())["profiles"]["home"]["ui"]["columns"]
+    assert tuple(saved) == table.chosen_columns and "country" not in saved and "mem" in saved

@@ -86,6 +86,8 @@ class FleetScreen(UsesNezha, Screen[None]):
             self.query_one("#cards").focus()
         else:
             self.query_one("#cards").display = False
+            if app.ui_settings.columns is not None:
+                self.table.set_chosen_columns(app.ui_settings.columns)
             if app.ui_settings.view == "cards":
                 self._show_view(self.cards)
         self._restore_group()
@@ -349,6 +351,12 @@ class FleetScreen(UsesNezha, Screen[None]):
     def action_choose_columns(self) -> None:
         table = self.table
         self.app.push_screen(ColumnChooser(table.chosen_columns), table.apply_chosen_columns)
+
+    @on(FleetTable.ColumnsChosen)
+    def _columns_chosen(self, event: FleetTable.ColumnsChosen) -> None:
+        """The chooser applied a column set: saved (``None``, every column: automatic again)."""
+        event.stop()
+        self.nezha.remember(columns=event.ids)
 
     def action_open_selected(self) -> None:
         self.grid.open_highlighted()
