@@ -18,12 +18,12 @@ from typing import Any, Sequence
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
+from nezha_tui.ui.commands import bindings_for
+from nezha_tui.ui.screens.base import NezhaScreen
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import Host, MetricSeries, ServerServiceSeries, StreamServer
 from nezha_tui.downsample import median_step, series_stats
@@ -33,7 +33,7 @@ from nezha_tui.format import (
 )
 from nezha_tui.ui.drilldown import (
     NO_TSDB_MESSAGE, PERIODS, append_gap, app_now, app_tz, fmt_local, history_cache, history_error_message,
-    dashboard_now, emphasis, history_retry_delay, local_dt, period_bar, period_bindings, plain_cell, theme_style,
+    dashboard_now, emphasis, history_retry_delay, local_dt, period_bar, plain_cell, theme_style,
 )
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series, format_value
 
@@ -449,16 +449,10 @@ def live_text(server: StreamServer, theme: Any, status: ServerStatus | None = No
 # --------------------------------------------------------------------------- the screen
 
 
-class ServerDetailScreen(Screen[None]):
+class ServerDetailScreen(NezhaScreen):
     CSS_PATH = "server_detail.tcss"
-    BINDINGS = [
-        Binding("escape", "back", "Back", tooltip="Back to the fleet"),
-        Binding("i", "tab('overview')", "Overview", tooltip="Facts, billing and live values"),
-        Binding("h", "tab('history')", "History", tooltip="Metric history (pick metrics from the list)"),
-        Binding("m", "tab('monitors')", "Monitors", tooltip="Latency of the service monitors of this server"),
-        *period_bindings(show=False),  # the footer would not fit 80 columns; the period bar names the keys
-        Binding("r", "reload", "Reload", tooltip="Fetch the shown history again, bypassing the short cache"),
-    ]
+    SCOPE = "detail"
+    BINDINGS = bindings_for("detail")  # the periods stay out of the footer: the period bar names the keys
 
     def __init__(self, server_id: int, *, tab: str = "overview", metric: str = "cpu", period: str = "1d") -> None:
         super().__init__()
@@ -757,9 +751,6 @@ class ServerDetailScreen(Screen[None]):
             self._load_monitors(force=True)
         else:
             self._update_live()
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
 
     @on(OptionList.OptionHighlighted, "#metrics")
     def _metric_highlighted(self, event: OptionList.OptionHighlighted) -> None:
