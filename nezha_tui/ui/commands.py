@@ -122,13 +122,13 @@ COMMANDS: tuple[Command, ...] = (
     # ---------------------------------------------------------------- the services overview
     Command("open_row", "enter", "open_selected", "Open",
             "Open the selected row: a monitor's latency history, or a quota's server", scope="services",
-            key_display="enter"),
+            key_display="enter", priority=True),  # before the table's own enter, so ? and the palette name it
     Command("reload", "r", "refresh", "Refresh", "Fetch the services now (also every 15 s)", scope="services"),
     # ---------------------------------------------------------------- one monitor's history
     *_period_commands("service_history"),
     Command("reload", "r", "reload", "Reload", "Fetch again, bypassing the short cache", scope="service_history"),
     Command("open_row", "enter", "open_selected", "Open server", "Open the selected row's server",
-            scope="service_history", show=False, palette=False),
+            scope="service_history", show=False, priority=True),
     # ---------------------------------------------------------------- the sort menu
     *(Command(f"sort_menu_{key}", letter, f"pick('{key}')", _SORT_WORDS[key].capitalize(),
               f"Sort by {_SORT_WORDS[key]} (the current key: reverse)", scope="sort_menu", show=False)
