@@ -370,3 +370,18 @@ async def test_a_keymap_moves_a_binding_by_its_id() -> None:
                    (c.title for c in app.get_system_commands(app.screen)))
         await press(pilot, app, "backspace")
         assert isinstance(app.screen, FleetScreen)
+
+
+def test_readme_keys_agree_with_the_command_table() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    keys = readme[readme.index("## Keys"):readme.index("## Wall-screen mode")]
+    for command in COMMANDS:
+        if command.scope != "sort_menu":
+            assert f"`nezha.{command.id}`" in keys, command.id
+    capitals = " ".join(f"`{letter.upper()}`" for letter, _ in SORT_LETTERS)
+    assert f"| {capitals} |" in keys
+    for shown in ("`F6` or `<`", "`o` / `O`", "`f` / `F`", "`esc` `q` | back", "`tab` / `shift+tab`",
+                  "`g` `G` `home` `end`", "on a traffic quota: its server", "the selected row's server"):
+        assert shown in keys, shown

@@ -12,29 +12,42 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding
 from textual.containers import VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Static
 
 from nezha_tui.ui.commands import COMMANDS, help_for_action
-from nezha_tui.ui.screens.base import NezhaModalScreen, key_label
+from nezha_tui.ui.screens.base import NezhaModalScreen, key_label, list_action
 
 __all__ = ["HelpScreen", "help_rows"]
 
 
 def help_rows(app, bindings: Mapping[str, ActiveBinding]) -> list[tuple[str, str]]:
-    """``(keys, description)`` rows, one per action, keys of the same action joined."""
+    """``(keys, description)`` rows, one per action, keys of the same action joined.
+
+    A list's own keys join the row of the move they make (``↓`` with ``j``); the screen's own
+    actions come first, then moving in lists, then the keys of every screen, then Textual's.
+    """
     by_action: dict[str, tuple[list[str], str]] = {}
     for key, active in bindings.items():
         binding = active.binding
         if binding.system:
             continue
+        action = binding.action
+        for move in ("down", "up", "first", "last"):
+            if isinstance(active.node, Widget) and list_action(active.node, move) == action:
+                action = f"list('{move}')"
         label = key_label(app, key, binding)
         text = binding.tooltip or help_for_action(binding.action) or binding.description or binding.action
-        keys, _ = by_action.setdefault(binding.action, ([], text))
+        keys, known = by_action.setdefault(action, ([], text))
+        if (binding.id or "").startswith("nezha.") and known != text:
+            by_action[action] = (keys, text)  # our words over a widget's ("Cursor down")
         if label not in keys:
             keys.append(label)
-    # nezha-tui's own actions first, in the command table's order; then widget and app keys
-    rank = {c.action: i for i, c in enumerate(COMMANDS)}
-    ordered = sorted(by_action.items(), key=lambda item: rank.get(item[0], len(rank)))
+    groups = {"list": 1, "screen": 2, "app": 3}
+    rank = {}
+    for i, c in enumerate(COMMANDS):
+        rank.setdefault(c.action, (groups.get(c.scope, 0), i))
+    ordered = sorted(by_action.items(), key=lambda item: rank.get(item[0], (4, 0)))
     return [(" ".join(keys), text) for _, (keys, text) in ordered]
 
 

@@ -333,6 +333,8 @@ class ServicesScreen(NezhaScreen):
                           key="__empty__")
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
+        if self.focused is None:  # a table that was loading could not take the focus at mount
+            table.focus()
         self._fill_quotas()
 
     def _fill_quotas(self) -> None:

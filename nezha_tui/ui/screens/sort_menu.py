@@ -40,7 +40,7 @@ class SortMenu(NezhaModalScreen[str | None]):
         border: round $primary; background: $surface; padding: 0 1;
     }
     SortMenu #sort-title { text-style: bold; color: $accent; }
-    SortMenu OptionList { height: auto; max-height: 14; border: none; padding: 0; }
+    SortMenu OptionList, SortMenu OptionList:focus { height: auto; max-height: 14; border: none; padding: 0; }
     """
     SCOPE = "sort_menu"
     BINDINGS = bindings_for("sort_menu")

@@ -169,7 +169,7 @@ class Column:
 
 COLUMNS: tuple[Column, ...] = (
     Column("status", "", 1, 0, _cell_status, right=False),
-    Column("country", "CC", 2, 4, _cell_country, right=False),
+    Column("country", "CC", 3, 4, _cell_country, right=False),  # 3: room for the sort arrow ("CC▲")
     Column("name", "NAME", 14, 0, _cell_name, right=False),
     Column("cpu", "CPU", 6, 0, _cell_cpu),
     Column("mem", "MEM", 6, 1, _cell_mem),
