@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
-__all__ = ["Command", "COMMANDS", "SCOPES", "SORT_LETTERS", "bindings_for", "palette_commands",
+__all__ = ["Command", "COMMANDS", "SCOPES", "SORT_LETTERS", "bindings_for", "screen_bindings", "palette_commands",
            "help_for_action"]
 
 
@@ -141,9 +141,9 @@ COMMANDS: tuple[Command, ...] = (
             scope="screen", show=False, palette=False),
     Command("prev_pane", "shift+tab", "app.focus_previous", "Previous pane", "Move the focus to the previous pane",
             scope="screen", show=False, palette=False),
-    Command("list_down", "j", "list('down')", "Down", "Down in the list or table (also ↓)", scope="list",
+    Command("list_down", "j", "list('down')", "Down", "Down in the list or table", scope="list",
             show=False, palette=False, priority=True),
-    Command("list_up", "k", "list('up')", "Up", "Up in the list or table (also ↑)", scope="list",
+    Command("list_up", "k", "list('up')", "Up", "Up in the list or table", scope="list",
             show=False, palette=False, priority=True),
     Command("list_first", "g,home", "list('first')", "First", "First row of the list or table", scope="list",
             show=False, palette=False, priority=True),
@@ -163,6 +163,20 @@ def bindings_for(scope: str) -> list[Binding]:
                 tooltip=c.help, priority=c.priority)
         for c in COMMANDS if c.scope == scope
     ]
+
+
+def screen_bindings(scope: str) -> list[Binding]:
+    """A screen's bindings: its own first (the footer's order), then those of every screen
+    (``screen`` and ``list``) for the keys its own leave free."""
+    own = bindings_for(scope)
+    taken = {key for b in own for key in b.key.split(",")}
+    shared = []
+    for b in (*bindings_for("screen"), *bindings_for("list")):
+        free = [key for key in b.key.split(",") if key not in taken]
+        if free:
+            shared.append(Binding(",".join(free), b.action, b.description, show=b.show, key_display=b.key_display,
+                                  id=b.id, tooltip=b.tooltip, priority=b.priority))
+    return [*own, *shared]
 
 
 def palette_commands(scope: str) -> list[Command]:

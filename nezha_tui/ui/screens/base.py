@@ -24,7 +24,7 @@ from textual.scroll_view import ScrollView
 from textual.widget import Widget
 from textual.widgets import DataTable, OptionList
 
-from nezha_tui.ui.commands import Command, bindings_for, palette_commands
+from nezha_tui.ui.commands import Command, palette_commands
 
 __all__ = ["NezhaScreen", "NezhaModalScreen", "list_action", "key_label", "PaletteEntry"]
 
@@ -73,6 +73,10 @@ def key_label(app: Any, key: str, binding: Binding) -> str:
         return key
 
 
+_TITLES = {"fleet": "Keys of the fleet", "detail": "Keys of the server detail",
+           "services": "Keys of the services overview", "service_history": "Keys of a monitor's history",
+           "sort_menu": "Keys of the sort menu", "help": "Keys of this help"}
+
 PaletteEntry = tuple[str, str, str]
 """(title with its key, help, action)"""
 
@@ -92,7 +96,7 @@ class _Keys:
         screen.app.push_screen(HelpScreen(screen.active_bindings, title=screen.help_title()))
 
     def help_title(self) -> str:
-        return "Keys"
+        return _TITLES.get(self.SCOPE, "Keys")
 
     # -- esc / q
 
@@ -146,9 +150,10 @@ class _Keys:
 
 
 class NezhaScreen(_Keys, Screen[None]):
-    """A full screen of nezha-tui (the fleet, a server, the services, one monitor's history)."""
+    """A full screen of nezha-tui (the fleet, a server, the services, one monitor's history).
 
-    BINDINGS = [*bindings_for("screen"), *bindings_for("list")]
+    A subclass sets ``SCOPE`` and ``BINDINGS = screen_bindings(SCOPE)``: its own keys, then the
+    keys every screen shares (this class binds none, so the footer shows a screen's own first)."""
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 1 and self.app.screen is self:
@@ -156,6 +161,5 @@ class NezhaScreen(_Keys, Screen[None]):
 
 
 class NezhaModalScreen(_Keys, ModalScreen[ResultType]):
-    """A dialog over a screen (help, the sort menu): esc / q close it."""
-
-    BINDINGS = [*bindings_for("screen"), *bindings_for("list")]
+    """A dialog over a screen (help, the sort menu): esc / q close it (``BINDINGS`` as for
+    :class:`NezhaScreen`)."""

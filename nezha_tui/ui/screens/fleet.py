@@ -19,7 +19,7 @@ from textual.widgets import Input, Static
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.fleet_view import FleetView, StatusFilter
 from nezha_tui.store import FleetChange
-from nezha_tui.ui.commands import bindings_for
+from nezha_tui.ui.commands import screen_bindings
 from nezha_tui.ui.screens.base import NezhaScreen
 from nezha_tui.ui.widgets.fleet_cards import FleetCards
 from nezha_tui.ui.widgets.fleet_table import FleetGrid, FleetTable
@@ -33,7 +33,7 @@ class FleetScreen(NezhaScreen):
 
     CSS_PATH = "fleet.tcss"
     SCOPE = "fleet"
-    BINDINGS = bindings_for("fleet")
+    BINDINGS = screen_bindings("fleet")
     AUTO_FOCUS = "#table"
 
     def __init__(self) -> None:
@@ -250,9 +250,6 @@ class FleetScreen(NezhaScreen):
 
     def action_open_selected(self) -> None:
         self.grid.open_highlighted()
-
-    def help_title(self) -> str:
-        return "Keys of the fleet"
 
     def action_sort_by(self, key_id: str) -> None:
         """Sort by ``key_id``; by the current key again: reverse (a column title's click, the sort

@@ -15,7 +15,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from nezha_tui.ui.commands import COMMANDS, help_for_action
+from nezha_tui.ui.commands import COMMANDS, help_for_action, screen_bindings
 from nezha_tui.ui.screens.base import NezhaModalScreen, key_label, list_action
 
 __all__ = ["HelpScreen", "help_rows"]
@@ -64,6 +64,7 @@ class HelpScreen(NezhaModalScreen[None]):
     """
 
     SCOPE = "help"
+    BINDINGS = screen_bindings("help")
     AUTO_FOCUS = "#help-scroll"
 
     def __init__(self, bindings: Mapping[str, ActiveBinding], *, title: str = "Keys") -> None:
@@ -82,9 +83,6 @@ class HelpScreen(NezhaModalScreen[None]):
         with VerticalScroll(id="help-scroll"):
             yield Static(Text(self.title_text), id="help-title")
             yield Static(body, id="help-body")
-
-    def help_title(self) -> str:
-        return "Keys of this help"
 
     def action_help(self) -> None:
         """``?`` again closes it."""

@@ -22,7 +22,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
-from nezha_tui.ui.commands import bindings_for
+from nezha_tui.ui.commands import screen_bindings
 from nezha_tui.ui.screens.base import NezhaScreen
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import Host, MetricSeries, ServerServiceSeries, StreamServer
@@ -452,7 +452,7 @@ def live_text(server: StreamServer, theme: Any, status: ServerStatus | None = No
 class ServerDetailScreen(NezhaScreen):
     CSS_PATH = "server_detail.tcss"
     SCOPE = "detail"
-    BINDINGS = bindings_for("detail")  # the periods stay out of the footer: the period bar names the keys
+    BINDINGS = screen_bindings("detail")  # the periods stay out of the footer: the period bar names the keys
 
     def __init__(self, server_id: int, *, tab: str = "overview", metric: str = "cpu", period: str = "1d") -> None:
         super().__init__()

@@ -18,7 +18,7 @@ from nezha_tui.ui.drilldown import (
     PERIODS, app_tz, history_cache, history_error_message, period_bar, plain_cell,
     theme_style,
 )
-from nezha_tui.ui.commands import bindings_for
+from nezha_tui.ui.commands import screen_bindings
 from nezha_tui.ui.screens.base import NezhaScreen
 from nezha_tui.ui.widgets.day_strip import uptime_level
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series
@@ -59,7 +59,7 @@ def history_series(history: ServiceHistory) -> list[Series]:
 class ServiceHistoryScreen(NezhaScreen):
     CSS_PATH = "service_history.tcss"
     SCOPE = "service_history"
-    BINDINGS = bindings_for("service_history")
+    BINDINGS = screen_bindings("service_history")
     AUTO_FOCUS = "#per-server"
 
     def __init__(self, service_id: int, *, name: str = "", period: str = "1d") -> None:
@@ -177,9 +177,6 @@ class ServiceHistoryScreen(NezhaScreen):
         self.query_one("#period-bar", Static).update(period_bar(self.period, self.app.theme_variables, extra=extra))
 
     # ------------------------------------------------------------------ actions
-
-    def help_title(self) -> str:
-        return "Keys of a monitor's history"
 
     def action_open_selected(self) -> None:
         table = self.query_one("#per-server", DataTable)

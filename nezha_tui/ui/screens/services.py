@@ -21,7 +21,7 @@ from nezha_tui.format import fmt_bytes, fmt_duration
 from nezha_tui.ui.drilldown import (
     app_now, app_tz, fmt_local, history_error_message, local_dt, plain_cell, theme_style,
 )
-from nezha_tui.ui.commands import bindings_for
+from nezha_tui.ui.commands import screen_bindings
 from nezha_tui.ui.screens.base import NezhaScreen
 from nezha_tui.ui.widgets.day_strip import day_strip_text, uptime_level
 
@@ -195,7 +195,7 @@ class ServicesScreen(NezhaScreen):
 
     CSS_PATH = "services.tcss"
     SCOPE = "services"
-    BINDINGS = bindings_for("services")
+    BINDINGS = screen_bindings("services")
 
     def __init__(self, *, refresh_seconds: float = REFRESH_SECONDS, name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:
@@ -381,9 +381,6 @@ class ServicesScreen(NezhaScreen):
             return None
 
     # ------------------------------------------------------------------ actions
-
-    def help_title(self) -> str:
-        return "Keys of the services overview"
 
     def action_refresh(self) -> None:
         self.query_one("#services-status", Static).update("refreshing...")

@@ -12,7 +12,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from nezha_tui.fleet_view import SORT_KEYS
-from nezha_tui.ui.commands import SORT_LETTERS, bindings_for
+from nezha_tui.ui.commands import SORT_LETTERS, screen_bindings
 from nezha_tui.ui.screens.base import NezhaModalScreen
 
 __all__ = ["SortMenu", "menu_label"]
@@ -43,7 +43,7 @@ class SortMenu(NezhaModalScreen[str | None]):
     SortMenu OptionList, SortMenu OptionList:focus { height: auto; max-height: 14; border: none; padding: 0; }
     """
     SCOPE = "sort_menu"
-    BINDINGS = bindings_for("sort_menu")
+    BINDINGS = screen_bindings("sort_menu")
     AUTO_FOCUS = "#sort-keys"
 
     def __init__(self, current: str, reverse: bool) -> None:
@@ -62,9 +62,6 @@ class SortMenu(NezhaModalScreen[str | None]):
         keys = [k.id for k in SORT_KEYS]
         if self.current in keys:
             self.query_one(OptionList).highlighted = keys.index(self.current)
-
-    def help_title(self) -> str:
-        return "Keys of the sort menu"
 
     def action_pick(self, key_id: str) -> None:
         self.dismiss(key_id)
