@@ -385,3 +385,15 @@ def test_readme_keys_agree_with_the_command_table() -> None:
     for shown in ("`F6` or `<`", "`o` / `O`", "`f` / `F`", "`esc` `q` | back", "`tab` / `shift+tab`",
                   "`g` `G` `home` `end`", "on a traffic quota: its server", "the selected row's server"):
         assert shown in keys, shown
+
+
+async def test_the_country_header_keeps_its_title_with_the_sort_arrow() -> None:
+    async with running() as (app, pilot):
+        table = app.screen.query_one(FleetTable)
+        await press(pilot, app, "Y")
+        header = table.render_line(0).text
+        assert "▲CC NAME" in header and "C…" not in header
+        await press(pilot, app, "Y")
+        assert "▼CC NAME" in table.render_line(0).text
+        await press(pilot, app, "C")
+        assert " CC NAME" in table.render_line(0).text and "CPU▼" in table.render_line(0).text

@@ -169,7 +169,7 @@ class Column:
 
 COLUMNS: tuple[Column, ...] = (
     Column("status", "", 1, 0, _cell_status, right=False),
-    Column("country", "CC", 3, 4, _cell_country, right=False),  # 3: room for the sort arrow ("CC▲")
+    Column("country", "CC", 2, 4, _cell_country, right=False),
     Column("name", "NAME", 14, 0, _cell_name, right=False),
     Column("cpu", "CPU", 6, 0, _cell_cpu),
     Column("mem", "MEM", 6, 1, _cell_mem),
@@ -752,7 +752,10 @@ class FleetTable(FleetGrid):
                     segments.append(Segment(" " * GAP, base))
                 title = col.title
                 if col.key == sort_col:
-                    title = f"{title}{arrow}" if col.right or True else title
+                    if len(title) + 1 > w and i and not col.right:
+                        segments[-1] = Segment(arrow * GAP, sorted_style)  # "▲CC": the gap before, not "C…"
+                    else:
+                        title = f"{title}{arrow}"
                     segments.append(Segment(fit(title, w, col.right), sorted_style))
                 else:
                     segments.append(Segment(fit(title, w, col.right), base))
