@@ -158,8 +158,11 @@ class FleetView:
 
     # ------------------------------------------------------------------ choices
 
-    def set_sort(self, key_id: str) -> None:
+    def set_sort(self, key_id: str, *, reverse: bool | None = None) -> None:
+        """Sort by ``key_id`` (an unknown id: the Dashboard's order); ``reverse`` too when given."""
         self.sort_key = _SORT_BY_ID.get(key_id, SORT_KEYS[0])
+        if reverse is not None:
+            self.reverse = reverse
         self._recompute(members=False)
 
     def next_sort(self, step: int = 1) -> SortKey:

@@ -40,7 +40,7 @@ from nezha_tui.history_cache import HistoryCache
 from nezha_tui.settings import SettingsError, SettingsStore, UiSettings
 from nezha_tui.format import fmt_origin
 from nezha_tui.store import FleetChange, FleetStore
-from nezha_tui.ui.commands import bindings_for, palette_commands
+from nezha_tui.ui.commands import bindings_for
 from nezha_tui.ui.context import DashboardClient
 from nezha_tui.ui.events import AppEvent, BellToggled, GroupsChanged, PauseChanged, SettingLoaded, Tick
 
@@ -743,25 +743,24 @@ class NezhaApp(App[None]):
             return None
 
     def action_help(self) -> None:
-        from nezha_tui.ui.screens.help import HelpScreen
+        """``?`` of the screen on top (every nezha-tui screen has its own)."""
+        from nezha_tui.ui.screens.base import NezhaModalScreen, NezhaScreen
 
-        if isinstance(self.screen, HelpScreen):
-            return
-        self.push_screen(HelpScreen(self.screen.active_bindings))
+        screen = self.screen
+        if isinstance(screen, (NezhaScreen, NezhaModalScreen)):
+            screen.action_help()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        from nezha_tui.ui.screens.fleet import FleetScreen
+        """The palette: the actions of the screen it was opened on (with their keys), then Textual's."""
+        from nezha_tui.ui.screens.base import NezhaModalScreen, NezhaScreen
 
-        scope = "fleet" if isinstance(screen, FleetScreen) else "app"
-        for command in palette_commands(scope):
-            if command.scope == "app" and command.action.startswith("app."):
-                continue
-            action = command.action
+        if isinstance(screen, (NezhaScreen, NezhaModalScreen)):
+            for title, text, action in screen.palette():
 
-            def run(action: str = action, screen: Screen = screen) -> None:
-                self.call_later(screen.run_action, action)
+                def run(action: str = action, screen: Screen = screen) -> None:
+                    self.call_later(screen.run_action, action)
 
-            yield SystemCommand(command.title, command.help, run)
+                yield SystemCommand(title, text, run)
         yield from super().get_system_commands(screen)
 
     # ------------------------------------------------------------------ wall mode

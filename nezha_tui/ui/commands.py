@@ -1,9 +1,20 @@
 """One table of user actions.
 
 It feeds three things so they can never disagree: the key bindings of the
-app and of the fleet screen (with ids, so a keymap can remap them), the
-``?`` help screen (built from the active bindings) and the command palette
-(``ctrl+p``).
+app and of every screen (each with an id ``nezha.<id>``, so a keymap can
+remap them), the ``?`` help screen (built from the active bindings) and the
+command palette (``ctrl+p``, the actions of the screen it was opened on).
+
+Scopes:
+
+- ``app``: the app's own bindings (apply on every screen unless a screen binds the key).
+- ``screen``: every nezha-tui screen (:class:`~nezha_tui.ui.screens.base.NezhaScreen`):
+  help, back, panes.
+- ``list``: every nezha-tui screen too: j/k/g/G/home/end for the focused list or table.
+- ``fleet``, ``detail``, ``services``, ``service_history``, ``help``, ``sort_menu``: one screen each.
+
+A binding id is stable: the same id on several screens means the same thing
+(``nezha.back``, ``nezha.reload``), so one keymap line remaps it everywhere.
 """
 
 from __future__ import annotations
@@ -12,17 +23,18 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
-__all__ = ["Command", "COMMANDS", "bindings_for", "palette_commands"]
+__all__ = ["Command", "COMMANDS", "SCOPES", "SORT_LETTERS", "bindings_for", "screen_bindings", "palette_commands",
+           "help_for_action"]
 
 
 @dataclass(frozen=True)
 class Command:
     id: str
-    """Binding id (``nezha.<id>``), for keymaps."""
+    """Binding id without the ``nezha.`` prefix, for keymaps."""
     keys: str
     """Comma-separated Textual key names."""
     action: str
-    """Action run on the scope's node (``app`` or the fleet screen)."""
+    """Action run on the scope's node (the app or the screen)."""
     title: str
     """Short label for the footer and the palette."""
     help: str
@@ -36,7 +48,39 @@ class Command:
     """Checked before the focused widget sees the key (so keys typed right after it reach the new focus)."""
 
 
+SORT_LETTERS: tuple[tuple[str, str], ...] = (
+    ("a", "default"), ("n", "name"), ("c", "cpu"), ("m", "mem"), ("d", "disk"), ("i", "net_in"),
+    ("x", "net_out"), ("l", "load"), ("u", "uptime"), ("y", "country"),
+)
+"""The sort menu's letter for each sort key id (:data:`nezha_tui.fleet_view.SORT_KEYS`); on the grid
+the capital letter sorts directly (``O`` is reverse and ``F`` offline first, so none of these)."""
+
+_SORT_WORDS = {"default": "the Dashboard's order", "name": "name", "cpu": "CPU", "mem": "memory",
+               "disk": "disk", "net_in": "network in", "net_out": "network out", "load": "load",
+               "uptime": "uptime", "country": "country"}
+
+
+def _sort_commands() -> tuple[Command, ...]:
+    return tuple(
+        Command(f"sort_{key}", letter.upper(), f"sort_by('{key}')", f"Sort by {_SORT_WORDS[key]}",
+                f"Sort by {_SORT_WORDS[key]} (again: reverse)", show=False, key_display=letter.upper())
+        for letter, key in SORT_LETTERS
+    )
+
+
+_PERIODS = (("1", "1d", "1 day", "History of the last day (30-second points)"),
+            ("7", "7d", "7 days", "History of the last 7 days (30-minute points; needs login)"),
+            ("3", "30d", "30 days", "History of the last 30 days (2-hour points; needs login)"))
+
+
+def _period_commands(scope: str) -> tuple[Command, ...]:
+    return tuple(Command(f"period_{p}", key, f"period('{p}')", title, text, scope=scope,
+                         show=scope != "detail")  # the detail's footer would not fit 80 columns
+                 for key, p, title, text in _PERIODS)
+
+
 COMMANDS: tuple[Command, ...] = (
+    # ---------------------------------------------------------------- the grid
     Command("filter", "slash", "start_filter", "Filter",
             "Filter by name, country, platform, group or tag (Esc clears)", key_display="/", priority=True),
     Command("clear_filter", "escape", "clear_filter", "Clear filter",
@@ -44,6 +88,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("sort_next", "o", "sort_next", "Sort", "Next sort key (online servers stay first but for name)"),
     Command("sort_reverse", "O", "sort_reverse", "Reverse", "Reverse the sort order", show=False,
             key_display="O"),
+    Command("sort_menu", "f6,less_than_sign", "sort_menu", "Sort by…",
+            "Choose the sort key from a menu (a letter each; the current one again reverses)",
+            show=False),
+    *_sort_commands(),
     Command("group_prev", "left_square_bracket", "group(-1)", "Prev group", "Previous server group",
             show=False, key_display="["),
     Command("group_next", "right_square_bracket", "group(1)", "Group", "Next server group ('All' first)",
@@ -64,13 +112,56 @@ COMMANDS: tuple[Command, ...] = (
     Command("services", "s", "app.open_services", "Services", "Open the services overview"),
     Command("retry", "r", "retry", "Retry",
             "Connect again after the Dashboard refused the login (shown only then)"),
-    Command("help", "question_mark", "app.help", "Help", "Show every key", key_display="?"),
+    Command("quit_grid", "q", "app.quit", "Quit", "Quit nezha-tui", palette=False),  # Textual's palette has Quit
+    # ---------------------------------------------------------------- the server detail
+    Command("detail_overview", "i", "tab('overview')", "Overview", "Facts, billing and live values",
+            scope="detail"),
+    Command("detail_history", "h", "tab('history')", "History", "Metric history (pick metrics from the list)",
+            scope="detail"),
+    Command("detail_monitors", "m", "tab('monitors')", "Monitors",
+            "Latency of the service monitors of this server", scope="detail"),
+    *_period_commands("detail"),
+    Command("reload", "r", "reload", "Reload", "Fetch the shown history again, bypassing the short cache",
+            scope="detail"),
+    # ---------------------------------------------------------------- the services overview
+    Command("open_row", "enter", "open_selected", "Open",
+            "Open the selected row: a monitor's latency history, or a quota's server", scope="services",
+            key_display="enter", priority=True),  # before the table's own enter, so ? and the palette name it
+    Command("reload", "r", "refresh", "Refresh", "Fetch the services now (also every 15 s)", scope="services"),
+    # ---------------------------------------------------------------- one monitor's history
+    *_period_commands("service_history"),
+    Command("reload", "r", "reload", "Reload", "Fetch again, bypassing the short cache", scope="service_history"),
+    Command("open_row", "enter", "open_selected", "Open server", "Open the selected row's server",
+            scope="service_history", show=False, priority=True),
+    # ---------------------------------------------------------------- the sort menu
+    *(Command(f"sort_menu_{key}", letter, f"pick('{key}')", _SORT_WORDS[key].capitalize(),
+              f"Sort by {_SORT_WORDS[key]} (the current key: reverse)", scope="sort_menu", show=False)
+      for letter, key in SORT_LETTERS),
+    # ---------------------------------------------------------------- every screen
+    Command("help", "question_mark", "help", "Help", "Show this screen's keys", key_display="?", scope="screen"),
+    Command("back", "escape,q", "back", "Back", "Back to the previous screen (the help, a menu: close it)",
+            scope="screen"),
+    Command("next_pane", "tab", "app.focus_next", "Next pane", "Move the focus to the next pane",
+            scope="screen", show=False, palette=False),
+    Command("prev_pane", "shift+tab", "app.focus_previous", "Previous pane", "Move the focus to the previous pane",
+            scope="screen", show=False, palette=False),
+    Command("list_down", "j", "list('down')", "Down", "Down in the list or table", scope="list",
+            show=False, palette=False, priority=True),
+    Command("list_up", "k", "list('up')", "Up", "Up in the list or table", scope="list",
+            show=False, palette=False, priority=True),
+    Command("list_first", "g,home", "list('first')", "First", "First row of the list or table", scope="list",
+            show=False, palette=False, priority=True),
+    Command("list_last", "G,end", "list('last')", "Last", "Last row of the list or table", scope="list",
+            show=False, palette=False, priority=True),
+    # ---------------------------------------------------------------- the app
     Command("quit", "q", "app.quit", "Quit", "Quit nezha-tui", scope="app"),
 )
 
+SCOPES = ("app", "screen", "list", "fleet", "detail", "services", "service_history", "help", "sort_menu")
+
 
 def bindings_for(scope: str) -> list[Binding]:
-    """The Textual bindings of one scope (``"app"`` or ``"fleet"``)."""
+    """The Textual bindings of one scope (see the module's docstring)."""
     return [
         Binding(c.keys, c.action, c.title, show=c.show, key_display=c.key_display, id=f"nezha.{c.id}",
                 tooltip=c.help, priority=c.priority)
@@ -78,8 +169,23 @@ def bindings_for(scope: str) -> list[Binding]:
     ]
 
 
+def screen_bindings(scope: str) -> list[Binding]:
+    """A screen's bindings: its own first (the footer's order), then those of every screen
+    (``screen`` and ``list``) for the keys its own leave free."""
+    own = bindings_for(scope)
+    taken = {key for b in own for key in b.key.split(",")}
+    shared = []
+    for b in (*bindings_for("screen"), *bindings_for("list")):
+        free = [key for key in b.key.split(",") if key not in taken]
+        if free:
+            shared.append(Binding(",".join(free), b.action, b.description, show=b.show, key_display=b.key_display,
+                                  id=b.id, tooltip=b.tooltip, priority=b.priority))
+    return [*own, *shared]
+
+
 def palette_commands(scope: str) -> list[Command]:
-    return [c for c in COMMANDS if c.palette and c.scope in (scope, "app")]
+    """The palette's commands on a screen of ``scope``: its own, then those of every screen."""
+    return [c for c in COMMANDS if c.palette and c.scope in (scope, "screen")]
 
 
 def help_for_action(action: str) -> str:

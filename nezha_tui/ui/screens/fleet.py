@@ -14,18 +14,17 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.fleet_view import FleetView, StatusFilter
 from nezha_tui.api.stream import StreamState, StreamStatus
 from nezha_tui.store import FleetChange
-from nezha_tui.ui.commands import bindings_for
-from nezha_tui.ui.context import UsesNezha
+from nezha_tui.ui.commands import screen_bindings
 from nezha_tui.ui.empty_states import auth_failure_text, no_match_text, no_servers_text, waiting_text
 from nezha_tui.ui.events import AppEvent, GroupsChanged, Tick
 from nezha_tui.ui.screens.column_chooser import ColumnChooser
+from nezha_tui.ui.screens.base import NezhaScreen
 from nezha_tui.ui.widgets.fleet_cards import FleetCards
 from nezha_tui.ui.widgets.fleet_table import FleetGrid, FleetTable
 from nezha_tui.ui.widgets.summary import FleetSummary, StaleBanner, stream_cause
@@ -33,11 +32,12 @@ from nezha_tui.ui.widgets.summary import FleetSummary, StaleBanner, stream_cause
 __all__ = ["FleetScreen"]
 
 
-class FleetScreen(UsesNezha, Screen[None]):
+class FleetScreen(NezhaScreen):
     """The live grid of servers."""
 
     CSS_PATH = "fleet.tcss"
-    BINDINGS = bindings_for("fleet")
+    SCOPE = "fleet"
+    BINDINGS = screen_bindings("fleet")
     AUTO_FOCUS = "#table"
 
     def __init__(self) -> None:
@@ -361,6 +361,33 @@ class FleetScreen(UsesNezha, Screen[None]):
     def action_open_selected(self) -> None:
         self.grid.open_highlighted()
 
+    def action_sort_by(self, key_id: str) -> None:
+        """Sort by ``key_id``; by the current key again: reverse (a column title's click, the sort
+        menu and the capital letters all come here)."""
+        view = self.view
+        if view is None:
+            return
+        if key_id == view.sort_key.id:
+            view.toggle_reverse()
+        else:
+            view.set_sort(key_id, reverse=False)
+        self._after_view_change()
+        arrow = "reversed" if view.reverse else "usual order"
+        self.notify(f"Sort: {view.sort_key.label} ({arrow})", timeout=2)
+
+    def action_sort_menu(self) -> None:
+        from nezha_tui.ui.screens.sort_menu import SortMenu
+
+        view = self.view
+        if view is None:
+            return
+
+        def picked(key_id: str | None) -> None:
+            if key_id is not None:
+                self.action_sort_by(key_id)
+
+        self.app.push_screen(SortMenu(view.sort_key.id, view.reverse), picked)
+
     @on(FleetGrid.SortBy)
     def _sort_by(self, event: FleetGrid.SortBy) -> None:
         event.stop()
@@ -369,14 +396,8 @@ class FleetScreen(UsesNezha, Screen[None]):
         from nezha_tui.fleet_view import SORT_KEYS
 
         key = next((k for k in SORT_KEYS if k.column == event.column), None)
-        if key is None:
-            return
-        if key is self.view.sort_key:
-            self.view.toggle_reverse()
-        else:
-            self.view.reverse = False
-            self.view.set_sort(key.id)
-        self._after_view_change()
+        if key is not None:
+            self.action_sort_by(key.id)
 
     @on(FleetGrid.Open)
     def _open(self, event: FleetGrid.Open) -> None:

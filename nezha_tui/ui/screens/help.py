@@ -10,52 +10,49 @@ from collections.abc import Mapping
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import ActiveBinding, Binding
+from textual.binding import ActiveBinding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Static
 
-from nezha_tui.ui.commands import COMMANDS, help_for_action
+from nezha_tui.ui.commands import COMMANDS, help_for_action, screen_bindings
+from nezha_tui.ui.screens.base import NezhaModalScreen, key_label, list_action
 
 __all__ = ["HelpScreen", "help_rows"]
 
-_NAMES = {
-    "slash": "/", "question_mark": "?", "left_square_bracket": "[", "right_square_bracket": "]",
-    "escape": "esc", "enter": "enter", "pageup": "pgup", "pagedown": "pgdn",
-}
-
-
-def _key_label(app, key: str, binding: Binding) -> str:
-    if binding.key_display:
-        return binding.key_display
-    if key in _NAMES:
-        return _NAMES[key]
-    try:
-        return app.get_key_display(binding)
-    except Exception:
-        return key
-
 
 def help_rows(app, bindings: Mapping[str, ActiveBinding]) -> list[tuple[str, str]]:
-    """``(keys, description)`` rows, one per action, keys of the same action joined."""
+    """``(keys, description)`` rows, one per action, keys of the same action joined.
+
+    A list's own keys join the row of the move they make (``↓`` with ``j``); the screen's own
+    actions come first, then moving in lists, then the keys of every screen, then Textual's.
+    """
     by_action: dict[str, tuple[list[str], str]] = {}
     for key, active in bindings.items():
         binding = active.binding
         if binding.system:
             continue
-        label = _key_label(app, key, binding)
+        action = binding.action
+        for move in ("down", "up", "first", "last"):
+            if isinstance(active.node, Widget) and list_action(active.node, move) == action:
+                action = f"list('{move}')"
+        label = key_label(app, key, binding)
         text = binding.tooltip or help_for_action(binding.action) or binding.description or binding.action
-        keys, _ = by_action.setdefault(binding.action, ([], text))
+        keys, known = by_action.setdefault(action, ([], text))
+        if (binding.id or "").startswith("nezha.") and known != text:
+            by_action[action] = (keys, text)  # our words over a widget's ("Cursor down")
         if label not in keys:
             keys.append(label)
-    # nezha-tui's own actions first, in the command table's order; then widget and app keys
-    rank = {c.action: i for i, c in enumerate(COMMANDS)}
-    ordered = sorted(by_action.items(), key=lambda item: rank.get(item[0], len(rank)))
+    groups = {"list": 1, "screen": 2, "app": 3}
+    rank = {}
+    for i, c in enumerate(COMMANDS):
+        rank.setdefault(c.action, (groups.get(c.scope, 0), i))
+    ordered = sorted(by_action.items(), key=lambda item: rank.get(item[0], (4, 0)))
     return [(" ".join(keys), text) for _, (keys, text) in ordered]
 
 
-class HelpScreen(ModalScreen[None]):
-    """A scrollable list of keys; any of esc, q, ? closes it."""
+class HelpScreen(NezhaModalScreen[None]):
+    """A scrollable list of keys; any of esc, q, ? closes it; j/k/g/G/pgup/pgdn scroll it."""
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -66,13 +63,14 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen #help-title { text-style: bold; color: $accent; }
     """
 
-    BINDINGS = [
-        Binding("escape,q,question_mark", "dismiss_help", "Close", id="nezha.help_close"),
-    ]
+    SCOPE = "help"
+    BINDINGS = screen_bindings("help")
+    AUTO_FOCUS = "#help-scroll"
 
-    def __init__(self, bindings: Mapping[str, ActiveBinding]) -> None:
+    def __init__(self, bindings: Mapping[str, ActiveBinding], *, title: str = "Keys") -> None:
         super().__init__()
         self.help_bindings = dict(bindings)
+        self.title_text = title
 
     def compose(self) -> ComposeResult:
         rows = help_rows(self.app, self.help_bindings)
@@ -82,9 +80,10 @@ class HelpScreen(ModalScreen[None]):
             body.append(keys.ljust(width), style="bold")
             body.append(text + "\n")
         body.append("\nctrl+p opens the command palette with the same actions.", style="italic")
-        with VerticalScroll():
-            yield Static("Keys", id="help-title")
+        with VerticalScroll(id="help-scroll"):
+            yield Static(Text(self.title_text), id="help-title")
             yield Static(body, id="help-body")
 
-    def action_dismiss_help(self) -> None:
+    def action_help(self) -> None:
+        """``?`` again closes it."""
         self.dismiss(None)

@@ -15,18 +15,17 @@ from datetime import date
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
 
 from nezha_tui.api.models import StreamServer
 from nezha_tui.api.stream import StreamState, StreamStatus
 from nezha_tui.store import FleetChange, age_text, state_phrase
-from nezha_tui.ui.context import UsesNezha
+from nezha_tui.ui.commands import screen_bindings
+from nezha_tui.ui.screens.base import NezhaScreen
 from nezha_tui.ui.events import AppEvent, PauseChanged, Tick
 from nezha_tui.ui.drilldown import (
-    PERIODS, app_now, app_tz, dashboard_now, local_dt, period_bindings,
+    PERIODS, app_now, app_tz, dashboard_now, local_dt,
 )
 from nezha_tui.ui.styles import theme_style
 from nezha_tui.ui.screens.detail.facts import facts_text
@@ -50,16 +49,10 @@ __all__ = [
 ]
 
 
-class ServerDetailScreen(UsesNezha, Screen[None]):
+class ServerDetailScreen(NezhaScreen):
     CSS_PATH = "server_detail.tcss"
-    BINDINGS = [
-        Binding("escape", "back", "Back", tooltip="Back to the fleet"),
-        Binding("i", "tab('overview')", "Overview", tooltip="Facts, billing and live values"),
-        Binding("h", "tab('history')", "History", tooltip="Metric history (pick metrics from the list)"),
-        Binding("m", "tab('monitors')", "Monitors", tooltip="Latency of the service monitors of this server"),
-        *period_bindings(show=False),  # the footer would not fit 80 columns; the period bar names the keys
-        Binding("r", "reload", "Reload", tooltip="Fetch the shown history again, bypassing the short cache"),
-    ]
+    SCOPE = "detail"
+    BINDINGS = screen_bindings("detail")  # the periods stay out of the footer: the period bar names the keys
 
     def __init__(self, server_id: int, *, tab: str = "overview", metric: str = "cpu", period: str = "1d") -> None:
         super().__init__()

@@ -8,19 +8,19 @@ from __future__ import annotations
 from typing import Any, Hashable
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from nezha_tui.ui.context import UsesNezha
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import ServiceHistory
 from nezha_tui.ui.drilldown import (
-    PERIODS, app_tz, history_cache, period_bar, period_bindings, plain_cell,
+    PERIODS, app_tz, history_cache, period_bar, plain_cell,
 )
 from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.styles import theme_style
+from nezha_tui.ui.commands import screen_bindings
+from nezha_tui.ui.screens.base import NezhaScreen
 from nezha_tui.ui.widgets.day_strip import uptime_level
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series
 
@@ -58,13 +58,11 @@ def history_series(history: ServiceHistory) -> list[Series]:
     return lines
 
 
-class ServiceHistoryScreen(UsesNezha, Screen[None]):
+class ServiceHistoryScreen(NezhaScreen):
     CSS_PATH = "service_history.tcss"
-    BINDINGS = [
-        Binding("escape", "back", "Back", tooltip="Back to the services"),
-        *period_bindings(),
-        Binding("r", "reload", "Reload", tooltip="Fetch again, bypassing the short cache"),
-    ]
+    SCOPE = "service_history"
+    BINDINGS = screen_bindings("service_history")
+    AUTO_FOCUS = "#per-server"
 
     def __init__(self, service_id: int, *, name: str = "", period: str = "1d") -> None:
         super().__init__()
@@ -172,8 +170,20 @@ class ServiceHistoryScreen(UsesNezha, Screen[None]):
 
     # ------------------------------------------------------------------ actions
 
-    def action_back(self) -> None:
-        self.app.pop_screen()
+    def action_open_selected(self) -> None:
+        table = self.query_one("#per-server", DataTable)
+        if table.row_count:
+            self._open_server(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    @on(DataTable.RowSelected, "#per-server")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self._open_server(event.row_key.value)
+
+    def _open_server(self, key: str | None) -> None:
+        """Every row is one server of the monitor: open its detail."""
+        if key is not None and key.isdigit():
+            self.open_server(int(key))
 
     def action_period(self, period: str) -> None:
         if period not in PERIODS:

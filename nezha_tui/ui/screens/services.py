@@ -12,12 +12,9 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from nezha_tui.ui.context import UsesNezha
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import CycleTransferStats, ServiceItem, ServiceOverview
 from nezha_tui.format import fmt_bytes, fmt_duration
@@ -26,6 +23,8 @@ from nezha_tui.ui.drilldown import (
 )
 from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.styles import theme_style
+from nezha_tui.ui.commands import screen_bindings
+from nezha_tui.ui.screens.base import NezhaScreen
 from nezha_tui.ui.widgets.day_strip import day_strip_text, uptime_level
 
 
@@ -194,16 +193,12 @@ def quota_rows(stats: dict[int, CycleTransferStats]) -> list[tuple[int, int, Cyc
     return rows
 
 
-class ServicesScreen(UsesNezha, Screen[None]):
+class ServicesScreen(NezhaScreen):
     """Service monitors and traffic quotas of the Dashboard."""
 
     CSS_PATH = "services.tcss"
-    BINDINGS = [
-        Binding("escape", "back", "Back", tooltip="Back to the fleet"),
-        Binding("enter", "open_selected", "History", tooltip="Open the selected monitor's history"),
-        Binding("r", "refresh", "Refresh", tooltip="Fetch the services now (also every 15 s)"),
-        Binding("tab", "focus_next", "Next table", show=False, tooltip="Move between the monitors and the quotas"),
-    ]
+    SCOPE = "services"
+    BINDINGS = screen_bindings("services")
 
     def __init__(self, *, refresh_seconds: float = REFRESH_SECONDS, name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:
@@ -340,6 +335,8 @@ class ServicesScreen(UsesNezha, Screen[None]):
                           key="__empty__")
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
+        if self.focused is None:  # a table that was loading could not take the focus at mount
+            table.focus()
         self._fill_quotas()
 
     def _fill_quotas(self) -> None:
@@ -387,22 +384,33 @@ class ServicesScreen(UsesNezha, Screen[None]):
 
     # ------------------------------------------------------------------ actions
 
-    def action_back(self) -> None:
-        self.app.pop_screen()
-
     def action_refresh(self) -> None:
         self.query_one("#services-status", Static).update("refreshing...")
         self.fetch()
 
     def action_open_selected(self) -> None:
-        table = self.query_one("#services", DataTable)
-        key = self._selected_key(table)
-        self._open(key)
+        """The focused table's row: a monitor's history, or a quota's server."""
+        quotas = self.query_one("#quotas", DataTable)
+        if self.focused is quotas:
+            self._open_quota(self._selected_key(quotas))
+        else:
+            self._open(self._selected_key(self.query_one("#services", DataTable)))
 
     @on(DataTable.RowSelected, "#services")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self._open(event.row_key.value)
+
+    @on(DataTable.RowSelected, "#quotas")
+    def _quota_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self._open_quota(event.row_key.value)
+
+    def _open_quota(self, key: str | None) -> None:
+        """A quota row (``rule:server``) names a server: open its detail."""
+        server = (key or "").partition(":")[2]
+        if server.isdigit():
+            self.open_server(int(server))
 
     def _open(self, key: str | None) -> None:
         if key is None or not key.isdigit():

@@ -937,8 +937,10 @@ class FleetTable(FleetGrid):
                     segments.append(Segment(" " * GAP, base))
                 title = col.title
                 if col.key == sort_col:
-                    # the arrow always shows: it takes the title's last cell in a narrow column ("C▼")
-                    title = f"{set_cell_size(title, max(0, min(cell_len(title), w - 1)))}{arrow}"
+                    if len(title) + 1 > w and i and not col.right:
+                        segments[-1] = Segment(arrow * GAP, sorted_style)  # "▲CC": the gap before, not "C…"
+                    else:
+                        title = f"{title}{arrow}"
                     segments.append(Segment(fit(title, w, col.right), sorted_style))
                 else:
                     segments.append(Segment(fit(title, w, col.right), base))
