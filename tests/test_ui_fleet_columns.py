@@ -253,7 +253,8 @@ async def test_the_chooser_cancels_on_escape_and_never_hides_the_name():
 
 
 @pytest.mark.parametrize("reverse", [False, True])
-async def test_a_sorted_narrow_column_keeps_its_title_and_arrow_in_its_width(reverse):
+async def test_a_sorted_narrow_column_keeps_its_title_and_its_arrow(reverse):
+    """The arrow of a column too narrow for it goes in the gap before its title: "▲CC", not "C…"."""
     async with fleet_screen(fleet(3), size=NARROW) as (app, pilot, streams, _):
         table = app.screen.query_one(FleetTable)
         table.view.set_sort("country")
@@ -261,4 +262,4 @@ async def test_a_sorted_narrow_column_keeps_its_title_and_arrow_in_its_width(rev
         table.sync()
         await pilot.pause()
         head = table_lines(app)[0]
-        assert head.startswith("  C▲ " if not reverse else "  C▼ ") and "…" not in head
+        assert head.startswith(" ▲CC " if not reverse else " ▼CC ") and "…" not in head

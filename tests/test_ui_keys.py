@@ -139,6 +139,8 @@ async def test_question_mark_lists_this_screens_own_keys(spec: Spec) -> None:
         for command in own:
             if spec.name == "fleet" and command.id == "back":
                 continue  # esc and q are the grid's own: clear the filter, quit
+            if command.id == "retry":
+                continue  # only live once the stream gave up (test_ui_empty_states)
             assert command.help in texts, command.id
         others = [c for c in COMMANDS if c.scope not in (spec.name, "screen", "list", "app")]
         assert not any(c.help in texts for c in others if c.help not in {o.help for o in own})
@@ -153,7 +155,7 @@ async def test_palette_lists_this_screens_commands_with_keys(spec: Spec) -> None
         screen = app.screen
         titles = [c.title for c in app.get_system_commands(screen)]
         for command in COMMANDS:
-            if command.scope == _scope(screen) and command.palette:
+            if command.scope == _scope(screen) and command.palette and command.id != "retry":  # (only once the stream gave up)
                 assert any(t.startswith(command.title + "  (") for t in titles), command.id
         assert "Help  (?)" in titles
         if spec.name != "fleet":
