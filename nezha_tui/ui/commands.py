@@ -11,7 +11,8 @@ Scopes:
 - ``screen``: every nezha-tui screen (:class:`~nezha_tui.ui.screens.base.NezhaScreen`):
   help, back, panes.
 - ``list``: every nezha-tui screen too: j/k/g/G/home/end for the focused list or table.
-- ``fleet``, ``detail``, ``services``, ``service_history``, ``help``, ``sort_menu``: one screen each.
+- ``fleet``, ``detail``, ``services``, ``service_history``, ``help``, ``sort_menu``, ``column_chooser``:
+  one screen each.
 
 A binding id is stable: the same id on several screens means the same thing
 (``nezha.back``, ``nezha.reload``), so one keymap line remaps it everywhere.
@@ -137,6 +138,11 @@ COMMANDS: tuple[Command, ...] = (
     *(Command(f"sort_menu_{key}", letter, f"pick('{key}')", _SORT_WORDS[key].capitalize(),
               f"Sort by {_SORT_WORDS[key]} (the current key: reverse)", scope="sort_menu", show=False)
       for letter, key in SORT_LETTERS),
+    # ---------------------------------------------------------------- the column chooser
+    Command("columns_all", "a", "mark_all", "All", "Mark every column (automatic: what fits shows)",
+            scope="column_chooser"),
+    Command("columns_cancel", "escape", "cancel", "Cancel", "Close without changing the columns",
+            scope="column_chooser", key_display="esc"),
     # ---------------------------------------------------------------- every screen
     Command("help", "question_mark", "help", "Help", "Show this screen's keys", key_display="?", scope="screen"),
     Command("back", "escape,q", "back", "Back", "Back to the previous screen (the help, a menu: close it)",
@@ -157,7 +163,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("quit", "q", "app.quit", "Quit", "Quit nezha-tui", scope="app"),
 )
 
-SCOPES = ("app", "screen", "list", "fleet", "detail", "services", "service_history", "help", "sort_menu")
+SCOPES = ("app", "screen", "list", "fleet", "detail", "services", "service_history", "help", "sort_menu",
+          "column_chooser")
 
 
 def bindings_for(scope: str) -> list[Binding]:

@@ -76,7 +76,8 @@ def key_label(app: Any, key: str, binding: Binding) -> str:
 
 _TITLES = {"fleet": "Keys of the fleet", "detail": "Keys of the server detail",
            "services": "Keys of the services overview", "service_history": "Keys of a monitor's history",
-           "sort_menu": "Keys of the sort menu", "help": "Keys of this help"}
+           "sort_menu": "Keys of the sort menu", "column_chooser": "Keys of the column chooser",
+           "help": "Keys of this help"}
 
 PaletteEntry = tuple[str, str, str]
 """(title with its key, help, action)"""

@@ -13,10 +13,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from nezha_tui.ui.commands import screen_bindings
+from nezha_tui.ui.screens.base import NezhaModalScreen
 from nezha_tui.ui.widgets.fleet_table import BARS, CHOOSABLE, COLUMNS, LOCKED
 
 __all__ = ["ColumnChooser", "ColumnList", "column_labels"]
@@ -62,15 +63,13 @@ class ColumnList(OptionList):
             self.set_marked(option.id, option.id not in self.marked)
 
 
-class ColumnChooser(ModalScreen[tuple[str, ...] | None]):
+class ColumnChooser(NezhaModalScreen[tuple[str, ...] | None]):
     """Marks for the table's columns; dismisses with the marked ids, or ``None`` on esc."""
 
     CSS_PATH = "column_chooser.tcss"
 
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="nezha.columns_cancel"),
-        Binding("a", "mark_all", "All", id="nezha.columns_all", tooltip="Mark every column (automatic)"),
-    ]
+    SCOPE = "column_chooser"
+    BINDINGS = screen_bindings("column_chooser")  # esc cancels; q and ? as on every screen
 
     def __init__(self, chosen: tuple[str, ...] | None) -> None:
         super().__init__()
