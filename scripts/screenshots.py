@@ -26,6 +26,7 @@ os.environ.pop("NO_COLOR", None)
 T_END = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc).timestamp()
 SIZE = (132, 40)
 SMALL = (80, 24)
+WIDE = (200, 40)
 FRAMES = 60
 
 
@@ -106,6 +107,9 @@ async def main(out: Path) -> list[str]:
             await feed_frames(pilot, demo_clock, app_clock, FRAMES)
             await wait_for(pilot, lambda: len(app.store.groups) > 0, "groups")
             await shooter.shot(pilot, "fleet-table")
+            await pilot.resize_terminal(*WIDE)  # room for the bars and the network trend
+            await shooter.shot(pilot, "fleet-wide")
+            await pilot.resize_terminal(*SIZE)
             await pilot.press("v")
             await shooter.shot(pilot, "fleet-cards")
             await pilot.press("v", "slash", *"edge")
@@ -113,6 +117,11 @@ async def main(out: Path) -> list[str]:
             await pilot.press("escape", "escape")
             await pilot.press("question_mark")
             await shooter.shot(pilot, "help")
+            await pilot.press("escape")
+            await pilot.press("less_than_sign")
+            await shooter.shot(pilot, "sort-menu")
+            await pilot.press("escape", "c")
+            await shooter.shot(pilot, "column-chooser")
             await pilot.press("escape")
 
             # Server detail: overview with live panel, then history at two periods.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding
@@ -75,14 +76,16 @@ class HelpScreen(NezhaModalScreen[None]):
     def compose(self) -> ComposeResult:
         rows = help_rows(self.app, self.help_bindings)
         width = max((len(k) for k, _ in rows), default=4) + 2
-        body = Text()
+        body = Table.grid(padding=(0, 0))  # a grid: a long description wraps under itself, not under the keys
+        body.add_column(width=width, no_wrap=True)
+        body.add_column(ratio=1)
         for keys, text in rows:
-            body.append(keys.ljust(width), style="bold")
-            body.append(text + "\n")
-        body.append("\nctrl+p opens the command palette with the same actions.", style="italic")
+            body.add_row(Text(keys, style="bold"), Text(text))
         with VerticalScroll(id="help-scroll"):
             yield Static(Text(self.title_text), id="help-title")
             yield Static(body, id="help-body")
+            yield Static(Text("\nctrl+p opens the command palette with the same actions.", style="italic"),
+                         id="help-palette")
 
     def action_help(self) -> None:
         """``?`` again closes it."""
