@@ -27,6 +27,7 @@ T_END = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc).timestamp()
 SIZE = (132, 40)
 SMALL = (80, 24)
 WIDE = (200, 40)
+REFUSED_PORT = 48765
 FRAMES = 60
 
 
@@ -184,11 +185,17 @@ async def main(out: Path) -> list[str]:
                            "80x24 wall")
             await shooter.shot(pilot, "wall-80x24")
 
-        # The Dashboard refuses the password: one panel with the cause, the fix and the keys.
-        refused = make_app(demo, None, ManualClock(1000.0), password="not-the-password")
-        async with refused.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: refused.login_refused, "refused login")
-            await shooter.shot(pilot, "login-refused")
+        # The Dashboard refuses the password: one panel with the cause, the fix and the keys.  The
+        # panel names the Dashboard's address: a demo on a fixed port, so the picture is the same.
+        fixed = DemoServer(DemoOptions(seed=1, clock=demo_clock, frame_interval=0.05), port=REFUSED_PORT)
+        await fixed.start()
+        try:
+            refused = make_app(fixed, None, ManualClock(1000.0), password="not-the-password")
+            async with refused.run_test(size=SIZE) as pilot:
+                await wait_for(pilot, lambda: refused.login_refused, "refused login")
+                await shooter.shot(pilot, "login-refused")
+        finally:
+            await fixed.stop()
 
         # NO_COLOR (read by Textual when the app is built): meaning in glyphs, bold, underline, reverse.
         os.environ["NO_COLOR"] = "1"
