@@ -45,6 +45,8 @@ class View(Static):
         return f"answer {key} #{len(self.calls)}"
 
     def show_answer(self, key: Hashable, answer: str) -> None:
+        if key == "unshowable":
+            raise KeyError("a view that cannot show this answer")
         self.shown.append((key, answer))
 
     def fail(self, key: Hashable, message: str) -> None:
@@ -160,3 +162,19 @@ async def test_no_retry_when_the_view_refreshes_itself_and_unexpected_errors_are
         view.loader.load("s", force=True)
         await settle(pilot, app)
         assert view.failed[-1] == ("s", "unexpected error: ValueError")
+
+
+async def test_an_answer_the_view_cannot_show_is_a_one_line_failure_not_a_crash(caplog: Any) -> None:
+    app = Host()
+    async with app.run_test() as pilot:
+        view = app.query_one(View)
+        view.loader.load("unshowable")
+        await settle(pilot, app)
+        assert app.is_running and app.return_code is None
+        assert view.failed == [("unshowable", "unexpected error: KeyError")] and view.loader.shown is None
+        assert "could not show 'unshowable'" in caplog.text and "Traceback" in caplog.text
+        view.loader.load("unshowable")  # from the cache: shown at once, and it fails at once, quietly
+        assert view.failed[-1] == ("unshowable", "unexpected error: KeyError") and len(view.calls) == 1
+        view.loader.load("fine")
+        await settle(pilot, app)
+        assert view.shown == [("fine", "answer fine #2")]

@@ -17,6 +17,7 @@ No Textual import beyond typing: the owner provides ``run_worker``, ``set_timer`
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Awaitable, Callable, Generic, Hashable, TypeVar
 
 from nezha_tui.history_cache import HistoryCache
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
 
 __all__ = ["Loader"]
+
+log = logging.getLogger("nezha_tui.ui")
 
 T = TypeVar("T")
 
@@ -110,7 +113,8 @@ class Loader(Generic[T]):
         self.shown = None  # the view shows that it is loading now
         if self._loading is not None:
             self._loading(key)
-        self._owner.run_worker(self._run(key, force), group=self._group, exclusive=True)
+        # exit_on_error=False: whatever goes wrong in a drill-down view, the app goes on
+        self._owner.run_worker(self._run(key, force), group=self._group, exclusive=True, exit_on_error=False)
 
     def leave(self) -> None:
         """The view shows something else (a message of the owner's): no answer is shown until the next load."""
@@ -120,7 +124,18 @@ class Loader(Generic[T]):
     def _done(self, key: Hashable, answer: T) -> None:
         self.failures = 0
         self.shown = key
-        self._show(key, answer)
+        try:
+            self._show(key, answer)
+        except Exception as err:  # an answer the view cannot show is one line, never a crash
+            log.exception("could not show %r", key)
+            self.shown = None
+            self._failed(key, history_error_message(err, self.what))
+
+    def _failed(self, key: Hashable, message: str) -> None:
+        try:
+            self._fail(key, message)
+        except Exception:  # the view cannot even say so: the log has it
+            log.exception("could not show the failure of %r", key)
 
     async def _run(self, key: Hashable, force: bool) -> None:
         self._running += 1
@@ -129,7 +144,7 @@ class Loader(Generic[T]):
         except Exception as err:  # NezhaError is the normal case; never show a traceback
             if key == self.wanted:
                 self.shown = None  # an error is not cached: a load tries again
-                self._fail(key, history_error_message(err, self.what))
+                self._failed(key, history_error_message(err, self.what))
                 self._retry_later(key, err)
             return
         finally:
