@@ -622,3 +622,21 @@ async def test_history_that_cannot_pass_is_not_retried() -> None:
         await pilot.pause(0.1)
         await settle(pilot, app)
         assert app.client.count("server_metrics") == calls
+
+
+async def test_monitors_with_a_duplicate_id_keep_the_first_and_do_not_crash() -> None:
+    """Two series with one monitor id (a Dashboard fault) used to raise DuplicateKey in the
+    table, and the loader's worker then ended the app; the later duplicate is dropped."""
+    def answer(sid: int, period: str) -> list[m.ServerServiceSeries]:
+        first = services_answer(sid, period)
+        again = m.ServerServiceSeries(monitor_id=1, server_id=sid, monitor_name="api-again",
+                                      created_at=first[0].created_at, avg_delay=first[0].avg_delay)
+        return [*first, again]
+
+    app = make_app(uf.FakeClient(server_metrics=metric_answer, server_services=answer))
+    async with detail_screen(app, size=(130, 44)) as (app, pilot, screen):
+        await press(pilot, app, "m")
+        assert app.is_running
+        table = screen.query_one("#monitor-table", DataTable)
+        assert table.row_count == 2 and str(table.get_row("1")[0]) == "api"
+        assert [s.label for s in screen.query_one("#monitor-plot", Plot).series] == ["db", "api"]

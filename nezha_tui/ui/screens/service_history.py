@@ -17,7 +17,7 @@ from nezha_tui.ui.context import UsesNezha
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import ServiceHistory
 from nezha_tui.ui.drilldown import (
-    PERIODS, app_tz, history_cache, period_bar, period_bindings, plain_cell,
+    PERIODS, app_tz, first_per_id, history_cache, period_bar, period_bindings, plain_cell,
 )
 from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.styles import theme_style
@@ -30,8 +30,10 @@ __all__ = ["ServiceHistoryScreen", "history_series", "ordered_servers"]
 
 def ordered_servers(history: ServiceHistory) -> list[Any]:
     """The history's servers by name, then id: the API's order is not stable (with the TSDB off
-    it follows the SQL rows), and rows and line colours must not reshuffle on every reload."""
-    return sorted(history.servers, key=lambda srv: ((srv.server_name or "").casefold(), srv.server_id))
+    it follows the SQL rows), and rows and line colours must not reshuffle on every reload.
+    A server id given twice is shown once (:func:`~nezha_tui.ui.drilldown.first_per_id`)."""
+    servers = first_per_id(history.servers, lambda srv: srv.server_id)
+    return sorted(servers, key=lambda srv: ((srv.server_name or "").casefold(), srv.server_id))
 
 
 def history_series(history: ServiceHistory) -> list[Series]:
@@ -167,7 +169,7 @@ class ServiceHistoryScreen(UsesNezha, Screen[None]):
     def _update_bar(self) -> None:
         extra = ""
         if self.history is not None and self.message is None:
-            extra = f"{len(self.history.servers)} servers"
+            extra = f"{len(ordered_servers(self.history))} servers"
         self.query_one("#period-bar", Static).update(period_bar(self.period, self.app.theme_variables, extra=extra))
 
     # ------------------------------------------------------------------ actions

@@ -14,7 +14,7 @@ from nezha_tui.api.models import ServerServiceSeries
 from nezha_tui.downsample import median_step, series_stats
 from nezha_tui.ui.context import UsesNezha
 from nezha_tui.ui.drilldown import (
-    PERIODS, app_tz, history_cache, period_bar, plain_cell, theme_style,
+    PERIODS, app_tz, first_per_id, history_cache, period_bar, plain_cell, theme_style,
 )
 from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series
@@ -111,7 +111,9 @@ class ServiceMonitors(UsesNezha, Vertical):
         plot.loading = False
         table = self.query_one("#monitor-table", DataTable)
         table.clear()
-        ordered = sorted(result, key=lambda r: (-r.display_index, r.monitor_id))
+        # a monitor id given twice is shown once: the rows are keyed by id (first_per_id says why)
+        monitors = first_per_id(result, lambda r: r.monitor_id)
+        ordered = sorted(monitors, key=lambda r: (-r.display_index, r.monitor_id))
         self.rows = []
         series: list[Series] = []
         theme = self.app.theme_variables
