@@ -244,7 +244,9 @@ class FleetScreen(UsesNezha, Screen[None]):
 
     def _restore_group(self) -> None:
         """Show the saved group once the groups and servers that make it are known; a group that
-        is gone (groups and servers there, the name not) falls back to all servers, quietly."""
+        is gone (servers there, and the groups answered without the name, or with none, or the
+        request failed) falls back to all servers, quietly: the restore ends either way, so no
+        later frame looks it up again and the user's choices are saved."""
         view, name = self.view, self._group_to_restore
         if view is None or name is None:
             return
@@ -256,7 +258,7 @@ class FleetScreen(UsesNezha, Screen[None]):
             self.grid.sync()
             self._update_filter_count()
             self.query_one(FleetSummary).refresh()
-        elif app.store.frames and app.store.groups:
+        elif app.store.frames and app.groups_answered:
             self._group_to_restore = None
 
     # ------------------------------------------------------------------ actions
