@@ -390,13 +390,14 @@ class FleetScreen(UsesNezha, Screen[None]):
     def wall_next_page(self) -> bool:
         """Page the visible grid; ``True`` when it wrapped to the first page."""
         grid = self.grid
+        if isinstance(grid, FleetTable):
+            top = int(grid.scroll_offset.y) + grid.rows_on_screen
+            wrapped = top >= len(grid.view.ids)
+            grid.scroll_to(y=0 if wrapped else top, animate=False, immediate=True)
+            return wrapped
         if isinstance(grid, FleetCards):
             return grid.next_page()
-        rows = grid._rows_on_screen  # type: ignore[attr-defined]
-        top = int(grid.scroll_offset.y) + rows
-        wrapped = top >= len(grid.view.ids)
-        grid.scroll_to(y=0 if wrapped else top, animate=False, immediate=True)
-        return wrapped
+        return True  # no other grid: one page
 
     def wall_first_page(self) -> None:
         self.grid.scroll_to(y=0, animate=False, immediate=True)
