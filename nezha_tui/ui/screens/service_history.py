@@ -77,12 +77,12 @@ class ServiceHistoryScreen(UsesNezha, Screen[None]):
         self.message: str | None = None
         self.loader: Loader[ServiceHistory] = Loader(
             self, group="service-history", fetch=self._fetch, show=self._show, fail=self._failed,
-            loading=self._loading, cache=lambda: history_cache(self.app), what="service")
+            loading=self._loading, cache=lambda: history_cache(self.nezha), what="service")
 
     def compose(self) -> ComposeResult:
         yield Static(self._crumbs(), id="crumbs")
         yield Static(id="period-bar")
-        yield Plot(id="latency", fmt=AxisFormat("ms"), tz=app_tz(self.app))
+        yield Plot(id="latency", fmt=AxisFormat("ms"), tz=app_tz(self.nezha))
         table: DataTable[Any] = DataTable(id="per-server", cursor_type="row")
         yield table
         yield KeyFooter()
@@ -114,8 +114,7 @@ class ServiceHistoryScreen(UsesNezha, Screen[None]):
 
     async def _fetch(self, key: Hashable, force: bool) -> ServiceHistory:
         period = key[-1]  # type: ignore[index]
-        result = await self.app.client.service_history(self.service_id, period)  # type: ignore[attr-defined]
-        return result if isinstance(result, ServiceHistory) else ServiceHistory()
+        return await self.nezha.client.service_history(self.service_id, period)
 
     def _loading(self, key: Hashable) -> None:
         plot = self.query_one("#latency", Plot)

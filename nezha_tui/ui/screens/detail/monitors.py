@@ -57,11 +57,11 @@ class ServiceMonitors(UsesNezha, Vertical):
         self.rows: list[tuple[ServerServiceSeries, float | None]] = []
         self.loader: Loader[list[ServerServiceSeries]] = Loader(
             self, group="monitors", fetch=self._fetch, show=self._show, fail=self._failed, loading=self._loading,
-            cache=lambda: history_cache(self.app))
+            cache=lambda: history_cache(self.nezha))
 
     def compose(self) -> ComposeResult:
         yield Static(id="monitors-bar", classes="period-bar")
-        yield Plot(id="monitor-plot", fmt=AxisFormat("ms"), tz=app_tz(self.app))
+        yield Plot(id="monitor-plot", fmt=AxisFormat("ms"), tz=app_tz(self.nezha))
         table: DataTable[Any] = DataTable(id="monitor-table", cursor_type="row")
         yield table
 
@@ -91,8 +91,7 @@ class ServiceMonitors(UsesNezha, Vertical):
 
     async def _fetch(self, key: Hashable, force: bool) -> list[ServerServiceSeries]:
         period = key[-1]  # type: ignore[index]
-        result = await self.app.client.server_services(self.server_id, period)  # type: ignore[attr-defined]
-        return [r for r in (result or []) if isinstance(r, ServerServiceSeries)]
+        return await self.nezha.client.server_services(self.server_id, period)
 
     def _loading(self, key: Hashable) -> None:
         self.query_one("#monitor-plot", Plot).loading = True
