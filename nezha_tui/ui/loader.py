@@ -12,7 +12,8 @@ widget's workers.  ``load(key)`` shows a cached answer at once, or fetches it:
 - ``force=True`` bypasses the cache (the ``r`` key, a periodic refresh).
 
 No Textual import beyond typing: the owner provides ``run_worker``, ``set_timer`` and
-``is_attached`` (every Textual widget does).
+``is_attached`` (every Textual widget does).  ``schedule(delay, callback)`` replaces the
+owner's ``set_timer`` for the retries (tests fire them by hand, no timer runs).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ class Loader(Generic[T]):
     kept); ``read``/``write`` replace the plain ``cache.get(key)``/``cache.put(key, answer)``
     (e.g. an answer made of several cached parts).  ``what`` names the thing a 404 says is
     gone ("server", "service"); ``retry=False`` leaves a failure alone (a view that refreshes
-    itself anyway).
+    itself anyway); ``schedule(delay, callback)`` runs a retry later (default: the owner's
+    ``set_timer``).
     """
 
     def __init__(self, owner: DOMNode, *, group: str,
@@ -53,7 +55,8 @@ class Loader(Generic[T]):
                  cache: Callable[[], HistoryCache] | None = None,
                  read: Callable[[Hashable], T | None] | None = None,
                  write: Callable[[Hashable, T], None] | None = None,
-                 what: str = "server", retry: bool = True, retry_start: float = 2.0) -> None:
+                 what: str = "server", retry: bool = True, retry_start: float = 2.0,
+                 schedule: Callable[[float, Callable[[], None]], object] | None = None) -> None:
         self._owner = owner
         self._group = group
         self._fetch = fetch
@@ -66,7 +69,10 @@ class Loader(Generic[T]):
         self.what = what
         self.retry = retry
         self.retry_start = retry_start
-        """Seconds before the first automatic retry (2, 4, 8 ... 60 after it; tests shorten it)."""
+        """Seconds before the first automatic retry (2, 4, 8 ... 60 after it)."""
+        self.schedule: Callable[[float, Callable[[], None]], object] = (
+            schedule if schedule is not None else owner.set_timer)
+        """Runs ``callback`` after ``delay`` seconds (a retry); the owner's ``set_timer`` by default."""
         self.wanted: Hashable | None = None
         """The key the user asked for last: only its answer is shown."""
         self.shown: Hashable | None = None
@@ -166,4 +172,4 @@ class Loader(Generic[T]):
             if self._owner.is_attached and self.wanted == key and self.shown is None:
                 self.load(key)
 
-        self._owner.set_timer(delay, again)
+        self.schedule(delay, again)
