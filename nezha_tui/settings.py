@@ -61,7 +61,9 @@ KEYMAP_TABLE = "keymap"
 NEW_FILE_MODE = 0o600
 """A new config file: it may come to hold a password, so private from the start."""
 TEXT_MAX = 200
-"""The longest theme, sort, group or column name taken from the file."""
+"""The longest theme, sort or column name taken from the file."""
+GROUP_MAX = 4096
+"""The longest group name taken from the file (and so saved: a Dashboard's group is any text)."""
 COLUMNS_MAX = 64
 
 
@@ -119,6 +121,18 @@ def _text(value: object) -> str:
     return value
 
 
+def _group(value: object) -> str:
+    """A Dashboard's group name: any text (spaces only, quotes, markup: TOML holds them all),
+    up to GROUP_MAX characters, that UTF-8 can write (no lone surrogate)."""
+    if not isinstance(value, str) or len(value) > GROUP_MAX:
+        raise ValueError(f"must be a group name (text of up to {GROUP_MAX} characters)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be a group name (text UTF-8 can write)") from None
+    return value
+
+
 def _flag(value: object) -> bool:
     if not isinstance(value, bool):
         raise ValueError("must be true or false")
@@ -147,7 +161,7 @@ def _columns(value: object) -> tuple[str, ...]:
 
 
 _CHECKS: dict[str, Any] = {
-    "theme": _text, "bell": _flag, "view": _view, "sort": _sort, "reverse": _flag, "group": _text,
+    "theme": _text, "bell": _flag, "view": _view, "sort": _sort, "reverse": _flag, "group": _group,
     "offline_first": _flag, "columns": _columns,
 }
 
@@ -324,6 +338,13 @@ class SettingsFile:
         unknown = set(changes) - GLOBAL_FIELDS - SCOPED_FIELDS
         if unknown:
             raise ValueError(f"not settings: {sorted(unknown)}")
+        for name, value in changes.items():  # what load would refuse is not written (it would warn at every start)
+            if value is not None:
+                try:
+                    _CHECKS[name](_to_toml(value))
+                except ValueError as exc:
+                    table = (UI_TABLE,) if name in GLOBAL_FIELDS else (*self.scope, UI_TABLE)
+                    raise SettingsError(f"{_table_name((*table, name))} {exc}; settings not saved") from None
         # through a symbolic link (dotfiles kept elsewhere): the file it points to is replaced, not the link
         path = Path(os.path.realpath(self.path))
         try:

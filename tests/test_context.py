@@ -148,3 +148,13 @@ def test_no_getattr_scaffolding_on_the_app_in_the_ui() -> None:
     offenders = [f"{p.relative_to(root)}:{i}" for p in sorted(root.rglob("*.py"))
                  for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
     assert offenders == []
+
+
+def test_no_untyped_app_state_in_the_ui() -> None:
+    """The app's state and client through ``self.nezha`` (typed), never ``self.app.client`` and
+    friends silenced with ``type: ignore[attr-defined]``."""
+    root = pathlib.Path(context.__file__).parent
+    pattern = re.compile(r"\bself\.app\.(client|store|stream_status|setting)\b|type:\s*ignore\[attr-defined\]")
+    offenders = [f"{p.relative_to(root)}:{i}" for p in sorted(root.rglob("*.py"))
+                 for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
+    assert offenders == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Hashable
+from typing import Any, Callable, Hashable
 
 from textual.app import App, ComposeResult
 from textual.widgets import Static
@@ -26,14 +26,21 @@ class View(Static):
         self.calls: list[tuple[Hashable, bool]] = []
         self.gates: dict[Hashable, asyncio.Event] = {}
         self.errors: list[BaseException] = []  # raised by the next fetches, in order
-        self.delays: list[float] = []
+        self.scheduled: list[tuple[float, Callable[[], None]]] = []
+        """The retries the loader asked for, not yet fired (no timer runs: a test fires them)."""
         self.loader: Loader[str] = Loader(self, group="test", fetch=self.fetch, show=self.show_answer,
                                           fail=self.fail, loading=self.loading.append,
-                                          cache=lambda: self.cache, retry_start=0.01)
+                                          cache=lambda: self.cache, schedule=self.schedule)
 
-    def set_timer(self, delay: float | None = None, *args: Any, **kw: Any) -> Any:
-        self.delays.append(delay)
-        return super().set_timer(delay, *args, **kw)
+    def schedule(self, delay: float, callback: Callable[[], None]) -> None:
+        self.scheduled.append((delay, callback))
+
+    def fire(self) -> list[float]:
+        """Run the retries asked for so far, as their timers would; their delays."""
+        due, self.scheduled = self.scheduled, []
+        for _, callback in due:
+            callback()
+        return [delay for delay, _ in due]
 
     async def fetch(self, key: Hashable, force: bool) -> str:
         self.calls.append((key, force))
@@ -45,6 +52,8 @@ class View(Static):
         return f"answer {key} #{len(self.calls)}"
 
     def show_answer(self, key: Hashable, answer: str) -> None:
+        if key == "unshowable":
+            raise KeyError("a view that cannot show this answer")
         self.shown.append((key, answer))
 
     def fail(self, key: Hashable, message: str) -> None:
@@ -121,15 +130,38 @@ async def test_passing_errors_are_retried_with_backoff_until_they_pass() -> None
         view = app.query_one(View)
         view.errors = [e.ProxyError(502, "Bad Gateway")] * 3
         view.loader.load("k")
-        for _ in range(200):  # 0.01 s, 0.02 s, 0.04 s, then the answer
-            if view.shown:
-                break
-            await pilot.pause(0.01)
-            await app.workers.wait_for_complete()
+        delays = []
+        for _ in range(3):
+            await settle(pilot, app)
+            assert view.shown == [] and len(view.scheduled) == 1  # one retry at a time
+            delays += view.fire()
+        await settle(pilot, app)
         assert len(view.failed) == 3 and "502" in view.failed[0][1] and view.shown == [("k", "answer k #4")]
-        assert view.delays == [0.01, 0.02, 0.04]  # doubled after each failure
-        assert view.loader.failures == 0 and view.cache.get("k") == "answer k #4"
+        assert delays == [2.0, 4.0, 8.0]  # doubled after each failure
+        assert view.scheduled == [] and view.loader.failures == 0 and view.cache.get("k") == "answer k #4"
         assert view.cache.get("never") is None
+
+
+async def test_a_retry_for_a_key_the_user_left_or_that_was_shown_meanwhile_does_nothing() -> None:
+    app = Host()
+    async with app.run_test() as pilot:
+        view = app.query_one(View)
+        view.errors = [e.ProxyError(502, "Bad Gateway")]
+        view.loader.load("a")
+        await settle(pilot, app)
+        view.loader.load("b")  # the user moved on before the retry
+        await settle(pilot, app)
+        assert view.fire() == [2.0]
+        await settle(pilot, app)
+        assert view.calls == [("a", False), ("b", False)]
+        view.errors = [e.ProxyError(502, "Bad Gateway")]
+        view.loader.load("c")
+        await settle(pilot, app)
+        view.loader.load("c", force=True)  # the user's r came first
+        await settle(pilot, app)
+        view.fire()
+        await settle(pilot, app)
+        assert [k for k, _ in view.calls].count("c") == 2 and view.shown[-1][0] == "c"
 
 
 async def test_errors_that_cannot_pass_are_shown_once_not_retried_and_not_cached() -> None:
@@ -139,8 +171,7 @@ async def test_errors_that_cannot_pass_are_shown_once_not_retried_and_not_cached
         view.errors = [e.GuestPeriodDenied()]
         view.loader.load("7d")
         await settle(pilot, app)
-        await pilot.pause(0.1)
-        await settle(pilot, app)
+        assert view.scheduled == []  # no retry
         assert view.failed == [("7d", GUEST_MESSAGE)] and len(view.calls) == 1 and "7d" not in view.cache
         view.loader.load("7d")  # asked again: fetched again (an error is not cached)
         await settle(pilot, app)
@@ -155,8 +186,38 @@ async def test_no_retry_when_the_view_refreshes_itself_and_unexpected_errors_are
         view.errors = [e.NetworkError("connection refused"), ValueError("boom\nTraceback")]
         view.loader.load("s", force=True)
         await settle(pilot, app)
-        await pilot.pause(0.05)
+        assert view.scheduled == []  # no retry
         assert view.failed == [("s", "connection refused")] and len(view.calls) == 1
         view.loader.load("s", force=True)
         await settle(pilot, app)
         assert view.failed[-1] == ("s", "unexpected error: ValueError")
+
+
+def test_retries_use_the_owners_timer_by_default() -> None:
+    class Owner:
+        def __init__(self) -> None:
+            self.timers: list[float] = []
+
+        def set_timer(self, delay: float, callback: Callable[[], None]) -> None:
+            self.timers.append(delay)
+
+    owner = Owner()
+    loader: Loader[str] = Loader(owner, group="g", fetch=None, show=None, fail=None)  # type: ignore[arg-type]
+    loader.schedule(3.0, lambda: None)
+    assert owner.timers == [3.0]
+
+
+async def test_an_answer_the_view_cannot_show_is_a_one_line_failure_not_a_crash(caplog: Any) -> None:
+    app = Host()
+    async with app.run_test() as pilot:
+        view = app.query_one(View)
+        view.loader.load("unshowable")
+        await settle(pilot, app)
+        assert app.is_running and app.return_code is None
+        assert view.failed == [("unshowable", "unexpected error: KeyError")] and view.loader.shown is None
+        assert "could not show 'unshowable'" in caplog.text and "Traceback" in caplog.text
+        view.loader.load("unshowable")  # from the cache: shown at once, and it fails at once, quietly
+        assert view.failed[-1] == ("unshowable", "unexpected error: KeyError") and len(view.calls) == 1
+        view.loader.load("fine")
+        await settle(pilot, app)
+        assert view.shown == [("fine", "answer fine #2")]

@@ -362,3 +362,31 @@ def test_a_rewrite_that_would_change_other_keys_is_refused(config, monkeypatch):
     with pytest.raises(SettingsError, match="without changing other keys"):
         SettingsFile(config, profile_scope("home")).save({"view": "table"})
     assert config.read_text() == USER_FILE
+
+
+# --------------------------------------------------------------------------- group names: what is saved is read back
+
+ODD_GROUPS = [
+    " ", "   ", "\t", "eu west", " leading and trailing ", 'say "hi"', "it's", "back\\slash", "two\nlines",
+    "cr\r\nlf", "x" * 500, "[bold red]markup[/]", "[/]", "ünïcødé 東京 🚀", "#not a comment", "a = b",
+    "]]", "\"\"\"", "'''", "nul\x00byte", "\x1b[31mescape",
+]
+
+
+@pytest.mark.parametrize("group", ODD_GROUPS)
+def test_any_group_the_dashboard_sends_round_trips(tmp_path, group):
+    """A group name is the Dashboard's (untrusted) text: whatever is saved is restored, without a problem."""
+    path = write(tmp_path / "c.toml", '[profiles.home]\nurl = "https://n.example.com"\n')
+    save(path, profile_scope("home"), group=group)
+    loaded = SettingsFile(path, profile_scope("home")).load()
+    assert loaded.problems == () and loaded.ui.group == group
+    assert tomllib.loads(path.read_text(encoding="utf-8"))["profiles"]["home"]["url"] == "https://n.example.com"
+
+
+def test_a_group_load_would_refuse_is_not_saved(tmp_path):
+    """What cannot be read back is refused at saving (one line), not written to warn at every start."""
+    path = write(tmp_path / "c.toml", "[ui]\nview = \"cards\"\n")
+    for bad in ("x" * 100_000, "lone \udc80 surrogate"):
+        with pytest.raises(SettingsError, match="ui.group"):
+            save(path, NO_PROFILE_SCOPE, group=bad)
+        assert path.read_text(encoding="utf-8") == "[ui]\nview = \"cards\"\n"

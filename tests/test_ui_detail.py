@@ -585,7 +585,17 @@ def test_rows_take_the_first_variant_that_fits_and_cut_the_last() -> None:
 async def test_failed_history_retries_by_itself_with_backoff() -> None:
     """A proxy failing now and then: the plot does not stay failed until ``r``."""
     async with detail_screen() as (app, pilot, screen):
-        screen.history.loader.retry_start = 0.02  # 2 s in the app; shortened here
+        loader = screen.history.loader
+        scheduled: list[tuple[float, Any]] = []
+        loader.schedule = lambda delay, callback: scheduled.append((delay, callback))  # fired by hand below
+
+        async def fire() -> float:
+            assert len(scheduled) == 1  # one retry at a time
+            delay, callback = scheduled.pop()
+            callback()
+            await settle(pilot, app)
+            return delay
+
         plot = screen.query_one("#metric-plot", Plot)
         failing = {"left": 10**6}
         answer = app.client.answers["server_metrics"]
@@ -599,26 +609,35 @@ async def test_failed_history_retries_by_itself_with_backoff() -> None:
         app.client.answers["server_metrics"] = flaky
         await press(pilot, app, "h")
         assert plot.message is not None and "502" in plot.message
-        for _ in range(100):  # it keeps trying, more slowly each time
-            if screen.history.loader.failures >= 3:
-                break
-            await pilot.pause(0.02)
-        assert screen.history.loader.failures >= 3 and plot.message is not None and "502" in plot.message
+        delays = [await fire() for _ in range(3)]  # it keeps trying, more slowly each time
+        assert delays == [2.0, 4.0, 8.0] and loader.failures == 4 and "502" in (plot.message or "")
         failing["left"] = 0  # the proxy passes again
-        for _ in range(200):
-            if plot.message is None and screen.history.loader.failures == 0:
-                break
-            await pilot.pause(0.02)
-            await app.workers.wait_for_complete()
-        assert plot.message is None and screen.history.loader.failures == 0
+        assert await fire() == 16.0
+        assert plot.message is None and loader.failures == 0 and scheduled == []
 
 
 async def test_history_that_cannot_pass_is_not_retried() -> None:
     async with detail_screen() as (app, pilot, screen):
-        screen.history.loader.retry_start = 0.01
+        scheduled: list[float] = []
+        screen.history.loader.schedule = lambda delay, callback: scheduled.append(delay)
         app.client.errors["server_metrics"] = e.GuestPeriodDenied()
         await press(pilot, app, "7")
-        calls = app.client.count("server_metrics")
-        await pilot.pause(0.1)
-        await settle(pilot, app)
-        assert app.client.count("server_metrics") == calls
+        assert screen.query_one("#metric-plot", Plot).message == GUEST_MESSAGE and scheduled == []
+
+
+async def test_monitors_with_a_duplicate_id_keep_the_first_and_do_not_crash() -> None:
+    """Two series with one monitor id (a Dashboard fault) used to raise DuplicateKey in the
+    table, and the loader's worker then ended the app; the later duplicate is dropped."""
+    def answer(sid: int, period: str) -> list[m.ServerServiceSeries]:
+        first = services_answer(sid, period)
+        again = m.ServerServiceSeries(monitor_id=1, server_id=sid, monitor_name="api-again",
+                                      created_at=first[0].created_at, avg_delay=first[0].avg_delay)
+        return [*first, again]
+
+    app = make_app(uf.FakeClient(server_metrics=metric_answer, server_services=answer))
+    async with detail_screen(app, size=(130, 44)) as (app, pilot, screen):
+        await press(pilot, app, "m")
+        assert app.is_running
+        table = screen.query_one("#monitor-table", DataTable)
+        assert table.row_count == 2 and str(table.get_row("1")[0]) == "api"
+        assert [s.label for s in screen.query_one("#monitor-plot", Plot).series] == ["db", "api"]

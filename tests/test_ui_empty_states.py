@@ -9,6 +9,7 @@ import pytest
 from rich.text import Text
 
 from nezha_tui.api.client import Credentials, NezhaClient
+from nezha_tui.api.stream import StreamState
 from nezha_tui.demo.server import DemoOptions, DemoServer
 from nezha_tui.format import fmt_origin
 from nezha_tui.ui.app import RETRY_PAUSE, NezhaApp
@@ -259,7 +260,7 @@ def panel(app) -> str:
 
 
 def refused(app: NezhaApp) -> bool:
-    return app.stream_status is not None and app.stream_status.state.name == "AUTH_FAILED"
+    return app.stream_status is not None and app.stream_status.state is StreamState.AUTH_FAILED
 
 
 @pytest.mark.parametrize("who, words", [

@@ -604,7 +604,7 @@ async def test_the_table_draws_its_own_rail_when_rows_overflow():
     async with fleet_screen(fleet(100)) as (app, pilot, streams, _):
         table = app.screen.query_one(FleetTable)
         assert table._content_width == table.size.width - 1
-        rows = table._rows_on_screen
+        rows = table.rows_on_screen
         lines = table_lines(app)
         rail = [line[-1] for line in lines[1:rows + 1]]
         thumb = round(rows * rows / 100)
@@ -630,7 +630,7 @@ async def test_mouse_wheel_scrolls_and_a_click_on_the_rail_jumps():
             table.post_message(events.MouseScrollDown(table, 5, 5, 0, 0, 0, False, False, False))
         await pilot.pause()
         assert table.scroll_offset.y > 0
-        rows = table._rows_on_screen
+        rows = table.rows_on_screen
         await pilot.click(FleetTable, offset=(table.size.width - 1, rows))  # bottom of the rail
         await pilot.pause()
         assert table.highlighted_id == table.view.ids[-1]
@@ -747,3 +747,19 @@ async def test_the_cards_fast_path_paints_what_textual_paints(wall):
         text = "\n".join(s.text for s in cards.render_lines(region))
         assert "91.5%" in text
         assert [list(s) for s in cards.render_lines(region)] == [list(s) for s in Widget.render_lines(cards, region)]
+
+
+async def test_wall_paging_of_the_table_goes_a_page_at_a_time_and_wraps():
+    from nezha_tui.ui.screens.fleet import FleetScreen
+
+    async with fleet_screen(fleet(60)) as (app, pilot, streams, _):
+        screen = app.screen
+        assert isinstance(screen, FleetScreen)
+        table = screen.query_one(FleetTable)
+        rows = table.rows_on_screen
+        assert 1 < rows < 30
+        tops = []
+        while not screen.wall_next_page():
+            tops.append(int(table.scroll_offset.y))
+        assert tops[0] == rows and tops == sorted(set(tops)) and len(tops) >= 2  # a page at a time
+        assert table.scroll_offset.y == 0  # wrapped to the first page

@@ -380,3 +380,19 @@ async def test_demo_services_and_history_roundtrip() -> None:
     finally:
         await client.aclose()
         await demo.stop()
+
+
+async def test_service_history_with_a_duplicate_server_id_keeps_the_first_and_does_not_crash() -> None:
+    """Two entries with one server id used to raise DuplicateKey and end the app."""
+    def answer(sid: int, period: str) -> m.ServiceHistory:
+        h = history(period)
+        again = m.ServiceHistoryServer(server_id=3, server_name="tokyo-again", stats=h.servers[1].stats)
+        return m.ServiceHistory(service_id=h.service_id, service_name=h.service_name,
+                                servers=[*h.servers, again])
+
+    app = Host(FakeClient(service_history=answer), lambda: ServiceHistoryScreen(2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        assert app.is_running
+        table = app.screen.query_one("#per-server", DataTable)
+        assert table.row_count == 2 and str(table.get_row("3")[0]) == "tokyo"

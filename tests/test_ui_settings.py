@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from nezha_tui.api.errors import NetworkError
 from nezha_tui.settings import (
     DEMO_SCOPE,
     LoadedSettings,
@@ -386,3 +387,39 @@ async def test_the_column_chooser_restores_and_saves_the_column_set(config):
         assert table.chosen_columns is not None and "country" not in table.chosen_columns
     saved = tomllib.loads(config.read_text())["profiles"]["home"]["ui"]["columns"]
     assert tuple(saved) == table.chosen_columns and "country" not in saved and "mem" in saved
+
+
+# --------------------------------------------------------------------------- a restore that cannot happen ends
+
+
+async def _restore_ends(app, streams, config) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        streams.last.push(fleet(4))
+        await settle(pilot, app)
+        screen = fleet_screen(app)
+        view = screen.view
+        assert view is not None and view.group_id is None and len(view.ids) == 4
+        assert screen._group_to_restore is None  # given up: no groups answer will bring "eu"
+        asked: list[int] = []
+        original = view.group_choices
+        view.group_choices = lambda: asked.append(1) or original()  # type: ignore[method-assign]
+        streams.last.push(fleet(4, offline=[1, 2]))  # a reordering frame: no group lookup on it
+        await settle(pilot, app)
+        assert asked == []
+        await pilot.press("o")  # the user's choice is saved, the group with it (all servers now)
+        await settle(pilot, app)
+    ui = tomllib.loads(config.read_text())["profiles"]["home"]["ui"]
+    assert ui == {"sort": "name"}
+
+
+async def test_a_saved_group_on_a_dashboard_without_groups_is_given_up(config):
+    config.write_text(config.read_text() + '\n[profiles.home.ui]\ngroup = "eu"\n')
+    app, streams, _ = make_app(SettingsStore.from_file(SettingsFile(config, profile_scope("home"))), group_list=[])
+    await _restore_ends(app, streams, config)
+
+
+async def test_a_saved_group_is_given_up_when_the_groups_request_fails(config):
+    config.write_text(config.read_text() + '\n[profiles.home.ui]\ngroup = "eu"\n')
+    app, streams, _ = make_app(SettingsStore.from_file(SettingsFile(config, profile_scope("home"))))
+    app.client.errors["server_groups"] = NetworkError("connection refused")
+    await _restore_ends(app, streams, config)

@@ -79,3 +79,13 @@ async def test_offline_alerts_merge_into_one_toast():
         await pilot.pause()
         # srv-002 came back: the merged toast names the servers offline now
         assert sorted(toasts(app)) == ["2 servers went offline: srv-005, srv-006", "srv-002 is back online"]
+
+
+async def test_sort_toasts_of_every_sort_key_replace_each_other():
+    """o, the capital letters and the sort menu all say "Sort: ..." in one toast, not a stack."""
+    async with fleet_screen(fleet(4)) as (app, pilot, _, _):
+        await pilot.press("C", "M", "D", "o")
+        await pilot.pause()
+        await pilot.pause()
+        sorts = [t for t in toasts(app) if t.startswith("Sort: ")]
+        assert len(sorts) == 1

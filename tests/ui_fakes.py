@@ -284,6 +284,7 @@ class HostApp(App[None]):
         self.store = FleetStore()
         self.store.site_name = "Test Fleet"
         self.setting: m.Setting | None = m.Setting(tsdb_enabled=True)
+        self.groups_answered = True
         self.stream_status: StreamStatus | None = None
         self.clock: Callable[[], float] = lambda: 0.0
         self.wall_clock: Callable[[], dt.datetime] = lambda: dt.datetime.fromtimestamp(T0, dt.timezone.utc)

@@ -181,6 +181,8 @@ class NezhaApp(App[None]):
         self._theme_shown = self.theme
         self.store = FleetStore(online_window=online_window)
         self.setting: Setting | None = None
+        self.groups_answered = False
+        """The first server-groups request ended (answered, even with none, or failed)."""
         self.stream: FrameSource | None = None
         self.stream_status: StreamStatus | None = None
         self.stream_factory = stream_factory
@@ -546,9 +548,10 @@ class NezhaApp(App[None]):
 
     async def _load_groups(self) -> None:
         groups = await self._fetch("groups", "Server groups", self.client.server_groups)
-        if groups is _FAILED:
-            return
-        if self.store.set_groups(groups or []):
+        first = not self.groups_answered
+        self.groups_answered = True  # even a failure: a saved group waits no longer (the fleet screen)
+        changed = groups is not _FAILED and self.store.set_groups(groups or [])
+        if changed or first:
             self.state_changed.publish(GroupsChanged())  # no server changed: views re-filter on it
 
     # ------------------------------------------------------------------ settings that stay

@@ -68,6 +68,8 @@ class NezhaContext(Protocol):
     client: DashboardClient
     setting: Setting | None
     """The Dashboard's site settings; ``None`` until they arrive (or when they could not be read)."""
+    groups_answered: bool
+    """The first server-groups request ended, answered (even with no group) or failed."""
     stream_status: StreamStatus | None
     """The live stream's latest status; ``None`` before the stream told any."""
     clock: Callable[[], float]

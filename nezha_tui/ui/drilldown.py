@@ -10,7 +10,7 @@ deterministic), ``tz`` (``None``: the machine's zone), ``fleet_now()`` and
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, TypeVar
 
 from rich.text import Text
 
@@ -26,7 +26,10 @@ __all__ = [
     "PERIODS", "PERIOD_NAMES", "app_now", "dashboard_now", "app_tz", "local_dt", "fmt_local",
     "history_cache", "history_error_message", "GUEST_MESSAGE", "NO_TSDB_MESSAGE", "append_gap",
     "NO_COLOR_KEY", "no_color", "emphasis", "theme_style", "cut_cells", "plain_cell", "NAME_CELLS",
+    "first_per_id",
 ]
+
+_Item = TypeVar("_Item")
 
 #: A Dashboard name in a table is cut to this many cells (the full name is in the detail).
 NAME_CELLS = 40
@@ -36,6 +39,22 @@ def plain_cell(text: str, n: int = NAME_CELLS) -> Text:
     """A Dashboard's text as a DataTable cell: cut to ``n`` cells, and plain text, never
     markup (a ``str`` cell is parsed as markup: ``[/]`` in a name would crash the table)."""
     return Text(cut_cells(text, n), no_wrap=True, overflow="ellipsis")
+
+
+def first_per_id(items: Iterable[_Item], ident: Callable[[_Item], Hashable]) -> list[_Item]:
+    """``items`` without the later ones whose id was seen already, in order.
+
+    An id names one monitor or server: two entries with one id are a Dashboard's fault, and
+    a table keyed by id cannot hold both.  The first is kept (rows stay keyed by id, so the
+    cursor and the tests find a row by its id), the plot and the table show the same set."""
+    seen: set[Hashable] = set()
+    kept: list[_Item] = []
+    for item in items:
+        key = ident(item)
+        if key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return kept
 
 
 PERIODS = ("1d", "7d", "30d")

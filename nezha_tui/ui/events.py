@@ -49,8 +49,9 @@ class SettingLoaded:
 
 @dataclass(frozen=True, slots=True)
 class GroupsChanged:
-    """The server groups differ from before (``app.store.groups``): group choices, group
-    filters and the filter text's group names must follow; no server changed."""
+    """The server groups differ from before (``app.store.groups``), or the first groups request
+    ended (``app.groups_answered``, even in failure): group choices, group filters and the
+    filter text's group names must follow, a saved group waits no longer; no server changed."""
 
 
 AppEvent = PauseChanged | Tick | BellToggled | SettingLoaded | GroupsChanged

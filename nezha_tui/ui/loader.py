@@ -12,11 +12,13 @@ widget's workers.  ``load(key)`` shows a cached answer at once, or fetches it:
 - ``force=True`` bypasses the cache (the ``r`` key, a periodic refresh).
 
 No Textual import beyond typing: the owner provides ``run_worker``, ``set_timer`` and
-``is_attached`` (every Textual widget does).
+``is_attached`` (every Textual widget does).  ``schedule(delay, callback)`` replaces the
+owner's ``set_timer`` for the retries (tests fire them by hand, no timer runs).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Awaitable, Callable, Generic, Hashable, TypeVar
 
 from nezha_tui.history_cache import HistoryCache
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
 
 __all__ = ["Loader"]
+
+log = logging.getLogger("nezha_tui.ui")
 
 T = TypeVar("T")
 
@@ -39,7 +43,8 @@ class Loader(Generic[T]):
     kept); ``read``/``write`` replace the plain ``cache.get(key)``/``cache.put(key, answer)``
     (e.g. an answer made of several cached parts).  ``what`` names the thing a 404 says is
     gone ("server", "service"); ``retry=False`` leaves a failure alone (a view that refreshes
-    itself anyway).
+    itself anyway); ``schedule(delay, callback)`` runs a retry later (default: the owner's
+    ``set_timer``).
     """
 
     def __init__(self, owner: DOMNode, *, group: str,
@@ -50,7 +55,8 @@ class Loader(Generic[T]):
                  cache: Callable[[], HistoryCache] | None = None,
                  read: Callable[[Hashable], T | None] | None = None,
                  write: Callable[[Hashable, T], None] | None = None,
-                 what: str = "server", retry: bool = True, retry_start: float = 2.0) -> None:
+                 what: str = "server", retry: bool = True, retry_start: float = 2.0,
+                 schedule: Callable[[float, Callable[[], None]], object] | None = None) -> None:
         self._owner = owner
         self._group = group
         self._fetch = fetch
@@ -63,7 +69,10 @@ class Loader(Generic[T]):
         self.what = what
         self.retry = retry
         self.retry_start = retry_start
-        """Seconds before the first automatic retry (2, 4, 8 ... 60 after it; tests shorten it)."""
+        """Seconds before the first automatic retry (2, 4, 8 ... 60 after it)."""
+        self.schedule: Callable[[float, Callable[[], None]], object] = (
+            schedule if schedule is not None else owner.set_timer)
+        """Runs ``callback`` after ``delay`` seconds (a retry); the owner's ``set_timer`` by default."""
         self.wanted: Hashable | None = None
         """The key the user asked for last: only its answer is shown."""
         self.shown: Hashable | None = None
@@ -110,7 +119,8 @@ class Loader(Generic[T]):
         self.shown = None  # the view shows that it is loading now
         if self._loading is not None:
             self._loading(key)
-        self._owner.run_worker(self._run(key, force), group=self._group, exclusive=True)
+        # exit_on_error=False: whatever goes wrong in a drill-down view, the app goes on
+        self._owner.run_worker(self._run(key, force), group=self._group, exclusive=True, exit_on_error=False)
 
     def leave(self) -> None:
         """The view shows something else (a message of the owner's): no answer is shown until the next load."""
@@ -120,7 +130,18 @@ class Loader(Generic[T]):
     def _done(self, key: Hashable, answer: T) -> None:
         self.failures = 0
         self.shown = key
-        self._show(key, answer)
+        try:
+            self._show(key, answer)
+        except Exception as err:  # an answer the view cannot show is one line, never a crash
+            log.exception("could not show %r", key)
+            self.shown = None
+            self._failed(key, history_error_message(err, self.what))
+
+    def _failed(self, key: Hashable, message: str) -> None:
+        try:
+            self._fail(key, message)
+        except Exception:  # the view cannot even say so: the log has it
+            log.exception("could not show the failure of %r", key)
 
     async def _run(self, key: Hashable, force: bool) -> None:
         self._running += 1
@@ -129,7 +150,7 @@ class Loader(Generic[T]):
         except Exception as err:  # NezhaError is the normal case; never show a traceback
             if key == self.wanted:
                 self.shown = None  # an error is not cached: a load tries again
-                self._fail(key, history_error_message(err, self.what))
+                self._failed(key, history_error_message(err, self.what))
                 self._retry_later(key, err)
             return
         finally:
@@ -151,4 +172,4 @@ class Loader(Generic[T]):
             if self._owner.is_attached and self.wanted == key and self.shown is None:
                 self.load(key)
 
-        self._owner.set_timer(delay, again)
+        self.schedule(delay, again)

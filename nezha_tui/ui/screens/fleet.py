@@ -244,7 +244,9 @@ class FleetScreen(NezhaScreen):
 
     def _restore_group(self) -> None:
         """Show the saved group once the groups and servers that make it are known; a group that
-        is gone (groups and servers there, the name not) falls back to all servers, quietly."""
+        is gone (servers there, and the groups answered without the name, or with none, or the
+        request failed) falls back to all servers, quietly: the restore ends either way, so no
+        later frame looks it up again and the user's choices are saved."""
         view, name = self.view, self._group_to_restore
         if view is None or name is None:
             return
@@ -256,7 +258,7 @@ class FleetScreen(NezhaScreen):
             self.grid.sync()
             self._update_filter_count()
             self.query_one(FleetSummary).refresh()
-        elif app.store.frames and app.store.groups:
+        elif app.store.frames and app.groups_answered:
             self._group_to_restore = None
 
     # ------------------------------------------------------------------ actions
@@ -373,7 +375,7 @@ class FleetScreen(NezhaScreen):
             view.set_sort(key_id, reverse=False)
         self._after_view_change()
         arrow = "reversed" if view.reverse else "usual order"
-        self.notify(f"Sort: {view.sort_key.label} ({arrow})", timeout=2)
+        self._toast(f"Sort: {view.sort_key.label} ({arrow})", kind="sort")
 
     def action_sort_menu(self) -> None:
         from nezha_tui.ui.screens.sort_menu import SortMenu
@@ -409,13 +411,14 @@ class FleetScreen(NezhaScreen):
     def wall_next_page(self) -> bool:
         """Page the visible grid; ``True`` when it wrapped to the first page."""
         grid = self.grid
+        if isinstance(grid, FleetTable):
+            top = int(grid.scroll_offset.y) + grid.rows_on_screen
+            wrapped = top >= len(grid.view.ids)
+            grid.scroll_to(y=0 if wrapped else top, animate=False, immediate=True)
+            return wrapped
         if isinstance(grid, FleetCards):
             return grid.next_page()
-        rows = grid._rows_on_screen  # type: ignore[attr-defined]
-        top = int(grid.scroll_offset.y) + rows
-        wrapped = top >= len(grid.view.ids)
-        grid.scroll_to(y=0 if wrapped else top, animate=False, immediate=True)
-        return wrapped
+        return True  # no other grid: one page
 
     def wall_first_page(self) -> None:
         self.grid.scroll_to(y=0, animate=False, immediate=True)

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Static
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import ServiceHistory
 from nezha_tui.ui.drilldown import (
-    PERIODS, app_tz, history_cache, period_bar, plain_cell,
+    PERIODS, app_tz, first_per_id, history_cache, period_bar, plain_cell,
 )
 from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.styles import theme_style
@@ -30,8 +30,10 @@ __all__ = ["ServiceHistoryScreen", "history_series", "ordered_servers"]
 
 def ordered_servers(history: ServiceHistory) -> list[Any]:
     """The history's servers by name, then id: the API's order is not stable (with the TSDB off
-    it follows the SQL rows), and rows and line colours must not reshuffle on every reload."""
-    return sorted(history.servers, key=lambda srv: ((srv.server_name or "").casefold(), srv.server_id))
+    it follows the SQL rows), and rows and line colours must not reshuffle on every reload.
+    A server id given twice is shown once (:func:`~nezha_tui.ui.drilldown.first_per_id`)."""
+    servers = first_per_id(history.servers, lambda srv: srv.server_id)
+    return sorted(servers, key=lambda srv: ((srv.server_name or "").casefold(), srv.server_id))
 
 
 def history_series(history: ServiceHistory) -> list[Series]:
@@ -73,12 +75,12 @@ class ServiceHistoryScreen(NezhaScreen):
         self.message: str | None = None
         self.loader: Loader[ServiceHistory] = Loader(
             self, group="service-history", fetch=self._fetch, show=self._show, fail=self._failed,
-            loading=self._loading, cache=lambda: history_cache(self.app), what="service")
+            loading=self._loading, cache=lambda: history_cache(self.nezha), what="service")
 
     def compose(self) -> ComposeResult:
         yield Static(self._crumbs(), id="crumbs")
         yield Static(id="period-bar")
-        yield Plot(id="latency", fmt=AxisFormat("ms"), tz=app_tz(self.app))
+        yield Plot(id="latency", fmt=AxisFormat("ms"), tz=app_tz(self.nezha))
         table: DataTable[Any] = DataTable(id="per-server", cursor_type="row")
         yield table
         yield KeyFooter()
@@ -110,8 +112,7 @@ class ServiceHistoryScreen(NezhaScreen):
 
     async def _fetch(self, key: Hashable, force: bool) -> ServiceHistory:
         period = key[-1]  # type: ignore[index]
-        result = await self.app.client.service_history(self.service_id, period)  # type: ignore[attr-defined]
-        return result if isinstance(result, ServiceHistory) else ServiceHistory()
+        return await self.nezha.client.service_history(self.service_id, period)
 
     def _loading(self, key: Hashable) -> None:
         plot = self.query_one("#latency", Plot)
@@ -165,7 +166,7 @@ class ServiceHistoryScreen(NezhaScreen):
     def _update_bar(self) -> None:
         extra = ""
         if self.history is not None and self.message is None:
-            extra = f"{len(self.history.servers)} servers"
+            extra = f"{len(ordered_servers(self.history))} servers"
         self.query_one("#period-bar", Static).update(period_bar(self.period, self.app.theme_variables, extra=extra))
 
     # ------------------------------------------------------------------ actions

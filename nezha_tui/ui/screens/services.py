@@ -274,8 +274,7 @@ class ServicesScreen(NezhaScreen):
         self.loader.load("services", force=True)
 
     async def _fetch(self, key: Hashable, force: bool) -> ServiceOverview:
-        overview = await self.app.client.services()  # type: ignore[attr-defined]
-        return overview if isinstance(overview, ServiceOverview) else ServiceOverview()
+        return await self.nezha.client.services()
 
     def _failed(self, key: Hashable, message: str) -> None:
         self.query_one("#services", DataTable).loading = False
@@ -286,13 +285,13 @@ class ServicesScreen(NezhaScreen):
         self.query_one("#services", DataTable).loading = False
         self.error = None
         self.overview = overview
-        self._fetched_at = app_now(self.app)
+        self._fetched_at = app_now(self.nezha)
         self._fill()
         self._show_status()
 
     def _show_status(self) -> None:
         status = self.query_one("#services-status", Static)
-        tz = app_tz(self.app)
+        tz = app_tz(self.nezha)
         parts: list[str] = []
         if self.overview is not None:
             parts.append(f"{len(self.overview.services)} monitors")
@@ -342,8 +341,8 @@ class ServicesScreen(NezhaScreen):
     def _fill_quotas(self) -> None:
         assert self.overview is not None
         theme = self.app.theme_variables
-        tz = app_tz(self.app)
-        now = app_now(self.app)
+        tz = app_tz(self.nezha)
+        now = app_now(self.nezha)
         quotas = self.query_one("#quotas", DataTable)
         rows = quota_rows(self.overview.cycle_transfer_stats)
         quotas.display = bool(rows)

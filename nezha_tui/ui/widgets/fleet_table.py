@@ -766,11 +766,12 @@ class FleetTable(FleetGrid):
     @property
     def _content_width(self) -> int:
         # when the rows do not all fit, the last column is the rail (see _thumb)
-        overflow = len(self.view.ids) > self._rows_on_screen
+        overflow = len(self.view.ids) > self.rows_on_screen
         return max(0, self.box.width - overflow)
 
     @property
-    def _rows_on_screen(self) -> int:
+    def rows_on_screen(self) -> int:
+        """Server rows the table shows at once (its height less the header; at least 1): a page."""
         return max(1, self.box.height - 1)
 
     # -- columns
@@ -820,7 +821,7 @@ class FleetTable(FleetGrid):
 
     def visible_ids(self) -> list[int]:
         top = int(self.scroll_offset.y)
-        return self.view.ids[top:top + self._rows_on_screen]
+        return self.view.ids[top:top + self.rows_on_screen]
 
     def _first_visible_index(self) -> int:
         return int(self.scroll_offset.y)
@@ -840,14 +841,14 @@ class FleetTable(FleetGrid):
 
     def _scroll_to_cursor(self) -> None:
         top = int(self.scroll_offset.y)
-        rows = self._rows_on_screen
+        rows = self.rows_on_screen
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False, immediate=True)
         elif self.cursor >= top + rows:
             self.scroll_to(y=self.cursor - rows + 1, animate=False, immediate=True)
 
     def action_page(self, direction: int) -> None:
-        self._move_to(self.cursor + direction * self._rows_on_screen)
+        self._move_to(self.cursor + direction * self.rows_on_screen)
 
     # -- rendering
     def _render_line(self, y: int) -> Strip:
@@ -860,7 +861,7 @@ class FleetTable(FleetGrid):
         having Textual overlay a ScrollBar widget there: the overlay makes the compositor
         cut every line in two and render a second widget, ~1 ms of each frame at 160x48.
         """
-        rows = self._rows_on_screen
+        rows = self.rows_on_screen
         if count <= rows:
             return 0, 0
         size = max(1, round(rows * rows / count))
@@ -1100,7 +1101,7 @@ class FleetTable(FleetGrid):
     def _rail_jump(self, y: int) -> None:
         """Put the cursor where line ``y`` of the rail points (line 1 = first row, last = last)."""
         count = len(self.view.ids)
-        rows = self._rows_on_screen
+        rows = self.rows_on_screen
         y = max(1, min(rows, y))
         self._move_to(round((y - 1) * (count - 1) / max(1, rows - 1)))
 

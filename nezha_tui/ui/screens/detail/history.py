@@ -155,7 +155,7 @@ class MetricHistory(UsesNezha, Vertical):
         with Horizontal(id="history-row"):
             yield OptionList(*[Option(v.title, id=v.key) for v in METRIC_VIEWS], id="metrics")
             with Vertical(id="history-plot-box"):
-                yield Plot(id="metric-plot", tz=app_tz(self.app))
+                yield Plot(id="metric-plot", tz=app_tz(self.nezha))
                 yield Static(id="metric-stats")
 
     def on_mount(self) -> None:
@@ -203,23 +203,21 @@ class MetricHistory(UsesNezha, Vertical):
 
     def _cached(self, key: Hashable) -> list[MetricSeries] | None:
         view_key, period = key  # type: ignore[misc]
-        cache = history_cache(self.app)
+        cache = history_cache(self.nezha)
         parts = [cache.get(self._metric_key(m, period)) for m in VIEWS_BY_KEY[view_key].metrics]
         return parts if all(isinstance(p, MetricSeries) for p in parts) else None
 
     async def _fetch(self, key: Hashable, force: bool) -> list[MetricSeries]:
         """The view's metrics (each cached apart: memory is also part of memory + swap)."""
         view_key, period = key  # type: ignore[misc]
-        cache = history_cache(self.app)
+        cache = history_cache(self.nezha)
 
         async def one(metric: str) -> MetricSeries:
             key = self._metric_key(metric, period)
             hit = None if force else cache.get(key)
             if hit is not None:
                 return hit
-            result = await self.app.client.server_metrics(self.server_id, metric, period)  # type: ignore[attr-defined]
-            if not isinstance(result, MetricSeries):
-                result = MetricSeries()
+            result = await self.nezha.client.server_metrics(self.server_id, metric, period)
             cache.put(key, result)
             return result
 

@@ -14,7 +14,7 @@ from nezha_tui.api.models import ServerServiceSeries
 from nezha_tui.downsample import median_step, series_stats
 from nezha_tui.ui.context import UsesNezha
 from nezha_tui.ui.drilldown import (
-    PERIODS, app_tz, history_cache, period_bar, plain_cell, theme_style,
+    PERIODS, app_tz, first_per_id, history_cache, period_bar, plain_cell, theme_style,
 )
 from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series
@@ -57,11 +57,11 @@ class ServiceMonitors(UsesNezha, Vertical):
         self.rows: list[tuple[ServerServiceSeries, float | None]] = []
         self.loader: Loader[list[ServerServiceSeries]] = Loader(
             self, group="monitors", fetch=self._fetch, show=self._show, fail=self._failed, loading=self._loading,
-            cache=lambda: history_cache(self.app))
+            cache=lambda: history_cache(self.nezha))
 
     def compose(self) -> ComposeResult:
         yield Static(id="monitors-bar", classes="period-bar")
-        yield Plot(id="monitor-plot", fmt=AxisFormat("ms"), tz=app_tz(self.app))
+        yield Plot(id="monitor-plot", fmt=AxisFormat("ms"), tz=app_tz(self.nezha))
         table: DataTable[Any] = DataTable(id="monitor-table", cursor_type="row")
         yield table
 
@@ -91,8 +91,7 @@ class ServiceMonitors(UsesNezha, Vertical):
 
     async def _fetch(self, key: Hashable, force: bool) -> list[ServerServiceSeries]:
         period = key[-1]  # type: ignore[index]
-        result = await self.app.client.server_services(self.server_id, period)  # type: ignore[attr-defined]
-        return [r for r in (result or []) if isinstance(r, ServerServiceSeries)]
+        return await self.nezha.client.server_services(self.server_id, period)
 
     def _loading(self, key: Hashable) -> None:
         self.query_one("#monitor-plot", Plot).loading = True
@@ -111,7 +110,9 @@ class ServiceMonitors(UsesNezha, Vertical):
         plot.loading = False
         table = self.query_one("#monitor-table", DataTable)
         table.clear()
-        ordered = sorted(result, key=lambda r: (-r.display_index, r.monitor_id))
+        # a monitor id given twice is shown once: the rows are keyed by id (first_per_id says why)
+        monitors = first_per_id(result, lambda r: r.monitor_id)
+        ordered = sorted(monitors, key=lambda r: (-r.display_index, r.monitor_id))
         self.rows = []
         series: list[Series] = []
         theme = self.app.theme_variables
