@@ -170,6 +170,11 @@ async def test_a_refused_login_is_one_panel_with_cause_fix_and_keys(size):
         await pilot.press("o", "v", "slash")  # keys of a grid there is none of: nothing happens
         await pilot.pause()
         assert shown(empty(app)) and not app.screen.query_one("#filter-bar").display
+        await pilot.press("question_mark")  # ? still says which keys work
+        await pilot.pause()
+        from nezha_tui.ui.screens.help import HelpScreen
+
+        assert isinstance(app.screen, HelpScreen)
 
 
 async def test_r_restarts_the_stream_once():

@@ -346,9 +346,9 @@ class FleetScreen(NezhaScreen):
         if action == "retry":
             status = self.nezha.stream_status
             return status is not None and status.state in (StreamState.AUTH_FAILED, StreamState.STOPPED)
-        if self._empty_mode in ("-auth", "-nodata"):
+        if self._empty_mode in ("-auth", "-nodata") and action != "help":  # ? always says what works
             return False
-        return True
+        return super().check_action(action, parameters)
 
     def action_choose_columns(self) -> None:
         table = self.table
