@@ -348,7 +348,7 @@ class FleetScreen(NezhaScreen):
             return status is not None and status.state in (StreamState.AUTH_FAILED, StreamState.STOPPED)
         if self._empty_mode in ("-auth", "-nodata") and action != "help":  # ? always says what works
             return False
-        return super().check_action(action, parameters)
+        return True
 
     def action_choose_columns(self) -> None:
         table = self.table
