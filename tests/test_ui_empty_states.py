@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -16,6 +15,7 @@ from nezha_tui.ui.app import RETRY_PAUSE, NezhaApp
 from nezha_tui.ui.empty_states import auth_failure_text, no_match_text
 from nezha_tui.ui.widgets.fleet_table import FleetTable
 from tests.test_ui_fleet import NARROW, feed, fleet_screen, header, make_app
+from tests.test_ui_demo import until
 from tests.ui_fakes import fleet, groups, status
 
 MEDIUM = (120, 36)
@@ -250,14 +250,6 @@ async def test_auth_failure_after_frames_keeps_the_data_with_a_banner_and_one_to
 
 
 # --------------------------------------------------------------------------- refused login (the demo)
-
-
-async def until(pilot, predicate, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not met in time"
-        await pilot.pause(0.02)
 
 
 def panel(app) -> str:

@@ -168,15 +168,3 @@ def period_bar(current: str, theme: Any, *, extra: str = "") -> Any:
         t.append(extra)
     return t
 
-
-def period_bindings(*, show: bool = True) -> list[Any]:
-    """Keys 1 / 7 / 3; ``show=False`` keeps them out of the footer (the period bar names them)."""
-    from textual.binding import Binding
-
-    return [
-        Binding("1", "period('1d')", "1 day", show=show, tooltip="History of the last day (30-second points)"),
-        Binding("7", "period('7d')", "7 days", show=show,
-                tooltip="History of the last 7 days (30-minute points; needs login)"),
-        Binding("3", "period('30d')", "30 days", show=show,
-                tooltip="History of the last 30 days (2-hour points; needs login)"),
-    ]
