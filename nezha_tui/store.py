@@ -499,6 +499,12 @@ class FleetStore:
     def frozen(self) -> bool:
         return self._recorder is not None
 
+    @property
+    def live(self) -> FleetStore:
+        """The store that took the latest frame: this one, or while frozen the recorder (what
+        events and alert rules read: they go on while the picture is paused)."""
+        return self._recorder if self._recorder is not None else self
+
     def freeze(self) -> None:
         """Keep the picture; go on recording.
 

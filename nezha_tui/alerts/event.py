@@ -12,7 +12,7 @@ from nezha_tui.api.sanitise import sanitise
 __all__ = ["EventKind", "Severity", "Event", "SEVERITY_ORDER"]
 
 
-class EventKind(str, enum.Enum):
+class EventKind(enum.StrEnum):
     """What happened (the ``kind`` of the JSON form: these values never change)."""
 
     SUMMARY = "summary"
@@ -39,7 +39,7 @@ class EventKind(str, enum.Enum):
     """Not watching from ``data["from_ms"]`` to ``data["to_ms"]`` (nezha-tui was closed)."""
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     OK = "ok"
     """Something recovered."""
     INFO = "info"

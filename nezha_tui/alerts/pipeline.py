@@ -1,0 +1,178 @@
+"""Where events go: the one path from the detector to the feed, the log file, the hook and the
+terminal's notifications.  The app and ``nezha-tui watch`` both drive it (no Textual here).
+
+Nothing in here may raise into the caller: a full disk, a missing hook program or a broken
+rule costs one problem line (``on_problem``, once per cause), never the stream.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from nezha_tui.alerts.event import Event, EventKind, Severity
+from nezha_tui.alerts.feed import EventFeed
+
+if TYPE_CHECKING:
+    from nezha_tui.alerts.detector import EventDetector
+    from nezha_tui.alerts.eventlog import EventLog
+    from nezha_tui.alerts.notify import HookRunner
+    from nezha_tui.api.models import ServiceOverview
+    from nezha_tui.store import FleetChange, FleetStore
+
+__all__ = ["AlertPipeline", "NOTIFIED_SEVERITIES", "HISTORY_LOADED"]
+
+log = logging.getLogger(__name__)
+
+NOTIFIED_SEVERITIES = frozenset({Severity.WARNING, Severity.CRITICAL, Severity.OK})
+"""Terminal notifications for these (``info``: the log and the hook only)."""
+
+NOT_NOTIFIED_KINDS = frozenset({EventKind.SUMMARY, EventKind.GAP})
+"""Context, not news: logged, never pushed to the desktop."""
+
+HISTORY_LOADED = 1000
+"""Events of earlier runs read back from the log file at start."""
+
+
+class AlertPipeline:
+    """Detector -> feed (+ active alerts) -> log file -> hook -> notifier.
+
+    ``notify`` is called for each event worth a desktop notification (see
+    :data:`NOTIFIED_SEVERITIES`); the app turns it into an OSC sequence, ``watch`` ignores it.
+    ``on_events`` is called once per batch with the new events and the server ids whose
+    active alerts changed (the app publishes them to its screens; ``watch`` prints them).
+    """
+
+    def __init__(
+        self,
+        detector: EventDetector,
+        *,
+        feed: EventFeed | None = None,
+        log_file: EventLog | None = None,
+        hook: HookRunner | None = None,
+        notify: Callable[[Event], None] | None = None,
+        on_events: Callable[[list[Event], set[int]], None] | None = None,
+        on_problem: Callable[[str], None] | None = None,
+    ) -> None:
+        self.detector = detector
+        self.feed = feed if feed is not None else EventFeed()
+        self.log_file = log_file
+        self.hook = hook
+        self.notify = notify
+        self.on_events = on_events
+        self.on_problem = on_problem
+        self._problems: set[str] = set()
+        self._gap_checked = False
+
+    @property
+    def dashboard(self) -> str:
+        return self.detector.dashboard
+
+    # ------------------------------------------------------------------ inputs
+
+    def load_history(self, limit: int = HISTORY_LOADED) -> None:
+        """Show what earlier runs logged for this Dashboard (not counted as unseen)."""
+        if self.log_file is None:
+            return
+        try:
+            events = self.log_file.read_recent(limit)
+        except Exception as exc:
+            self._problem(f"the event log could not be read: {_one_line(exc)}")
+            return
+        self.feed.load(e for e in events if e.dashboard == self.dashboard)
+
+    def on_frame(self, change: FleetChange, store: FleetStore) -> list[Event]:
+        events: list[Event] = []
+        if not self._gap_checked and store.now_ms > 0:
+            self._gap_checked = True
+            events += self._gap(store.now_ms)
+        events += self._detect(lambda: self.detector.on_frame(change, store), "a frame")
+        if self.log_file is not None and store.now_ms > 0:
+            self._guard(lambda: self.log_file.watching(self.dashboard, store.now_ms), "the event log")
+        return self._emit(events)
+
+    def on_services(self, overview: ServiceOverview, now_ms: int) -> list[Event]:
+        return self._emit(self._detect(lambda: self.detector.on_services(overview, now_ms), "the services"))
+
+    def on_stream(self, state: str, message: str, now_ms: int) -> list[Event]:
+        state = state.replace(" ", "_")
+        return self._emit(self._detect(lambda: self.detector.on_stream(state, message, now_ms), "the stream state"))
+
+    # ------------------------------------------------------------------ outputs
+
+    def _gap(self, now_ms: int) -> list[Event]:
+        if self.log_file is None:
+            return []
+        gap = self._guard(lambda: self.log_file.gap(self.dashboard, now_ms), "the event log")
+        return [gap] if isinstance(gap, Event) else []
+
+    def _detect(self, run: Callable[[], Sequence[Event]], what: str) -> list[Event]:
+        try:
+            return list(run())
+        except Exception:  # a detector bug must not stop the stream: logged, shown once
+            log.exception("detecting events from %s failed", what)
+            self._problem(f"events could not be derived from {what} (see --log)")
+            return []
+
+    def _emit(self, events: list[Event]) -> list[Event]:
+        changed = self._update_active()
+        if not events and not changed:
+            return []
+        if events:
+            self.feed.add(events)
+            if self.log_file is not None:
+                self._guard(lambda: self.log_file.append(events), "the event log")
+            if self.hook is not None:
+                for event in events:
+                    if event.kind is not EventKind.GAP:
+                        self._guard(lambda event=event: self.hook.submit(event), "the event hook")
+            if self.notify is not None:
+                for event in events:
+                    if event.severity in NOTIFIED_SEVERITIES and event.kind not in NOT_NOTIFIED_KINDS:
+                        self._guard(lambda event=event: self.notify(event), "a notification")
+        if self.on_events is not None:
+            self._guard(lambda: self.on_events(events, changed), "showing events")
+        return events
+
+    def _update_active(self) -> set[int]:
+        try:
+            return self.feed.set_active(self.detector.active())
+        except Exception:
+            log.exception("active alerts failed")
+            return set()
+
+    def _guard(self, run: Callable[[], Any], what: str) -> Any:
+        try:
+            return run()
+        except Exception as exc:
+            log.warning("%s failed: %s", what, _one_line(exc))
+            self._problem(f"{what}: {_one_line(exc)}")
+            return None
+
+    def _problem(self, message: str) -> None:
+        if message in self._problems:
+            return
+        self._problems.add(message)
+        if self.on_problem is not None:
+            try:
+                self.on_problem(message)
+            except Exception:
+                log.exception("reporting a problem failed")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return " ".join(text.split())[:200]
+
+
+def events_text(events: Iterable[Event]) -> str:
+    """Plain lines (``watch`` without ``--json``)."""
+    return "\n".join(event_line(e) for e in events)
+
+
+def event_line(event: Event) -> str:
+    """One plain line: ``2026-12-03T10:02:11Z warning offline  demo  fra-12 is offline``."""
+    stamp = event.time.strftime("%Y-%m-%dT%H:%M:%SZ")
+    where = f"[{event.dashboard}] " if event.dashboard else ""
+    return f"{stamp} {event.severity.value:<8} {event.kind.value:<13} {where}{event.message}"
