@@ -1,4 +1,4 @@
-"""Command line: ``nezha-tui [URL]``, ``snapshot``, ``demo-server``, ``bench``.
+"""Command line: ``nezha-tui [URL]``, ``snapshot``, ``watch``, ``demo-server``, ``bench``.
 
 Every failure ends as one line on stderr (exit 1; 2 for usage), never a
 Python traceback; ``--log FILE`` keeps the details, secrets redacted.
@@ -114,9 +114,10 @@ def _run_parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog="nezha-tui",
         description="Terminal client for the Nezha monitoring Dashboard. "
-                    "Subcommands: snapshot, demo-server, bench (nezha-tui SUBCOMMAND --help).",
+                    "Subcommands: snapshot, watch, demo-server, bench (nezha-tui SUBCOMMAND --help).",
     )
     _add_connection_args(p)
+    _add_on_event(p)
     p.add_argument("--wall", nargs="?", type=number(WALL_MIN, WALL_MAX), const=15.0, metavar="SECONDS",
                    help=f"wall-screen mode: large cards, a clock, pages every SECONDS (15; {WALL_MIN:g}-{WALL_MAX:g})")
     _add_online_window(p)
@@ -124,6 +125,24 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--theme", metavar="NAME", help="colour theme (e.g. textual-light, nord; ctrl+p lists them); "
                                                    "beats the one saved in the config file")
     p.add_argument("--version", action="version", version=f"nezha-tui {__version__}")
+    return p
+
+
+def _add_on_event(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--on-event", metavar="'CMD ARGS'",
+                   help="run CMD for each event, the event as one JSON object on stdin (split like a shell "
+                        "would, but run without one); beats alerts.on_event in the config file")
+
+
+def _watch_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog="nezha-tui watch",
+                      description="Watch a Dashboard without a UI: one line per event (offline, back, service "
+                                  "down, quota, alert rules...) on stdout; reconnects forever; exit 0 on "
+                                  "SIGINT/SIGTERM, 1 when the Dashboard refuses the credentials.")
+    _add_connection_args(p)
+    _add_online_window(p)
+    _add_on_event(p)
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
     return p
 
 
@@ -152,10 +171,12 @@ class Connection:
     """Where to connect and as whom; owns the in-process demo when ``--demo``."""
 
     def __init__(self, url: str, auth: Credentials, verify: bool, online_window: float | None, demo=None,
-                 scope: tuple[str, ...] = ()):
+                 scope: tuple[str, ...] = (), name: str = ""):
         self.url, self.auth, self.verify, self.online_window, self.demo = url, auth, verify, online_window, demo
         self.scope = scope
         """Where this connection's UI settings are saved: its profile's, the demo's, or the common ones."""
+        self.name = name or _host_of(url)
+        """The Dashboard's name in events: the profile's name, ``demo``, else the URL's host."""
 
     def make_client(self):
         from nezha_tui.api.client import NezhaClient
@@ -205,7 +226,7 @@ def _connection(args: argparse.Namespace) -> Connection:
             auth = Credentials(token=demo.token)
         else:
             auth = Credentials()
-        return Connection(demo.url, auth, True, getattr(args, "online_window", None), demo, DEMO_SCOPE)
+        return Connection(demo.url, auth, True, getattr(args, "online_window", None), demo, DEMO_SCOPE, "demo")
     profile = load_profile(args.profile)
     url = resolve_url(args.url, profile, os.environ)
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
@@ -223,7 +244,50 @@ def _connection(args: argparse.Namespace) -> Connection:
     # the profile's settings only when this is the profile's Dashboard (its group names mean something)
     from_profile = bool(profile.name and profile.url) and not args.url and not os.environ.get("NEZHA_URL")
     scope = profile_scope(profile.name) if from_profile else NO_PROFILE_SCOPE
-    return Connection(url, auth, not (args.insecure or profile.insecure), window, scope=scope)
+    return Connection(url, auth, not (args.insecure or profile.insecure), window, scope=scope,
+                      name=profile.name if from_profile else "")
+
+
+def _host_of(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        return f"{host}:{parts.port}" if parts.port else host
+    except ValueError:
+        return ""
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+def _alert_setup(args: argparse.Namespace):
+    """The ``[alerts]`` config (its problems printed now, one line each: the app still starts) and
+    the hook's argv from ``--on-event``.  Returns (config, problems, hook argv)."""
+    import shlex
+
+    from nezha_tui.alerts.rules import AlertConfig, load_alert_config
+    from nezha_tui.config import config_path, read_config_text
+
+    hook: tuple[str, ...] = ()
+    if getattr(args, "on_event", None) is not None:
+        try:
+            hook = tuple(shlex.split(args.on_event))
+        except ValueError as exc:
+            raise UsageError(f"--on-event: {exc}") from None
+        if not hook:
+            raise UsageError("--on-event: no command given")
+    path = config_path()
+    config, problems = AlertConfig(), []
+    if path.exists():
+        try:
+            config, problems = load_alert_config(read_config_text(path), str(path))
+        except ConfigError as exc:
+            problems = [str(exc)]
+    for problem in problems:
+        _err(problem)
+    return config, problems, hook
 
 
 # --------------------------------------------------------------------------- run (the TUI)
@@ -261,6 +325,25 @@ def _cmd_run(argv: Sequence[str]) -> int:
         conn.close()
 
 
+def _cmd_watch(argv: Sequence[str]) -> int:
+    args = _watch_parser().parse_args(argv)
+    from nezha_tui.logsetup import setup_logging
+
+    setup_logging(args.log)
+    config, _problems, hook = _alert_setup(args)
+    conn = _connection(args)
+    try:
+        from nezha_tui.alerts.pipeline import build_pipeline
+        from nezha_tui.watch import Watcher
+
+        pipeline = build_pipeline(conn.name, config, hook_argv=hook)
+        watcher = Watcher(conn.make_client(), pipeline, json_lines=args.json,
+                          online_window=conn.online_window or 30.0)
+        return asyncio.run(watcher.run())
+    finally:
+        conn.close()
+
+
 def _cmd_snapshot(argv: Sequence[str]) -> int:
     args = _snapshot_parser().parse_args(argv)
     from nezha_tui.logsetup import setup_logging
@@ -291,6 +374,8 @@ def _cmd_snapshot(argv: Sequence[str]) -> int:
 def _dispatch(argv: Sequence[str]) -> int:
     if argv and argv[0] == "snapshot":
         return _cmd_snapshot(argv[1:])
+    if argv and argv[0] == "watch":
+        return _cmd_watch(argv[1:])
     if argv and argv[0] == "demo-server":
         from nezha_tui.demo.cli import run_demo_server
 

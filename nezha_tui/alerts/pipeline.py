@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from nezha_tui.alerts.event import Event, EventKind, Severity
 from nezha_tui.alerts.feed import EventFeed
+from nezha_tui.alerts.rules import AlertConfig
 
 if TYPE_CHECKING:
     from nezha_tui.alerts.detector import EventDetector
@@ -176,3 +177,52 @@ def event_line(event: Event) -> str:
     stamp = event.time.strftime("%Y-%m-%dT%H:%M:%SZ")
     where = f"[{event.dashboard}] " if event.dashboard else ""
     return f"{stamp} {event.severity.value:<8} {event.kind.value:<13} {where}{event.message}"
+
+
+def build_pipeline(
+    dashboard: str,
+    config: AlertConfig,
+    *,
+    hook_argv: Sequence[str] = (),
+    keep_log: bool = True,
+    feed: EventFeed | None = None,
+    notify: Callable[[Event], None] | None = None,
+    on_events: Callable[[list[Event], set[int]], None] | None = None,
+    on_problem: Callable[[str], None] | None = None,
+) -> AlertPipeline:
+    """The pipeline the app and ``watch`` use: the detector with the config's rules, the log
+    file in the state dir (``keep_log``), the hook (``hook_argv``, else the config's ``on_event``)."""
+    from nezha_tui.alerts.detector import EventDetector
+    from nezha_tui.alerts.eventlog import EventLog, EventLogError, state_dir
+
+    engine = None
+    if config.rules:
+        from nezha_tui.alerts.rule_engine import RuleEngine
+
+        engine = RuleEngine(config.rules)
+    detector = EventDetector(dashboard, config, engine)
+    log_file = None
+    problems: list[str] = []
+    if keep_log:
+        try:
+            log_file = EventLog(state_dir() / EVENT_LOG_NAME, max_bytes=config.log_max_bytes)
+        except (EventLogError, OSError) as exc:
+            problems.append(f"events are not kept across restarts: {_one_line(exc)}")
+    hook = None
+    argv = tuple(hook_argv) or tuple(config.on_event)
+    if argv:
+        from nezha_tui.alerts.notify import HookRunner
+
+        def hook_problem(message: str) -> None:
+            if on_problem is not None:
+                on_problem(f"event hook: {message}")
+
+        hook = HookRunner(argv, timeout=config.hook_timeout, max_running=config.hook_max, on_problem=hook_problem)
+    pipeline = AlertPipeline(detector, feed=feed, log_file=log_file, hook=hook, notify=notify,
+                             on_events=on_events, on_problem=on_problem)
+    for problem in problems:
+        pipeline._problem(problem)
+    return pipeline
+
+
+EVENT_LOG_NAME = "events.jsonl"
