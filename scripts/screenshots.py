@@ -61,6 +61,11 @@ class Shooter:
         self.made: list[str] = []
 
     async def shot(self, pilot, name: str) -> None:
+        from textual.widgets import Input
+
+        for field in pilot.app.screen.query(Input):  # a typing cursor stays shown: its blink (0.5 s)
+            if field.has_focus:  # must not decide the picture on a slow or busy machine
+                field._pause_blink(visible=True)
         await pilot.pause(0.3)
         await pilot.wait_for_scheduled_animations()
         svg = pilot.app.export_screenshot(title=f"nezha-tui: {name.replace('-', ' ')}")

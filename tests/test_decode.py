@@ -652,12 +652,12 @@ def test_every_server_with_a_bad_field_is_not_much_slower_than_the_typed_path():
         s["state"]["uptime"] = "long"
     bad = json.dumps({"now": 1, "servers": servers}).encode()
 
-    def best(data):
+    def best(data):  # this thread's CPU time: other processes (a parallel test run) don't count
         out = []
         for _ in range(5):
-            t = time.perf_counter()
+            t = time.thread_time()
             decode_frame(data)
-            out.append(time.perf_counter() - t)
+            out.append(time.thread_time() - t)
         return min(out)
 
     frame, report = decode_frame(bad)
