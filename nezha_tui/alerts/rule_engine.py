@@ -198,8 +198,7 @@ class RuleEngine:
         order = store.order
         n = len(order)
         relaid = store.position is not self._position
-        if relaid:
-            self._relayout(store, now_ms, out)
+        left: dict[int, list[RuleTransition]] = self._relayout(store) if relaid else {}
         groups_changed = store.groups is not self._groups
         if relaid or groups_changed:
             self._groups = store.groups
@@ -223,7 +222,9 @@ class RuleEngine:
         self._frame_states = None  # (the frame's servers are let go with the frame)
         self._extra_frame = store.frames
 
-        for state in self._states:
+        for r, state in enumerate(self._states):
+            if r in left:
+                out += left[r]
             v = values[state.rule.metric]
             h = v > state.threshold if state.above else v < state.threshold
             if online is not None:
@@ -289,14 +290,15 @@ class RuleEngine:
             counts.pop(sid, None)
             firing.pop(sid, None)
 
-    def _relayout(self, store: FleetStore, now_ms: int, out: list[RuleTransition]) -> None:
-        """The Dashboard's order or membership changed: move every rule's state to the new positions;
-        servers that left clear their rules (value NaN)."""
+    def _relayout(self, store: FleetStore) -> dict[int, list[RuleTransition]]:
+        """The Dashboard's order or membership changed: move every rule's state to the new positions.
+        Returns rule index -> the clears of servers that left (value NaN)."""
         np = _numpy()
         old_order = self._order
         order = store.order
         position = store.position
         n = len(order)
+        left: dict[int, list[RuleTransition]] = {}
         if not self._states:
             self._states = [_RuleState(rule, n) for rule in self.rules]
         else:
@@ -304,11 +306,11 @@ class RuleEngine:
                                     count=len(old_order))
             kept = new_index >= 0
             gone = np.flatnonzero(~kept)
-            for state in self._states:
+            for r, state in enumerate(self._states):
                 if gone.size:
-                    left = gone[state.fired[gone]]
-                    for i in left.tolist():
-                        out.append(RuleTransition(state.rule, old_order[i], False, math.nan, int(state.since[i])))
+                    for i in gone[state.fired[gone]].tolist():
+                        left.setdefault(r, []).append(
+                            RuleTransition(state.rule, old_order[i], False, math.nan, int(state.since[i])))
                         self._count(self._counts, self._firing, old_order[i], state.rule.name, -1)
                 since, on, fired = (np.zeros(n, dtype=np.float64), np.zeros(n, dtype=bool),
                                     np.zeros(n, dtype=bool))
@@ -321,6 +323,7 @@ class RuleEngine:
         self._order = list(order)
         self._position = position
         self._extra = {}
+        return left
 
     def _filter_mask(self, store: FleetStore, key: tuple[str | None, str | None]) -> Any:
         """Which positions pass a rule's filter (``None``: every one)."""
