@@ -336,3 +336,33 @@ def test_random_frames_match_a_reference_model():
         key = lambda tr: (tr[0], tr[2] == "fired", tr[1])  # noqa: E731 - order within a rule: clears, then fires
         assert sorted(g, key=key) == sorted(w, key=key), k
         assert [tr[0] for tr in g] == [tr[0] for tr in w]  # rule order
+
+
+def test_the_store_hands_out_the_held_frame_s_columns_and_states_once_recorded():
+    store = FleetStore()
+    store.apply(frame_at(0, {1: {"cpu": 12.5}, 2: {"cpu": 50.0, "offline": True}}))
+    columns, states = store.frame_columns(), store.frame_states()
+    assert columns is not None and list(columns.cpu) == [12.5, 50.0] and columns.position is store.position
+    assert columns.online == bytes([1, 0])
+    assert [s.cpu for s in states] == [12.5, 50.0]
+    store.settle()  # recorded once: settle keeps the same columns, recent() reads them
+    assert store.frame_columns() is columns and [s.cpu for s in store.recent(1)] == [12.5]
+    # a second frame in the same second: not a new sample, but its own columns when asked
+    store.apply(frame_at(0, {1: {"cpu": 99.0}, 2: {"cpu": 50.0}}))
+    again = store.frame_columns()
+    assert again is not columns and list(again.cpu) == [99.0, 50.0] and again.online is None
+    assert [s.cpu for s in store.recent(1)] == [12.5]
+    assert FleetStore().frame_columns() is None and FleetStore().frame_states() is None
+
+
+def test_rule_bench_runs_on_a_small_fleet():
+    from nezha_tui.bench import BENCH_RULES, _rule_lines, rule_bench
+
+    assert len(BENCH_RULES) == 10
+    results = [rule_bench(30, 3), rule_bench(30, 3, other_metrics=True)]
+    for r in results:
+        assert r["servers"] == 30 and r["rules"] == 10 and r["frames"] == 3
+        assert r["rules_median_ms"] >= 0 and r["rules_p95_ms"] >= r["rules_median_ms"]
+    lines = _rule_lines(results)
+    assert lines[0].startswith("alert rules: 30 servers x 10 rules (on column metrics): median ")
+    assert "load1 and temperature" in lines[1]
