@@ -16,6 +16,14 @@ the same client code as a real Dashboard, and measures:
 
 Cold start: wall time from spawning ``python -m nezha_tui`` in demo mode to
 the first live frame on (a headless) screen, median of a few runs.
+
+Alert rules: :func:`rule_bench` evaluates 10 rules per frame over the simulated
+fleet's frames (decoded and applied to a store as the app does), at 10,000
+servers (``--rule-servers``): ms per frame, median and p95, wall time and CPU time of the thread
+(the wall time includes whatever else the machine runs).  Ten rules on the
+metrics the store keeps in columns (cpu, mem, swap, disk, network speeds); then
+with two of them on other metrics (load1, temperature), which are read from every
+server of the frame, once per metric.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ import sys
 import time
 from typing import Sequence
 
-__all__ = ["run_bench"]
+__all__ = ["run_bench", "rule_bench"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cold-runs", type=number(0, 100, "", integer=True), default=3,
                    help="cold starts measured (3; 0 to skip)")
     p.add_argument("--size", type=_size, default="160x48", help="terminal size of the headless app (160x48)")
+    p.add_argument("--rule-frames", type=number(0, 10_000, "", integer=True), default=40,
+                   help="frames of alert rule evaluation measured (40; 0 to skip)")
+    p.add_argument("--rule-servers", type=number(1, 10_000, "", integer=True), default=10_000,
+                   help="fleet size of the alert rule evaluation (10000)")
     p.add_argument("--json", action="store_true", help="print results as JSON lines")
     p.add_argument("--child", type=int, help=argparse.SUPPRESS)
     p.add_argument("--cold-child", action="store_true", help=argparse.SUPPRESS)
@@ -189,6 +201,98 @@ def _table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+BENCH_RULES = (
+    ("cpu above 90", "cpu", 90.0, None, 0.0, None),
+    ("cpu above 80 for 5m", "cpu", 80.0, None, 300.0, None),
+    ("mem above 90", "mem", 90.0, None, 60.0, None),
+    ("swap above 50", "swap", 50.0, None, 0.0, None),
+    ("disk above 90", "disk", 90.0, None, 0.0, None),
+    ("disk above 80 on fra", "disk", 80.0, None, 0.0, "fra-*"),
+    ("net in above 100 MB/s", "net_in_speed", 100e6, None, 30.0, None),
+    ("net out above 100 MB/s", "net_out_speed", 100e6, None, 30.0, None),
+    ("cpu below 1", "cpu", None, 1.0, 600.0, None),
+    ("mem below 5", "mem", None, 5.0, 0.0, None),
+)
+"""The rules measured (name, metric, above, below, for_s, servers glob)."""
+
+
+def _bench_rules(other_metrics: bool) -> list:
+    from nezha_tui.alerts.rules import Rule
+
+    rules = [Rule(name, metric, above=above, below=below, for_s=for_s, servers=glob)
+             for name, metric, above, below, for_s, glob in BENCH_RULES]
+    if other_metrics:
+        rules[-2:] = [Rule("load above 8", "load1", above=8.0), Rule("hot", "temperature", above=85.0, for_s=60.0)]
+    return rules
+
+
+def rule_bench(servers: int = 10_000, frames: int = 40, *, other_metrics: bool = False,
+               frame_interval: float = 2.0) -> dict:
+    """Rule evaluation per frame (ms) at ``servers`` servers x 10 rules over the simulated fleet.
+
+    The frames come from the demo Dashboard's encoder (one every ``frame_interval`` s of its
+    clock), are decoded and applied to a :class:`FleetStore` as the app does; only
+    :meth:`RuleEngine.evaluate` is timed, with the cyclic collector paused as in the app while
+    it follows a frame.  The store's columns are recorded before the clock starts (the app
+    records them each frame for the plots anyway; ``columns_ms`` is their cost).
+    """
+    from nezha_tui.alerts.rule_engine import RuleEngine
+    from nezha_tui.api.decode import decode_frame
+    from nezha_tui.demo.server import DemoOptions, DemoState
+    from nezha_tui.gc_policy import collection_paused
+    from nezha_tui.store import FleetStore
+
+    t0 = 1_795_000_000.0
+    state = DemoState(DemoOptions(servers=servers, clock=lambda: t0))
+    visible = state.fleet.servers
+    store = FleetStore()
+    engine = RuleEngine(_bench_rules(other_metrics))
+    wall_ms: list[float] = []
+    cpu_ms: list[float] = []
+    columns_ms: list[float] = []
+    transitions = 0
+    warmup = 2
+    for k in range(frames + warmup):
+        text = state.encoder.frame(t0 + k * frame_interval, 1, visible, with_note=(k == 0),
+                                   full_host=lambda s: True)
+        frame, report = decode_frame(text)
+        change = store.apply(frame, report)
+        with collection_paused():  # as in the app: no cyclic collection while a frame is followed
+            c0 = time.perf_counter()
+            store.frame_columns()
+            w0, p0 = time.perf_counter(), time.thread_time()
+            out = engine.evaluate(store, change, store.now_ms)
+            w1, p1 = time.perf_counter(), time.thread_time()
+        store.settle()
+        if k >= warmup:
+            columns_ms.append((w0 - c0) * 1000.0)
+            wall_ms.append((w1 - w0) * 1000.0)
+            cpu_ms.append((p1 - p0) * 1000.0)
+            transitions += len(out)
+    return {
+        "servers": len(store), "rules": len(engine.rules), "frames": len(wall_ms),
+        "other_metrics": other_metrics,
+        "rules_median_ms": statistics.median(wall_ms) if wall_ms else float("nan"),
+        "rules_p95_ms": _pct(wall_ms, 0.95),
+        "rules_cpu_median_ms": statistics.median(cpu_ms) if cpu_ms else float("nan"),
+        "rules_cpu_p95_ms": _pct(cpu_ms, 0.95),
+        "columns_median_ms": statistics.median(columns_ms) if columns_ms else float("nan"),
+        "transitions": transitions,
+    }
+
+
+def _rule_lines(results: list[dict]) -> list[str]:
+    lines = []
+    for r in results:
+        what = "2 of them on load1 and temperature" if r["other_metrics"] else "on column metrics"
+        lines.append(
+            f"alert rules: {r['servers']:,} servers x {r['rules']} rules ({what}): "
+            f"median {r['rules_median_ms']:.2f} ms, p95 {r['rules_p95_ms']:.2f} ms per frame "
+            f"(CPU {r['rules_cpu_median_ms']:.2f} / {r['rules_cpu_p95_ms']:.2f} ms) over "
+            f"{r['frames']} frames, {r['transitions']} transitions")
+    return lines
+
+
 def run_bench(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
     size = args.size
@@ -216,6 +320,10 @@ def run_bench(argv: Sequence[str]) -> int:
         rows.append(row)
         print(json.dumps(row) if args.json else f"  {n:,} servers done", flush=True)
     print(_table(rows))
+    if args.rule_frames:
+        results = [rule_bench(args.rule_servers, args.rule_frames, other_metrics=other) for other in (False, True)]
+        for r, line in zip(results, _rule_lines(results)):
+            print(json.dumps(r) if args.json else line, flush=True)
     if args.cold_runs:
         cold = _cold_start(args.cold_runs, size_text)
         if cold:

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from msgspec.structs import replace as _replace
 
-from nezha_tui.api.models import Host, ServerGroup, StreamFrame, StreamServer, Temperature
+from nezha_tui.api.models import Host, HostState, ServerGroup, StreamFrame, StreamServer, Temperature
 from nezha_tui.api.sanitise import sanitise, sanitise_obj
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
 _EMPTY_HOST = Host()  # what a server that never reported sends (``"host": {}``)
 
 __all__ = [
-    "FleetChange", "FleetStore", "FleetTotals", "RecentSample", "ServerState", "ServerStatus",
+    "FleetChange", "FleetStore", "FleetTotals", "FrameColumns", "RecentSample", "ServerState", "ServerStatus",
     "age_text", "state_phrase",
 ]
 
@@ -218,10 +218,11 @@ class _Columns:
     __slots__ = ("ts_ms", "position", "cpu", "mem", "swap", "disk", "net_in", "net_out", "online")
 
     def __init__(self, ts_ms: int, position: dict[int, int], servers: list[StreamServer],
-                 online: list[bool] | None = None) -> None:
+                 online: list[bool] | None = None, states: list[HostState] | None = None) -> None:
         self.ts_ms = ts_ms
         self.position = position
-        states = [s.state for s in servers]
+        if states is None:
+            states = list(map(_STATE, servers))
         self.cpu = array("d", [st.cpu for st in states])
         self.mem = array("d", [st.mem_used for st in states])
         self.swap = array("d", [st.swap_used for st in states])
@@ -232,6 +233,9 @@ class _Columns:
         # server has no value in this frame, read as NaN (a gap in a plot) by FleetStore.recent
         self.online: bytes | None = None if online is None or all(online) else bytes(online)
 
+
+FrameColumns = _Columns
+"""The public name of one frame's columns (:meth:`FleetStore.frame_columns`)."""
 
 _GAP = RecentSample(0, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan)
 
@@ -310,6 +314,9 @@ class FleetStore:
         """The last frame's servers as received: what the next frame is compared with.
         :attr:`servers` is the same dict unless some server's text needed cleaning."""
         self._text = _TextCleaner()
+        self._frame_columns: tuple[int, _Columns | None, tuple | None, list[HostState] | None] | None = None
+        """(frame count, the columns of that frame or None, what builds them if not built yet, the
+        frame's live states by position): the frame the store holds, for vectorised readers."""
 
     # ------------------------------------------------------------------ frames
 
@@ -482,16 +489,61 @@ class FleetStore:
         if self._recorder is not None:
             self._recorder.settle()
         self._retired = None  # the previous frame's servers: freed here, after the screen showed the new one
+        self._record()
+
+    def _record(self) -> None:
+        """Record the last frame's recent values (once per frame)."""
         pending, self._unrecorded = self._unrecorded, None
         if pending is None:
             return
         now_ms, position, servers, online = pending
         history = self._history
-        if not history or history[-1].ts_ms != now_ms:
+        if history and history[-1].ts_ms == now_ms and history[-1].position is position:
+            # a second frame in the same second (the Dashboard's ``now`` is whole seconds):
+            # one sample per frame time; the columns are only built if asked for
+            self._frame_columns = (self.frames, None, pending, None)
+            return
+        states = list(map(_STATE, servers))
+        try:
+            columns = _Columns(now_ms, position, servers, online, states)
+        except (TypeError, ValueError, OverflowError):
+            columns = None  # a value of the wrong type: no sample for this frame
+        self._frame_columns = (self.frames, columns, None, states)
+        if columns is not None and (not history or history[-1].ts_ms != now_ms):
+            history.append(columns)
+
+    def frame_columns(self) -> FrameColumns | None:
+        """The values of the frame the store holds, column by column (for vectorised readers such
+        as the alert rule engine): ``cpu``, ``mem``, ``swap``, ``disk`` (used bytes), ``net_in``,
+        ``net_out`` (bytes/s) as ``array('d')`` indexed by :attr:`position`, and ``online``
+        (one byte a server, ``None``: every server online).  ``None`` when a value of the wrong
+        type kept the frame from being recorded.  Costs nothing more than :meth:`settle` does:
+        the columns are the ones recorded for :meth:`recent`.
+        """
+        held = self._held_frame()
+        return None if held is None else held[1]
+
+    def frame_states(self) -> list[HostState] | None:
+        """The live state of every server of the frame the store holds, by :attr:`position`
+        (the list the columns were built from: reading another value from all servers starts
+        here).  ``None`` when the store holds no frame."""
+        held = self._held_frame()
+        return None if held is None else held[3]
+
+    def _held_frame(self) -> tuple[int, _Columns | None, tuple | None, list[HostState] | None] | None:
+        self._record()
+        held = self._frame_columns
+        if held is None or held[0] != self.frames:
+            return None
+        frames, columns, pending, states = held
+        if pending is not None:  # a second frame in the same second, asked for: build it now
+            states = list(map(_STATE, pending[2]))
             try:
-                history.append(_Columns(now_ms, position, servers, online))
+                columns = _Columns(*pending, states)
             except (TypeError, ValueError, OverflowError):
-                pass  # a value of the wrong type: no sample for this frame
+                columns = None
+            held = self._frame_columns = (frames, columns, None, states)
+        return held
 
     # ------------------------------------------------------------------ pause
 
