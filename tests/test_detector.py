@@ -45,6 +45,8 @@ class Fleet:
         self.names = {i: f"srv-{i}" for i in range(1, self.n + 1)}
         self.down = set(self.offline)
         self.never = set(self.never)
+        self.cut: set[int] = set()
+        """Agents disconnected: zero last_active, the last values kept (as current Dashboards send)."""
         # when each server last reported (ms); the initially offline ones 2 minutes ago
         self.last = {i: (self.now - 120_000 if i in self.down else self.now) for i in self.names}
         self.store = FleetStore(online_window=30)
@@ -58,11 +60,12 @@ class Fleet:
                 continue
             if sid not in self.down:
                 self.last[sid] = self.now - 1000
+            last_active = None if sid in self.cut else dt.datetime.fromtimestamp(self.last[sid] / 1000, UTC)
             servers.append(m.StreamServer(
                 id=sid, name=name, public_note=self.notes.get(sid),
                 host=m.Host(platform="debian", mem_total=8 << 30),
                 state=m.HostState(cpu=10.0 + sid, mem_used=1 << 30, uptime=self.now // 1000),
-                last_active=dt.datetime.fromtimestamp(self.last[sid] / 1000, UTC)))
+                last_active=last_active))
         return m.StreamFrame(now=self.now, online=1, servers=servers)
 
     def step(self, seconds: float = 2.0) -> list[Event]:
@@ -166,6 +169,20 @@ def test_never_reported_server_reporting_first_time_has_no_away_time():
     events = f.step()
     assert kinds(events) == [EventKind.ONLINE]
     assert events[0].message == "srv-2 is online (its first report)" and events[0].data["away_s"] is None
+
+
+def test_agent_disconnected_and_back():
+    f = Fleet(2)
+    f.start()
+    f.cut.add(2)
+    f.down.add(2)
+    events = f.step()
+    assert [e.message for e in events] == ["srv-2 is offline (agent disconnected)"]
+    f.run(10)
+    f.cut.discard(2)
+    f.down.discard(2)
+    events = f.step()
+    assert [e.message for e in events] == ["srv-2 is back online after 12s"]  # since it was seen to go
 
 
 def test_many_servers_offline_in_one_frame_fold_into_one_event():
@@ -590,3 +607,71 @@ def test_stream_events_ignore_disabled_builtins():
     d.on_stream("live", "", 0)
     assert kinds(d.on_stream("stale", "", 1000)) == [EventKind.STREAM_STALE]
     assert kinds(d.on_stream("live", "", 2000)) == [EventKind.STREAM_LIVE]
+
+
+def test_active_is_rebuilt_only_after_a_change():
+    engine = FakeEngine()
+    f = Fleet(4, offline=[4], engine=engine)
+    f.start()
+    first = f.detector.active()
+    version = f.detector.active_version
+    f.run(10)
+    assert f.detector.active() is first and f.detector.active_version == version  # quiet frames
+    engine.next = [Transition(HOT, 1, True, 95.0, f.now)]
+    f.step()
+    assert f.detector.active_version > version and f.detector.active() == {1: {"hot cpu"}, 4: {"offline"}}
+    version = f.detector.active_version
+    f.detector.on_services(overview(quotas={1: cycle({2: 10})}), f.now)
+    f.detector.on_services(overview(quotas={1: cycle({2: 20})}), f.now)
+    assert f.detector.active_version == version
+    f.detector.on_services(overview(quotas={1: cycle({2: 990})}), f.now)
+    assert f.detector.active_version > version and f.detector.active()[2] == {"quota"}
+
+
+def test_hostile_names_arrive_sanitised_and_bad_input_never_raises():
+    f = Fleet(3)
+    f.names[2] = "evil\x1b]0;pwned\x07\x1b[31m"
+    events = f.start()
+    f.go_offline(2)
+    events = f.come_back(2)
+    assert events and all("\x1b" not in e.message and "\x07" not in e.message for e in events)
+    d = f.detector
+    weird = m.ServiceOverview(
+        services={1: m.ServiceItem(service_name="\x1b[2J", current_up=-1, current_down=10**12, up=[1], down=[])},
+        cycle_transfer_stats={1: m.CycleTransferStats(max=-5, transfer={1: 10}),
+                              2: m.CycleTransferStats(max=1, transfer={1: -10**15, 2: 10**18})})
+    for now in (0, T0_MS, T0_MS + 1):
+        jsonable(d.on_services(weird, now))
+    assert d.on_stream(None, None, T0_MS) == []  # type: ignore[arg-type]
+    assert d.on_stream("", "", -1) == []
+
+
+def test_random_scripts_never_raise_and_events_are_json():
+    import random
+
+    rng = random.Random(11)
+    engine = FakeEngine()
+    f = Fleet(12, offline=[3], never=[4], engine=engine,
+              notes={5: billing_note(TODAY + dt.timedelta(days=2)), 6: "{not json"})
+    events = f.start()
+    next_id = 13
+    for _ in range(400):
+        r = rng.random()
+        if r < 0.1:
+            f.down.symmetric_difference_update({rng.randint(1, next_id)})
+        elif r < 0.13:
+            f.names[next_id] = f"n-{next_id}"
+            f.last[next_id] = f.now
+            next_id += 1
+        elif r < 0.15 and len(f.names) > 2:
+            del f.names[rng.choice(sorted(f.names))]
+        elif r < 0.17 and f.names:
+            sid = rng.choice(sorted(f.names))
+            f.names[sid] += "x"
+        elif r < 0.2 and f.names:
+            engine.next = [Transition(HOT, rng.choice(sorted(f.names)), rng.random() < 0.5, rng.random() * 100, f.now)]
+        events += f.step(rng.choice((1, 2, 5, 60, 3600)))
+    jsonable(events)
+    active = f.detector.active()
+    assert {sid for sid, names in active.items() if "offline" in names} == {
+        sid for sid in f.store.servers if not f.store.is_online(sid)}

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from nezha_tui.alerts.event import Event, EventKind, Severity
 from nezha_tui.alerts.rules import AlertConfig, Rule
+from nezha_tui.api.sanitise import sanitise
 from nezha_tui.format import fmt_bytes, fmt_duration, fmt_load, fmt_speed, fmt_temp
 from nezha_tui.store import FleetChange, FleetStore, ServerState
 
@@ -58,7 +59,6 @@ QUOTA_STEPS = (80.0, 90.0, 100.0)
 """Quota percentages whose upward crossing is an event (plus ``AlertConfig.quota_percent``)."""
 _DAY_MS = 86_400_000
 
-_OFFLINE_STATES = (ServerState.OFFLINE, ServerState.DISCONNECTED)
 _STALE_STATES = frozenset({"stale", "reconnecting", "auth_failed"})
 
 
@@ -127,6 +127,8 @@ class EventDetector:
         self._offline: set[int] = set()
         """Servers not online now (offline, disconnected, never reported)."""
         self._last_seen_ms: dict[int, int | None] = {}
+        self._never: set[int] = set()
+        """Servers that never reported (coming online is their first report)."""
         """When an offline server last reported (from when it went offline; None: never)."""
         self._flaps: dict[int, _Flap] = {}
         self._flap_sweep_ms = 0
@@ -144,6 +146,11 @@ class EventDetector:
         self._quota_level: dict[tuple[int, int], float] = {}
         """(cycle id, server id) -> the highest step reached (0: below every step)."""
         self._quota_percent: dict[tuple[int, int], float] = {}
+        self._quota_active: frozenset[int] = frozenset()
+        """Servers with a quota at or above ``quota_percent``."""
+        self._active: dict[int, set[str]] | None = None
+        self.active_version = 0
+        """Grows whenever :meth:`active` may answer differently (a caller can skip the rest)."""
         # stream
         self._stream_state = ""
         self._stale_since: int | None = None
@@ -164,11 +171,11 @@ class EventDetector:
         servers = store.servers
 
         # removed first (their names are needed once more), then added, renamed, flips
-        removed = [sid for sid in change.removed if sid in names]
-        added = [sid for sid in change.added if sid in servers]
+        removed = sorted(sid for sid in change.removed if sid in names)
+        added = sorted(sid for sid in change.added if sid in servers)
         self._membership(events, removed, added, store, now)
 
-        for sid in change.meta_changed:
+        for sid in sorted(change.meta_changed):
             server = servers.get(sid)
             if server is None:
                 continue
@@ -178,17 +185,23 @@ class EventDetector:
             if old is not None and old != new:
                 events.append(self._event(now, EventKind.RENAMED, Severity.INFO, f"{old} was renamed to {new}",
                                           sid, new, data={"old_name": old}))
-        went = [sid for sid in change.went_offline if sid in servers and sid not in change.added]
-        came = [sid for sid in change.came_online if sid in servers and sid not in change.added]
+        went = sorted(sid for sid in change.went_offline if sid in servers and sid not in change.added)
+        came = sorted(sid for sid in change.came_online if sid in servers and sid not in change.added)
         self._flips(events, went, came, store, now)
         self._flap_check(events, store, now)
 
         if self._expiry_on:
             self._expiry(events, store, now, set(change.added) | set(change.meta_changed))
-        self._rules(events, store, change, now)
+        fired = self._rules(events, store, change, now)
         for sid in removed:
             names.pop(sid, None)
+        if removed or added or went or came or fired:
+            self._invalidate()
         return events
+
+    def _invalidate(self) -> None:
+        self._active = None
+        self.active_version += 1
 
     # ------------------------------------------------------------------ first frame
 
@@ -204,6 +217,7 @@ class EventDetector:
             status = store.state_of(sid)
             if status.state is ServerState.NEVER_REPORTED:
                 never.append(sid)
+                self._never.add(sid)
             else:
                 offline.append(sid)
             self._last_seen_ms[sid] = _ms(status.last_active_s)
@@ -238,6 +252,7 @@ class EventDetector:
         if firing:
             data["rules"] = {rule_name: ids[:IDS_KEPT] for rule_name, ids in firing.items()}
         severity = Severity.WARNING if offline or firing else Severity.INFO
+        self._invalidate()
         return [self._event(now, EventKind.SUMMARY, severity, message, data=data)]
 
     def _resync(self, change: FleetChange, store: FleetStore) -> FleetChange:
@@ -263,6 +278,7 @@ class EventDetector:
         for sid in removed:
             self._offline.discard(sid)
             self._last_seen_ms.pop(sid, None)
+            self._never.discard(sid)
             self._flaps.pop(sid, None)
             self._billing_ids.discard(sid)
             self._expiry_sent.pop(sid, None)
@@ -280,6 +296,8 @@ class EventDetector:
             if status.state is not ServerState.ONLINE:
                 self._offline.add(sid)
                 self._last_seen_ms[sid] = _ms(status.last_active_s)
+                if status.state is ServerState.NEVER_REPORTED:
+                    self._never.add(sid)
         if len(added) >= FOLD_AT:
             events.append(self._fold(now, EventKind.ADDED, Severity.INFO, added,
                                      f"{len(added)} servers appeared on the Dashboard"))
@@ -294,12 +312,14 @@ class EventDetector:
         names = self._names
         flaps = self._flaps
         offline_events: list[int] = []
-        online_events: list[tuple[int, float | None]] = []
+        online_events: list[tuple[int, float | None, bool]] = []
         for sid in went:
             self._offline.add(sid)
             status = store.state_of(sid)
             last = _ms(status.last_active_s)
             self._last_seen_ms[sid] = last if last is not None else now
+            if status.state is ServerState.NEVER_REPORTED:
+                self._never.add(sid)
             flap = flaps.get(sid)
             if flap is None:
                 flap = flaps[sid] = _Flap()
@@ -326,13 +346,15 @@ class EventDetector:
         for sid in came:
             self._offline.discard(sid)
             since = self._last_seen_ms.pop(sid, None)
+            first_report = sid in self._never
+            self._never.discard(sid)
             flap = flaps.get(sid)
             if flap is not None:
                 flap.last_flip_ms = now
                 if flap.flapping:
                     continue
-            away = (now - since) / 1000.0 if since is not None else None
-            online_events.append((sid, away if away is None or away >= 0 else 0.0))
+            away = (now - since) / 1000.0 if since is not None and not first_report else None
+            online_events.append((sid, away if away is None or away >= 0 else 0.0, first_report))
         if not self._offline_on:
             return
         if len(offline_events) >= FOLD_AT:
@@ -343,17 +365,24 @@ class EventDetector:
                 seen = self._last_seen_ms.get(sid)
                 data: dict[str, Any] = {"last_seen_ms": seen}
                 message = f"{names[sid]} is offline"
-                if seen is not None and now - seen >= 1000:
+                state = store.state_of(sid).state
+                if state is ServerState.DISCONNECTED:
+                    message += " (agent disconnected)"
+                elif state is ServerState.NEVER_REPORTED:
+                    message += " (never reported)"
+                elif seen is not None and now - seen >= 1000:
                     message += f" (last seen {fmt_duration((now - seen) / 1000.0)} ago)"
                 events.append(self._event(now, EventKind.OFFLINE, Severity.CRITICAL, message, sid, names[sid],
                                           rule="offline", data=data))
         if len(online_events) >= FOLD_AT:
-            events.append(self._fold(now, EventKind.ONLINE, Severity.OK, [sid for sid, _ in online_events],
+            events.append(self._fold(now, EventKind.ONLINE, Severity.OK, [sid for sid, _, _ in online_events],
                                      f"{len(online_events)} servers are back online", rule="offline"))
         else:
-            for sid, away in online_events:
-                if away is None:
+            for sid, away, first_report in online_events:
+                if first_report:
                     message = f"{names[sid]} is online (its first report)"
+                elif away is None:
+                    message = f"{names[sid]} is back online"
                 else:
                     message = f"{names[sid]} is back online after {fmt_duration(away)}"
                 events.append(self._event(now, EventKind.ONLINE, Severity.OK, message, sid, names[sid],
@@ -477,10 +506,11 @@ class EventDetector:
                 log.exception("alert rules: evaluation failed")
             return ()
 
-    def _rules(self, events: list[Event], store: FleetStore, change: FleetChange, now: int) -> None:
+    def _rules(self, events: list[Event], store: FleetStore, change: FleetChange, now: int) -> bool:
+        """Rule events of this frame; ``True`` when some rule fired or cleared."""
         transitions = self._transitions(store, change, now)
         if not transitions:
-            return
+            return False
         groups: dict[tuple[str, bool], list[int]] = {}
         for t in transitions:
             groups.setdefault((t.rule.name, bool(t.fired)), []).append(t.server_id)
@@ -525,6 +555,7 @@ class EventDetector:
                     message += " (offline)"
                 events.append(self._event(now, EventKind.RULE_CLEARED, Severity.OK, message, sid, name,
                                           rule=rule.name, data=data))
+        return True
 
     # ================================================================== services
 
@@ -620,7 +651,7 @@ class EventDetector:
                 levels[key] = level
                 if level == 0.0:
                     continue
-                name = self._names.get(sid) or _name((cycle.server_name or {}).get(sid, ""), sid)
+                name = self._names.get(sid) or _name(_clean((cycle.server_name or {}).get(sid, "")), sid)
                 if first:
                     at_start.append((sid, name, percent))
                     continue
@@ -628,7 +659,7 @@ class EventDetector:
                     continue  # no step crossed upward (a new cycle lowers the level silently)
                 severity = (Severity.CRITICAL if level >= 100.0
                             else Severity.WARNING if level >= threshold else Severity.INFO)
-                cycle_name = cycle.name or f"cycle {cycle_id}"
+                cycle_name = _clean(cycle.name) or f"cycle {cycle_id}"
                 events.append(self._event(
                     now, EventKind.QUOTA, severity,
                     f"{name} used {percent:.0f}% of its traffic quota '{cycle_name}' "
@@ -639,6 +670,10 @@ class EventDetector:
         for key in [key for key in levels if key not in seen]:
             del levels[key]
             percents.pop(key, None)
+        quota_active = frozenset(sid for (_, sid), percent in percents.items() if percent >= threshold)
+        if quota_active != self._quota_active:
+            self._quota_active = quota_active
+            self._invalidate()
         if at_start:
             at_start.sort(key=lambda item: -item[2])
             shown = ", ".join(f"{name} {percent:.0f}%" for _, name, percent in at_start[:NAMES_SHOWN])
@@ -685,7 +720,14 @@ class EventDetector:
     # ================================================================== active alerts
 
     def active(self) -> dict[int, set[str]]:
-        """Server id -> names of its alerts holding now: ``"offline"``, firing rules, ``"quota"``."""
+        """Server id -> names of its alerts holding now: ``"offline"``, firing rules, ``"quota"``.
+
+        Built again only after a change (see :attr:`active_version`); the caller must not modify it."""
+        if self._active is None:
+            self._active = self._build_active()
+        return self._active
+
+    def _build_active(self) -> dict[int, set[str]]:
         out: dict[int, set[str]] = {}
         if self._offline_on:
             for sid in self._offline:
@@ -700,10 +742,8 @@ class EventDetector:
                 if names:
                     out.setdefault(sid, set()).update(names)
         if self._quota_on:
-            threshold = _float(self.config.quota_percent)
-            for (_, sid), percent in self._quota_percent.items():
-                if percent >= threshold:
-                    out.setdefault(sid, set()).add("quota")
+            for sid in self._quota_active:
+                out.setdefault(sid, set()).add("quota")
         return out
 
     # ================================================================== helpers
@@ -745,8 +785,14 @@ def _name(name: object, sid: int) -> str:
 
 
 def _service_name(item: ServiceItem, service_id: int) -> str:
-    name = getattr(item, "service_name", "")
-    return name if isinstance(name, str) and name.strip() else f"#{service_id}"
+    name = _clean(getattr(item, "service_name", ""))
+    return name if name.strip() else f"#{service_id}"
+
+
+def _clean(text: object) -> str:
+    """Text of the services overview: the client sanitised it already; once more costs nothing
+    for clean text (:func:`sanitise` returns it as it is), and an event outlives the screen."""
+    return sanitise(text) if isinstance(text, str) else ""
 
 
 def _plural(count: int, word: str) -> str:
