@@ -154,7 +154,6 @@ class EventDetector:
         # stream
         self._stream_state = ""
         self._stale_since: int | None = None
-        self._ever_live = False
 
     # ================================================================== frames
 
@@ -701,7 +700,6 @@ class EventDetector:
         now = int(now_ms)
         text = " ".join(str(message or "").split())
         if name == "live":
-            self._ever_live = True
             since, self._stale_since = self._stale_since, None
             if since is None:
                 return []
