@@ -141,6 +141,20 @@ def test_bad_lines_are_skipped(tmp_path):
         b"", good[1], b'{"ts_ms": true, "kind": "offline", "severity": "info", "message": "x"}', good[2],
     ]) + b"\n")
     assert EventLog(path).read_recent(10) == [ev(0), ev(1), ev(2)]
+    # an escaped lone surrogate (written by hand or by another tool) still reads
+    with open(path, "ab") as f:
+        f.write(json.dumps(ev(3, message="x\ud800").to_json(), ensure_ascii=True).encode() + b"\n")
+    assert EventLog(path).read_recent(1)[0].server_id == 3
+
+
+def test_reading_back_across_read_blocks(tmp_path):
+    log = EventLog(tmp_path / "events.jsonl")
+    events = [ev(i, message=f"srv-{i} " + "x" * (i % 700)) for i in range(2000)]  # ~800 kB, lines of all sizes
+    for i in range(0, 2000, 37):
+        log.append(events[i:i + 37])
+    assert log.path.stat().st_size > 10 * 65536
+    assert log.read_recent(5000) == events
+    assert log.read_recent(3) == events[-3:]
 
 
 # ---------------------------------------------------------------------------- a crash
