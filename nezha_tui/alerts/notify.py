@@ -169,14 +169,18 @@ class HookRunner:
         """Runs that finished (successfully or not)."""
         self._queue: deque[Event] = deque()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._procs: set[asyncio.subprocess.Process] = set()
         self._reported: set[tuple[object, ...]] = set()
         self._idle: asyncio.Event | None = None
         self._closed = False
 
     @property
     def name(self) -> str:
-        return os.path.basename(self.argv[0]) or self.argv[0]
+        """The command's file name as messages show it."""
+        return clean_text(os.path.basename(self.argv[0]) or self.argv[0], 80)
+
+    @property
+    def _command(self) -> str:
+        return clean_text(self.argv[0], 200)
 
     @property
     def running(self) -> int:
@@ -201,8 +205,9 @@ class HookRunner:
             self._queue.append(event)
             return True
         self.dropped += 1
-        log.warning("event hook %s: queue full (%d running, %d queued), %s event dropped (%d so far)",
-                    self.name, len(self._tasks), len(self._queue), event.kind.value, self.dropped)
+        log.log(logging.WARNING if self.dropped == 1 else logging.DEBUG,
+                "event hook %s: queue full (%d running, %d queued), %s event dropped (%d so far)",
+                self.name, len(self._tasks), len(self._queue), event.kind.value, self.dropped)
         self._problem(("queue_full",), f"event hook {self.name}: too many events at once "
                       f"({self.max_running} running, {self.max_queued} queued); further events dropped")
         return False
@@ -242,16 +247,15 @@ class HookRunner:
                 start_new_session=True,
             )
         except FileNotFoundError:
-            self._failed(("not_found",), what, f"event hook: command not found: {self.argv[0]}")
+            self._failed(("not_found",), what, f"event hook: command not found: {self._command}")
             return
         except PermissionError:
-            self._failed(("not_executable",), what, f"event hook: cannot run {self.argv[0]}: permission denied")
+            self._failed(("not_executable",), what, f"event hook: cannot run {self._command}: permission denied")
             return
         except OSError as exc:
             self._failed(("oserror", exc.errno), what,
-                         f"event hook: cannot run {self.argv[0]}: {exc.strerror or type(exc).__name__}")
+                         f"event hook: cannot run {self._command}: {exc.strerror or type(exc).__name__}")
             return
-        self._procs.add(proc)
         feeder = asyncio.ensure_future(_feed(proc, payload))
         reader = asyncio.ensure_future(_read_bounded(proc))
         timed_out = False
@@ -270,7 +274,6 @@ class HookRunner:
                 await asyncio.shield(proc.wait())
             raise
         finally:
-            self._procs.discard(proc)
             for t in (feeder, reader):
                 if not t.done():
                     t.cancel()
