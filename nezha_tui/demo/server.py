@@ -48,6 +48,7 @@ from .fleet import Fleet, build_fleet
 from .frames import FrameEncoder
 from .gojson import GoMap, dumps, go_str, rfc3339
 from .signals import Signals
+from .story import Story
 from .views import ApiFailure, Viewer
 
 __all__ = ["DemoOptions", "DemoServer", "DemoState", "NGINX_502", "waf_page"]
@@ -150,7 +151,10 @@ class DemoState:
         if options.hostile:
             hostile.make_hostile(self.fleet)
         self.group_requests = 0
-        self.signals = Signals(options.seed)
+        self.story = Story(self.fleet, options.seed, self.t0)
+        if self.story.rule is not None:
+            self.fleet.rules.append(self.story.rule)
+        self.signals = Signals(options.seed, self.story)
         self.encoder = FrameEncoder(self.fleet, self.signals, self.tz)
         self.auth = AuthBook(options.seed, self.t0, options.jwt_lifetime)
         self.faults = DemoFaults(force_auth=options.force_auth, tsdb=options.tsdb, legacy=options.legacy)
