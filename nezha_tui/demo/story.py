@@ -37,15 +37,15 @@ __all__ = [
 PERIOD = 600.0  # seconds between episodes
 OFFLINE = (15.0, 105.0)  # [start, end) offsets: the server does not report
 HOT = (20.0, 85.0)  # [start, end): CPU above 90 %
-SERVICE_RESET = 45.0  # the story monitor's current-status buffer starts over here
-SERVICE_DOWN = (15.0, 135.0)  # (start, end]: checks made in this span fail on every reporter
+SERVICE_RESET = 110.0  # the story monitor's current-status buffer starts over here (the offline server is back)
+SERVICE_DOWN = (80.0, 170.0)  # (start, end]: checks made in this span fail on every reporter
 QUOTA_RAMP = (30.0, 60.0)  # the burst's bytes arrive linearly over this span
 QUOTA_CROSS = 0.92  # share of the quota used at the end of the ramp
 QUOTA_RULE_ID = 2
 BUFFER_SIZE = 30  # the Dashboard's _CurrentStatusSize
 BUFFER_EVERY = 30.0  # one result enters the buffer per 30 s
 _CYCLE = BUFFER_SIZE * BUFFER_EVERY  # a buffer starts over every 900 s
-# episode k's monitor is the one whose buffer starts over at its SERVICE_RESET: phases 45, 345, 645 (mod 900)
+# episode k's monitor is the one whose buffer starts over at its SERVICE_RESET: phases 110, 410, 710 (mod 900)
 _MONITOR_OF_EPISODE = (0, 2, 1)
 
 
@@ -101,7 +101,9 @@ class Story:
         if self.monitors:
             j = _MONITOR_OF_EPISODE[k % 3]
             mon = self.monitors[j].id if j < len(self.monitors) else 0
-        return Episode(k, self.t0 + k * PERIOD, c[k % n].id, c[(k + 1) % n].id, c[(k + 2) % n].id, mon)
+        # with fewer than three servers the quota goes to the hot one, not to the one that stops reporting
+        quota = c[(k + 2) % n] if n >= 3 else c[(k + 1) % n]
+        return Episode(k, self.t0 + k * PERIOD, c[k % n].id, c[(k + 1) % n].id, quota.id, mon)
 
     def _offset(self, t: float) -> tuple[int, float]:
         k = int((t - self.t0) // PERIOD)
@@ -143,7 +145,6 @@ class Story:
         k = int((t - self.t0 - SERVICE_DOWN[0]) // PERIOD)
         r = t - self.t0 - k * PERIOD
         if not (SERVICE_DOWN[0] < r <= SERVICE_DOWN[1]):
-            # r is in (15, 615]: a check exactly at 615 belongs to the next window's start (excluded)
             return False
         e = self.episode(k)
         return e is not None and e.monitor == mid
