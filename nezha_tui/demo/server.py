@@ -28,6 +28,11 @@ Faithfulness notes (what the real Dashboard does vs the demo):
 - Without the sans-I/O protocol (older uvicorn) pings are answered and the
   demo's own pings are not sent; everything else works.
 - Login sessions are not bound to the client IP (every demo client is local).
+- The story (story.py) runs every 10 minutes from the start: a server stops
+  reporting, one runs hot, a monitor fails, a quota fills.  Its quota rule
+  "Burst cap" has a 10-minute cycle (a Dashboard's shortest is an hour), and
+  the burst counts in that rule's ``transfer`` only, not in the server's
+  stream counters or speeds.
 """
 
 from __future__ import annotations
