@@ -140,7 +140,7 @@ class FrameEncoder:
     def server_rest(self, s: FleetServer, now_sec: int) -> str:
         """``state`` JSON + tail + ``last_active`` + closing brace for server ``s`` at ``now_sec``."""
         if s.status == Status.ONLINE:
-            ns = self.signals.report_time_ns(s, now_sec)
+            ns = self.report_ns(s, now_sec)
             st = self.signals.sample(s, ns // 1_000_000_000)
             return state_json(st) + self._tail_of(s) + '"' + rfc3339nano(ns, self.tz) + '"}'
         v = self._frozen.get(s.id)
@@ -158,6 +158,15 @@ class FrameEncoder:
             self._frozen[s.id] = v
         return v
 
+    def report_ns(self, s: FleetServer, now_sec: int) -> int:
+        """When an online server's latest report arrived, as seen at ``now_sec`` (the story may hold it back)."""
+        story = self.signals.story
+        if story is not None:
+            held = story.frozen_at(s.id, now_sec)
+            if held is not None:
+                return self.signals.report_time_ns(s, held)
+        return self.signals.report_time_ns(s, now_sec)
+
     def last_report_ns(self, s: FleetServer) -> int:
         """When a server that stopped reporting last reported (epoch ns)."""
         if s.status == Status.DISCONNECTED:
@@ -169,7 +178,7 @@ class FrameEncoder:
     def last_active_ns(self, s: FleetServer, now_sec: int) -> int | None:
         """``last_active`` as the stream shows it (None: zero time)."""
         if s.status == Status.ONLINE:
-            return self.signals.report_time_ns(s, now_sec)
+            return self.report_ns(s, now_sec)
         if s.status == Status.OFFLINE:
             return self.last_report_ns(s)
         return None
@@ -179,7 +188,7 @@ class FrameEncoder:
         if s.host is None or s.status == Status.NEVER:
             return None
         if s.status == Status.ONLINE:
-            return self.signals.sample(s, self.signals.report_time_ns(s, now_sec) // 1_000_000_000)
+            return self.signals.sample(s, self.report_ns(s, now_sec) // 1_000_000_000)
         return self.signals.sample(s, self.last_report_ns(s) // 1_000_000_000)
 
     def frame(self, now: float, online: int, visible: list[FleetServer], *, with_note: bool, full_host) -> str:

@@ -28,6 +28,11 @@ Faithfulness notes (what the real Dashboard does vs the demo):
 - Without the sans-I/O protocol (older uvicorn) pings are answered and the
   demo's own pings are not sent; everything else works.
 - Login sessions are not bound to the client IP (every demo client is local).
+- The story (story.py) runs every 10 minutes from the start: a server stops
+  reporting, one runs hot, a monitor fails, a quota fills.  Its quota rule
+  "Burst cap" has a 10-minute cycle (a Dashboard's shortest is an hour), and
+  the burst counts in that rule's ``transfer`` only, not in the server's
+  stream counters or speeds.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from .fleet import Fleet, build_fleet
 from .frames import FrameEncoder
 from .gojson import GoMap, dumps, go_str, rfc3339
 from .signals import Signals
+from .story import Story
 from .views import ApiFailure, Viewer
 
 __all__ = ["DemoOptions", "DemoServer", "DemoState", "NGINX_502", "waf_page"]
@@ -150,7 +156,10 @@ class DemoState:
         if options.hostile:
             hostile.make_hostile(self.fleet)
         self.group_requests = 0
-        self.signals = Signals(options.seed)
+        self.story = Story(self.fleet, options.seed, self.t0)
+        if self.story.rule is not None:
+            self.fleet.rules.append(self.story.rule)
+        self.signals = Signals(options.seed, self.story)
         self.encoder = FrameEncoder(self.fleet, self.signals, self.tz)
         self.auth = AuthBook(options.seed, self.t0, options.jwt_lifetime)
         self.faults = DemoFaults(force_auth=options.force_auth, tsdb=options.tsdb, legacy=options.legacy)

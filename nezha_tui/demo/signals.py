@@ -15,9 +15,12 @@ failures and short deterministic outages.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .fleet import FleetServer, Monitor
+
+if TYPE_CHECKING:
+    from .story import Story
 
 __all__ = ["State", "Signals", "mix", "unit"]
 
@@ -88,8 +91,9 @@ def _speed_and_bytes(base: float, w2: float, p1: float, p2: float, t: float, tb:
 class Signals:
     """Deterministic live values of a fleet under a seed."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, story: "Story | None" = None) -> None:
         self.seed = seed
+        self.story = story  # the demo's story (story.py): hot CPU and failing checks on schedule
 
     # ------------------------------------------------------------------ servers
 
@@ -105,6 +109,10 @@ class Signals:
         ripple = math.sin(_TAU * t / 47.0 + p[12])
         cpu = p[0] * (1 + p[1] * (0.6 * day + 0.3 * wave + 0.1 * ripple))
         cpu = min(100.0, max(0.05, cpu))
+        story = self.story
+        if story is not None and story.is_hot(s.id, t):
+            cpu = 94.0 + 4.0 * math.sin(_TAU * t / 23.0 + p[12]) + 1.5 * ripple
+            cpu = min(99.6, max(91.0, cpu))
         # agents report cpu as busy/total * 100: not rounded
         mem_f = min(0.98, max(0.02, p[2] + 0.05 * math.sin(_TAU * t / 7200 + p[11])))
         swap_used = int(h.swap_total * p[3] * (1 + 0.1 * math.sin(_TAU * t / 5400 + p[12]))) if h.swap_total else 0
@@ -182,9 +190,14 @@ class Signals:
 
     # ------------------------------------------------------------------ service checks
 
-    def check(self, m: Monitor, server_id: int, slot: int) -> tuple[float, bool]:
-        """Result of check number ``slot`` (at ``slot * m.duration``) by ``server_id``: (delay ms, up)."""
+    def check(self, m: Monitor, server_id: int, slot: int, *, story: bool = True) -> tuple[float, bool]:
+        """Result of check number ``slot`` (at ``slot * m.duration``) by ``server_id``: (delay ms, up).
+
+        ``story=False``: without the story's outages (views._day_stats samples those and adds the story exactly).
+        """
         t = slot * m.duration
+        if story and self.story is not None and self.story.service_down(m.id, t):
+            return 0.0, False
         hour = t // 3600
         # a short outage in about 1 of 120 hours, a few minutes long
         o = mix(self.seed, m.id, 7777, hour)

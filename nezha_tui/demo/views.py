@@ -17,6 +17,7 @@ weight them, to stay fast; 1d points are exact per check.
 from __future__ import annotations
 
 import calendar
+import math
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from .faults import LEGACY_VERSION
 from .fleet import FleetServer, Monitor, QuotaRule, Status
 from .frames import host_struct, state_struct
 from .gojson import F32, GoMap, GoTime, ZERO_TIME, fields
+from .story import BUFFER_EVERY, BUFFER_SIZE
 
 if TYPE_CHECKING:
     from .server import DemoState
@@ -233,7 +235,7 @@ def _data_end(st: "DemoState", s: FleetServer, now: float) -> int | None:
     if s.host is None or s.status == Status.NEVER:
         return None
     if s.status == Status.ONLINE:
-        return int(now)
+        return st.encoder.report_ns(s, int(now)) // 1_000_000_000 if st.story.frozen_at(s.id, int(now)) else int(now)
     return st.encoder.last_report_ns(s) // 1_000_000_000
 
 
@@ -254,9 +256,13 @@ def metric_points(st: "DemoState", s: FleetServer, metric: str, period: str, now
     start = max(first, ((s.host.boot_time if metric == "uptime" else 0) // step) * step)
     cumulative = metric in CUMULATIVE
     sig = st.signals
+    story = st.story
     out = []
     ts = start
     while ts <= last_bucket and ts <= end:
+        if story.frozen_at(s.id, ts) is not None:  # the story's server was not reporting: no data
+            ts += step
+            continue
         at = min(ts + step - 1, end) if cumulative else ts
         val = sig.metric(s, metric, at)
         if val is not None:
@@ -297,7 +303,7 @@ def _reporter_end(st: "DemoState", sid: int, now: float) -> int | None:
     return None if s is None else _data_end(st, s, now)
 
 
-def _points(st: "DemoState", m: Monitor, sid: int, t_from: int, t_to: int, stride: int = 1):
+def _points(st: "DemoState", m: Monitor, sid: int, t_from: int, t_to: int, stride: int = 1, *, story: bool = True):
     """Service points of reporter ``sid`` in ``(t_from, t_to]``: (ts seconds, delay, up).
 
     HTTP writes one point per check; ICMP/TCP average ``AVG_PING_COUNT`` checks
@@ -312,12 +318,12 @@ def _points(st: "DemoState", m: Monitor, sid: int, t_from: int, t_to: int, strid
         k = ((k + stride - 1) // stride) * stride
     while k * step <= t_to:
         if per == 1:
-            d, up = sig.check(m, sid, k)
+            d, up = sig.check(m, sid, k, story=story)
         else:
             tot = 0.0
             ok = 0
             for c in range(k * per - per + 1, k * per + 1):
-                dd, u = sig.check(m, sid, c)
+                dd, u = sig.check(m, sid, c, story=story)
                 tot += dd
                 ok += u
             d, up = tot / per, ok * 2 >= per
@@ -471,13 +477,22 @@ def _day_stats(st: "DemoState", m: Monitor, day_start: int, day_end: int, now: f
         end = _reporter_end(st, sid, now)
         if end is None:
             continue
-        for _ts, d, ok in _points(st, m, sid, day_start, min(day_end, end), stride):
+        t_to = min(day_end, end)
+        for _ts, d, ok in _points(st, m, sid, day_start, t_to, stride, story=False):
             if ok:
                 up += stride
             else:
                 down += stride
             delay = (delay * cnt + d) / (cnt + 1)
             cnt += 1
+        # the story's outages are short: sampling would miss them, so they are counted exactly
+        step = per_point
+        for a, b in st.story.outages(m.id, day_start, t_to):
+            lo, hi = max(day_start, int(a) - step), min(t_to, int(b) + step)
+            plain = [ok for _ts, _d, ok in _points(st, m, sid, lo, hi, story=False)]
+            told = [ok for _ts, _d, ok in _points(st, m, sid, lo, hi)]
+            lost = sum(plain) - sum(told)
+            up, down = max(0, up - lost), down + lost
     res = (up, down, delay)
     if day_end <= int(now) - 60:  # complete days never change
         st.day_cache[key] = res
@@ -485,20 +500,32 @@ def _day_stats(st: "DemoState", m: Monitor, day_start: int, day_end: int, now: f
 
 
 def _current(st: "DemoState", m: Monitor, now: float) -> tuple[int, int]:
-    """The last 30 check results across reporters (the Dashboard's 15-minute window)."""
-    now_sec = int(now)
-    results = []
-    k = now_sec // m.duration
-    ends = {sid: _reporter_end(st, sid, now) for sid in m.reporters}
-    while len(results) < 30 and k > now_sec // m.duration - 200:
-        for sid in m.reporters:
-            e = ends[sid]
-            if e is not None and k * m.duration <= e:
-                results.append(st.signals.check(m, sid, k)[1])
-        k -= 1
-    results = results[:30]
-    up = sum(1 for r in results if r)
-    return up, len(results) - up
+    """``current_up``/``current_down`` as servicesentinel.go keeps them.
+
+    The Dashboard appends at most one reported result per 30 s to a buffer and
+    empties it when it holds 30 (about 15 minutes); the counters are the
+    buffer's results, so they climb from 1 to 30 and start over.  Where a
+    buffer starts over is the monitor's phase (the story sets it for its
+    monitors).  The result entering at ``tau`` is the latest check by the
+    next reporter (in turn) that still reports then.
+    """
+    phase = st.story.buffer_phase(m.id)
+    latest = math.floor((now - phase) / BUFFER_EVERY)
+    first = latest - latest % BUFFER_SIZE
+    ends = [(sid, _reporter_end(st, sid, now)) for sid in m.reporters]
+    up = down = 0
+    for i in range(first, latest + 1):
+        tau = phase + i * BUFFER_EVERY
+        for j in range(len(ends)):
+            sid, e = ends[(i + j) % len(ends)]
+            if e is not None and tau <= e + 1 and (s := st.fleet.by_id.get(sid)) is not None \
+                    and st.story.frozen_at(s.id, int(tau)) is None:
+                if st.signals.check(m, sid, int(tau // m.duration))[1]:
+                    up += 1
+                else:
+                    down += 1
+                break
+    return up, down
 
 
 def services_overview(st: "DemoState", v: Viewer, now: float) -> dict:
@@ -529,7 +556,9 @@ def services_overview(st: "DemoState", v: Viewer, now: float) -> dict:
 
 def _cycle(st: "DemoState", v: Viewer, r: QuotaRule, now: float) -> dict | None:
     tz = st.tz
-    if r.cycle == "day":
+    if r.cycle == "story":  # the story's Burst cap: a cycle per episode (story.py)
+        start, stop = st.story.cycle_bounds(now)
+    elif r.cycle == "day":
         start = _midnight(now, tz)
         stop = start + 86400 - 1
     else:
@@ -547,10 +576,9 @@ def _cycle(st: "DemoState", v: Viewer, r: QuotaRule, now: float) -> dict | None:
         names[sid] = s.name
         used = 0
         if end is not None and end >= start:
-            a = st.signals.sample(s, end)
-            b0 = max(start, s.host.boot_time)
-            b = st.signals.sample(s, b0)
-            used = max(0, (a.net_in_transfer + a.net_out_transfer) - (b.net_in_transfer + b.net_out_transfer))
+            used = st.story.base_use(s, start, end, st.signals)
+            if r.cycle == "story":
+                used += st.story.burst(sid, end, st.signals)
         transfer[sid] = used
         nxt[sid] = GoTime(((now_sec // 60) + 1) * 60 * 1_000_000_000 + (sid * 7_919_000) % 1_000_000_000, tz)
     if not names and not transfer and not nxt:
