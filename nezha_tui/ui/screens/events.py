@@ -1,0 +1,286 @@
+"""The event log (``e`` from the grid): what happened, newest first.
+
+Rows come from ``app.events`` (an :class:`~nezha_tui.alerts.feed.EventFeed`: this run's events
+and the log file's earlier ones); an :class:`~nezha_tui.ui.events.EventsAdded` on the app's
+``state_changed`` brings new ones in while the screen is open, the cursor staying on its event.
+``/`` filters by text, ``f`` steps through all / warning and worse / critical, ``enter`` opens the
+event's server.  Opening the screen marks the events seen (the header's counter).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Input, Static
+
+from nezha_tui.alerts.event import SEVERITY_ORDER, Event, EventKind, Severity
+from nezha_tui.ui.commands import screen_bindings
+from nezha_tui.ui.drilldown import plain_cell
+from nezha_tui.ui.events import AppEvent, EventsAdded, Tick
+from nezha_tui.ui.screens.base import NezhaScreen
+from nezha_tui.ui.styles import theme_style
+from nezha_tui.ui.widgets.events import event_time, gap_text, local_today, severity_text
+from nezha_tui.ui.widgets.footer import KeyFooter
+
+__all__ = ["EventsScreen", "SeverityFilter", "event_haystack"]
+
+
+class SeverityFilter(enum.Enum):
+    ALL = "all"
+    WARNING = "warning+"
+    CRITICAL = "critical"
+
+    @property
+    def least(self) -> int:
+        """The lowest :data:`~nezha_tui.alerts.event.SEVERITY_ORDER` shown."""
+        return {"all": 0, "warning+": SEVERITY_ORDER[Severity.WARNING],
+                "critical": SEVERITY_ORDER[Severity.CRITICAL]}[self.value]
+
+
+_CYCLE = (SeverityFilter.ALL, SeverityFilter.WARNING, SeverityFilter.CRITICAL)
+_WORDS = {SeverityFilter.ALL: "all events", SeverityFilter.WARNING: "warnings and critical events",
+          SeverityFilter.CRITICAL: "critical events"}
+
+
+def event_haystack(event: Event) -> str:
+    """Lower-case text a filter query is matched against."""
+    return "\n".join((event.message, event.server_name, event.service_name, event.dashboard, event.rule,
+                      event.kind.value, event.severity.value)).casefold()
+
+
+class EventsScreen(NezhaScreen):
+    """Every event in memory, newest first."""
+
+    CSS_PATH = "events.tcss"
+    SCOPE = "events"
+    BINDINGS = screen_bindings("events")
+    AUTO_FOCUS = "#events"
+
+    def __init__(self) -> None:
+        super().__init__(id="events-screen")
+        self.severity = SeverityFilter.ALL
+        self.query_text = ""
+        self._terms: list[str] = []
+        self._keys: dict[str, Event] = {}
+        """Row key -> its event (the events shown)."""
+        self._columns: tuple[str, ...] = ()
+        self._version = -1
+        self._day: object = None
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._crumbs(), id="crumbs")
+        yield Static("", id="events-status")
+        table: DataTable[Any] = DataTable(id="events", cursor_type="row", zebra_stripes=True)
+        table.cursor_foreground_priority = "renderable"  # severity colours stay under the cursor
+        yield table
+        yield Static("", id="events-empty")
+        with Horizontal(id="events-filter-bar"):
+            yield Static("/", id="events-filter-label")
+            yield Input(placeholder="server, message, Dashboard or kind", id="events-filter")
+        yield KeyFooter()
+
+    def _crumbs(self) -> Text:
+        site = self.nezha.store.site_name
+        return Text(f"{site or 'Fleet'} › Events", no_wrap=True, overflow="ellipsis")
+
+    def on_mount(self) -> None:
+        self.nezha.state_changed.subscribe(self, self._on_app_state)
+        self.query_one("#events-filter-bar").display = False
+        self._fill()
+        self.nezha.events.mark_seen()
+
+    def on_screen_resume(self) -> None:
+        if self.nezha.events.version != self._version:
+            self._fill()
+        self.nezha.events.mark_seen()
+
+    def on_resize(self) -> None:
+        self._fill(force=True)
+
+    # ------------------------------------------------------------------ data
+
+    def _on_app_state(self, event: AppEvent) -> None:
+        if isinstance(event, EventsAdded):
+            if event.events:
+                self._fill()
+                if self.is_current:
+                    self.nezha.events.mark_seen()  # seen as they arrive
+        elif isinstance(event, Tick):
+            today = self._today()
+            if (today.date() if today else None) != self._day or self.nezha.events.version != self._version:
+                self._fill(force=True)  # midnight: today's times lose their date; a feed loaded from the log
+
+    def _today(self) -> Any:
+        return local_today(self.nezha.wall_clock(), self.nezha.tz)
+
+    def shown_events(self) -> list[Event]:
+        """The events the table shows, newest first (after the filters)."""
+        least = self.severity.least
+        out: list[Event] = []
+        for event in reversed(list(self.nezha.events)):
+            if event.kind is not EventKind.GAP:  # a gap stays (it tells the rows apart in time)...
+                if SEVERITY_ORDER.get(event.severity, 0) < least:
+                    continue
+            elif self._terms:  # ...but not under a text filter
+                continue
+            if self._terms:
+                hay = event_haystack(event)
+                if not all(term in hay for term in self._terms):
+                    continue
+            out.append(event)
+        return out
+
+    def _fill(self, force: bool = False) -> None:
+        """Rebuild the rows (new events, a filter, a resize): the cursor stays on its event."""
+        app = self.nezha
+        feed = app.events
+        self._version = feed.version
+        table = self.query_one("#events", DataTable)
+        theme = self.app.theme_variables
+        tz = app.tz
+        today = self._today()
+        self._day = today.date() if today is not None else None
+        events = self.shown_events()
+        dashboards = len({e.dashboard for e in feed}) > 1
+        narrow = 0 < self.size.width < 100
+        columns = ("time", "severity", *(("dashboard",) if dashboards else ()), "server", "message")
+        selected = self._selected_key(table)
+        selected_row = table.cursor_row if table.row_count else 0
+        if columns != self._columns or force:
+            self._columns = columns
+            table.clear(columns=True)
+            titles = {"time": "Time", "severity": "" if narrow else "Severity", "dashboard": "Dashboard",
+                      "server": "Server", "message": "Event"}
+            for key in columns:
+                table.add_column(titles[key], key=key)
+        else:
+            table.clear()
+        self._keys = {}
+        name_cells = 16 if narrow else 24
+        for event in events:
+            key = str(id(event))
+            self._keys[key] = event
+            when = Text(event_time(event, tz, today), style=theme_style(theme, "foreground-muted"), no_wrap=True)
+            if event.kind is EventKind.GAP:
+                cells: dict[str, Any] = {"time": when, "severity": "", "dashboard": "", "server": "",
+                                         "message": gap_text(event, tz, today, theme)}
+            else:
+                server = event.server_name or (event.service_name if event.service_id is not None else "")
+                cells = {"time": when, "severity": severity_text(event.severity, theme, word=not narrow),
+                         "dashboard": plain_cell(event.dashboard, 20), "server": plain_cell(server, name_cells),
+                         "message": Text(event.message, no_wrap=True, overflow="ellipsis")}
+            table.add_row(*(cells[c] for c in columns), key=key)
+        if selected is not None and selected in self._keys:
+            table.move_cursor(row=table.get_row_index(selected), animate=False, scroll=True)
+        elif events:
+            table.move_cursor(row=min(selected_row, len(events) - 1), animate=False)
+        self._update_status(len(events))
+
+    def _update_status(self, shown: int) -> None:
+        feed = self.nezha.events
+        total = len(feed)
+        parts = [f"{shown} of {total} events" if shown != total else f"{total} event{'s' if total != 1 else ''}"]
+        if self.severity is not SeverityFilter.ALL:
+            parts.append(f"showing {_WORDS[self.severity]} (f)")
+        if self.query_text:
+            parts.append(f"filter '{self.query_text}' (esc clears)")
+        self.query_one("#events-status", Static).update(Text(" · ".join(parts), no_wrap=True, overflow="ellipsis"))
+        empty = self.query_one("#events-empty", Static)
+        if shown:
+            empty.display = False
+            return
+        empty.display = True
+        if not total:
+            text = ("No events yet.\nServers going offline or coming back, services going down, quotas, "
+                    "billing dates and alert rules show up here.")
+        else:
+            text = "No event matches" + (f" '{self.query_text}'" if self.query_text else "") + \
+                (f" among {_WORDS[self.severity]}" if self.severity is not SeverityFilter.ALL else "") + \
+                ".\nesc clears the filter, f shows every severity."
+        empty.update(Text(text))
+
+    @staticmethod
+    def _selected_key(table: DataTable[Any]) -> str | None:
+        if table.row_count == 0:
+            return None
+        try:
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+
+    def selected_event(self) -> Event | None:
+        key = self._selected_key(self.query_one("#events", DataTable))
+        return self._keys.get(key) if key is not None else None
+
+    # ------------------------------------------------------------------ filter
+
+    def action_start_filter(self) -> None:
+        self.query_one("#events-filter-bar").display = True
+        self.set_focus(self.query_one("#events-filter", Input))
+
+    @on(Input.Changed, "#events-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.set_query(event.value)
+
+    @on(Input.Submitted, "#events-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.set_focus(self.query_one("#events", DataTable))
+        self.query_one("#events-filter-bar").display = bool(self.query_text)
+
+    def set_query(self, text: str) -> None:
+        text = (text or "").strip()
+        if text == self.query_text:
+            return
+        self.query_text = text
+        self._terms = text.casefold().split()
+        self._fill()
+
+    def action_severity_filter(self) -> None:
+        self.severity = _CYCLE[(_CYCLE.index(self.severity) + 1) % len(_CYCLE)]
+        self._fill()
+        self.nezha.notify(f"Showing: {_WORDS[self.severity]}", timeout=2, kind="events")
+
+    def action_back(self) -> None:
+        """esc: clear the filter first (the text, then the severity), then back to the grid."""
+        field = self.query_one("#events-filter", Input)
+        if self.query_text or self.focused is field:
+            field.value = ""
+            self.set_query("")
+            self.query_one("#events-filter-bar").display = False
+            self.set_focus(self.query_one("#events", DataTable))
+            return
+        super().action_back()
+
+    # ------------------------------------------------------------------ open
+
+    def action_open_selected(self) -> None:
+        if self.focused is self.query_one("#events-filter", Input):
+            self._filter_submitted(None)  # type: ignore[arg-type]
+            return
+        self._open(self.selected_event())
+
+    @on(DataTable.RowSelected, "#events")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self._open(self._keys.get(str(event.row_key.value)))
+
+    def _open(self, event: Event | None) -> None:
+        if event is None:
+            return
+        sid = event.server_id
+        if sid is None:
+            if event.kind is not EventKind.GAP:
+                self.nezha.notify("This event names no server", timeout=2, kind="events")
+            return
+        if sid not in self.nezha.store.servers:
+            self.nezha.notify(f"{event.server_name or f'Server {sid}'} is not on the Dashboard now",
+                              timeout=3, kind="events")
+            return
+        self.open_server(sid)
