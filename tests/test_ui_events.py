@@ -194,16 +194,23 @@ async def test_header_counts_unseen_events_short_when_narrow_and_offline_count_i
 
 async def test_wall_footer_shows_the_three_latest_events_newest_first() -> None:
     app, streams, _ = make_app(wall=15.0, wall_clock=lambda: datetime.fromtimestamp(T0))
-    async with app.run_test(size=NARROW) as pilot:
-        await started(pilot, streams, app)
+    async with app.run_test(size=(132, 40)) as pilot:
+        await started(pilot, streams, app, servers=30)
         ticker = app.screen.query_one(EventTicker)
         assert not ticker.display
         publish(app, STORY)
+        await pilot.pause()
         await pilot.pause()
         assert ticker.display and ticker.size.height == 3
         lines = ticker.render().plain.splitlines()
         assert lines == [f"11:06:30 ✖ {STORY[4].message}", f"11:06:10 ✔ {STORY[3].message}",
                          f"11:05:40 ✖ {STORY[2].message}"]
+        await pilot.resize_terminal(*NARROW)  # 80x24: three rows of compact cards stay; two events
+        await pilot.pause()
+        await pilot.pause()
+        cards = app.screen.query_one(FleetCards)
+        assert ticker.size.height == 2 and cards.rows_per_page * cards.grid()[0] == 6
+        assert ticker.render().plain.splitlines() == lines[:2]
 
 
 # --------------------------------------------------------------------------- trouble first
@@ -299,3 +306,17 @@ async def test_no_color_keeps_the_severity_glyphs_and_the_offline_count_stands_o
 
 def test_defaults() -> None:
     assert UiSettings().pin_alerts is True
+
+
+async def test_the_detail_names_the_servers_alerts() -> None:
+    app, streams, _ = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot, streams, app)
+        await pilot.press("down", "down", "down", "down", "enter")  # srv-005
+        await pilot.pause()
+        assert isinstance(app.screen, ServerDetailScreen) and app.screen.server_id == 5
+        crumbs = app.screen.query_one("#crumbs")
+        assert "⚑" not in str(crumbs.render())
+        publish(app, [STORY[4]], active={5: ["hot cpu"]})
+        await pilot.pause()
+        assert "⚑ hot cpu" in str(crumbs.render())

@@ -144,6 +144,8 @@ class FleetScreen(NezhaScreen):
         elif isinstance(event, EventsAdded) and self.view is not None:
             if event.alerts_changed:
                 self._follow_alerts(event.alerts_changed)
+            if event.events and self.wall:
+                self.call_after_refresh(self._fit_ticker)
         elif isinstance(event, GroupsChanged) and self.view is not None:
             if self._group_to_restore is not None:
                 self._restore_group()
@@ -162,6 +164,23 @@ class FleetScreen(NezhaScreen):
             self._update_filter_count()
         else:
             self.grid.refresh()  # the marks: only rows whose alerts changed are formatted again
+
+    def on_resize(self) -> None:
+        if self.wall:
+            self.call_after_refresh(self._fit_ticker)  # once the cards have their size
+
+    def _fit_ticker(self) -> None:
+        """The wall's footer of events gets the lines whole rows of cards leave (1 to 3): at 80x24
+        three rows of compact cards and two events, not two rows and three events."""
+        if not self.wall:
+            return
+        ticker = self.query_one(EventTicker)
+        room = self.cards.size.height + (ticker.size.height if ticker.display else 0)
+        if room <= 0:
+            return
+        card_h = self.cards.card_height_for(room - 1)
+        rows = max(1, (room - 1) // card_h)
+        ticker.set_lines(room - rows * card_h)
 
     def on_screen_resume(self) -> None:
         self.query_one(FleetSummary).refresh()  # the unseen count (the event log marks events seen)

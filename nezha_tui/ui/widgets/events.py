@@ -89,7 +89,7 @@ class EventTicker(UsesNezha, Widget):
     (as tall as the events it shows; hidden while there are none)."""
 
     DEFAULT_CSS = """
-    EventTicker { height: auto; max-height: 3; background: $panel; color: $text; padding: 0 1; display: none; }
+    EventTicker { height: auto; background: $panel; color: $text; padding: 0 1; display: none; }
     EventTicker.-shown { display: block; }
     """
 
@@ -97,6 +97,14 @@ class EventTicker(UsesNezha, Widget):
         super().__init__(id=id)
         self._version = -1
         self._count = 0
+        self.lines = TICKER_LINES
+        """Events shown at most (the wall gives the ticker what whole rows of cards leave)."""
+
+    def set_lines(self, lines: int) -> None:
+        lines = max(1, min(TICKER_LINES, lines))
+        if lines != self.lines:
+            self.lines = lines
+            self.update_events()
 
     def on_mount(self) -> None:
         self.nezha.state_changed.subscribe(self, self._on_app_state)
@@ -111,7 +119,7 @@ class EventTicker(UsesNezha, Widget):
     def update_events(self) -> None:
         feed = self.nezha.events
         self._version = feed.version
-        count = len(feed.newest(TICKER_LINES))
+        count = len(feed.newest(self.lines))
         self.set_class(count > 0, "-shown")
         self.refresh(layout=count != self._count)
         self._count = count
@@ -119,7 +127,7 @@ class EventTicker(UsesNezha, Widget):
     def render(self) -> Text:
         app = self.nezha
         try:
-            events = app.events.newest(TICKER_LINES)
+            events = app.events.newest(self.lines)
             theme = self.app.theme_variables
             today = local_today(app.wall_clock(), app.tz)
             dashboards = len({e.dashboard for e in events}) > 1

@@ -127,6 +127,14 @@ class FleetCards(FleetGrid):
         size = self.size
         return ((size.width + self.GAP) // (least + self.GAP)) * (size.height // height) < 4
 
+    def card_height_for(self, height: int) -> int:
+        """The card height at this width if the widget were ``height`` lines tall."""
+        if not self.large:
+            return self.NORMAL[0]
+        large, least, _ = self.LARGE
+        compact = ((self.size.width + self.GAP) // (least + self.GAP)) * (height // large) < 4
+        return self.COMPACT[0] if compact else large
+
     @property
     def form(self) -> tuple[int, int, int]:
         """(height, least width, greatest width) of a card now."""
