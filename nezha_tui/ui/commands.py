@@ -112,9 +112,10 @@ COMMANDS: tuple[Command, ...] = (
             palette=False),
     Command("services", "s", "app.open_services", "Services", "Open the services overview"),
     Command("events", "e", "app.open_events", "Events",
-            "Open the event log: offline/online, services, quotas, alert rules (newest first)"),
+            "Open the event log: offline, services, quotas, alert rules",
+            show=False),  # 80 columns hold no more hints; the header's "⚑ 3 new (e)" names the key
     Command("pin_alerts", "exclamation_mark", "toggle_pin_alerts", "Pin alerts",
-            "Pin servers with an active alert (offline, a rule firing) above the rest, marked ⚑",
+            "Servers with an active alert first, marked ⚑ (again: in the sort order)",
             show=False, key_display="!"),
     Command("retry", "r", "retry", "Retry",
             "Connect again after the Dashboard refused the login (shown only then)"),

@@ -105,7 +105,7 @@ def _theme_colors(app: App[object]) -> dict[str, str]:
 
 
 NARROW = 100
-"""Below this many columns the header's parts take their short forms ("⚑ 3" for "⚑ 3 new")."""
+"""Below this many columns the header's parts take their short forms ("⚑ 3" for "⚑ 3 new (e)")."""
 
 
 class FleetSummary(UsesNezha, Widget):
@@ -171,7 +171,7 @@ class FleetSummary(UsesNezha, Widget):
         unseen = app.events.unseen
         if unseen:  # events since the event log (e) was last open
             narrow = 0 < self.content_size.width < NARROW
-            out.append((1, [(f"⚑ {unseen}" if narrow else f"⚑ {unseen} new", f"bold {yellow}")]))
+            out.append((1, [(f"⚑ {unseen}" if narrow else f"⚑ {unseen} new (e)", f"bold {yellow}")]))
         flags = []
         if app.paused:
             held = app.held_frames
