@@ -16,6 +16,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Input, Static
 
 from nezha_tui.alerts.event import SEVERITY_ORDER, Event, EventKind, Severity
@@ -53,6 +54,11 @@ def event_haystack(event: Event) -> str:
                       event.kind.value, event.severity.value)).casefold()
 
 
+ROWS_MAX = 1000
+"""The table holds the newest this many matching events (a DataTable row costs ~0.2 ms to add:
+every keystroke of the filter rebuilds it); the status line says when there are more."""
+
+
 class EventsScreen(NezhaScreen):
     """Every event in memory, newest first."""
 
@@ -71,6 +77,14 @@ class EventsScreen(NezhaScreen):
         self._columns: tuple[str, ...] = ()
         self._version = -1
         self._day: object = None
+        self._order: dict[int, int] = {}
+        """``id()`` of a row's time cell -> its event's place in time (the rows' sort key)."""
+        self._seq = 0
+        self._narrow = False
+        self._last_seen: Event | None = None
+        """The feed's newest event the rows know of."""
+        self._matching = 0
+        """Events that pass the filters (the table may hold fewer: :data:`ROWS_MAX`)."""
 
     # ------------------------------------------------------------------ layout
 
@@ -109,7 +123,7 @@ class EventsScreen(NezhaScreen):
     def _on_app_state(self, event: AppEvent) -> None:
         if isinstance(event, EventsAdded):
             if event.events:
-                self._fill()
+                self._add(event.events)
                 if self.is_current:
                     self.nezha.events.mark_seen()  # seen as they arrive
         elif isinstance(event, Tick):
@@ -120,22 +134,21 @@ class EventsScreen(NezhaScreen):
     def _today(self) -> Any:
         return local_today(self.nezha.wall_clock(), self.nezha.tz)
 
+    def _passes(self, event: Event) -> bool:
+        if event.kind is not EventKind.GAP:  # a gap stays (it tells the rows apart in time)...
+            if SEVERITY_ORDER.get(event.severity, 0) < self.severity.least:
+                return False
+        elif self._terms:  # ...but not under a text filter
+            return False
+        if self._terms:
+            hay = event_haystack(event)
+            if not all(term in hay for term in self._terms):
+                return False
+        return True
+
     def shown_events(self) -> list[Event]:
-        """The events the table shows, newest first (after the filters)."""
-        least = self.severity.least
-        out: list[Event] = []
-        for event in reversed(list(self.nezha.events)):
-            if event.kind is not EventKind.GAP:  # a gap stays (it tells the rows apart in time)...
-                if SEVERITY_ORDER.get(event.severity, 0) < least:
-                    continue
-            elif self._terms:  # ...but not under a text filter
-                continue
-            if self._terms:
-                hay = event_haystack(event)
-                if not all(term in hay for term in self._terms):
-                    continue
-            out.append(event)
-        return out
+        """The events that pass the filters, newest first."""
+        return [event for event in reversed(list(self.nezha.events)) if self._passes(event)]
 
     def _fill(self, force: bool = False) -> None:
         """Rebuild the rows (new events, a filter, a resize): the cursor stays on its event."""
@@ -143,11 +156,13 @@ class EventsScreen(NezhaScreen):
         feed = app.events
         self._version = feed.version
         table = self.query_one("#events", DataTable)
-        theme = self.app.theme_variables
-        tz = app.tz
         today = self._today()
         self._day = today.date() if today is not None else None
-        events = self.shown_events()
+        newest = feed.newest(1)
+        self._last_seen = newest[0] if newest else None
+        matching = self.shown_events()
+        self._matching = len(matching)
+        events = matching[:ROWS_MAX]
         dashboards = len({e.dashboard for e in feed}) > 1
         narrow = 0 < self.size.width < 100
         columns = ("time", "severity", *(("dashboard",) if dashboards else ()), "server", "message")
@@ -163,30 +178,76 @@ class EventsScreen(NezhaScreen):
         else:
             table.clear()
         self._keys = {}
-        name_cells = 16 if narrow else 24
-        for event in events:
-            key = str(id(event))
-            self._keys[key] = event
-            when = Text(event_time(event, tz, today), style=theme_style(theme, "foreground-muted"), no_wrap=True)
-            if event.kind is EventKind.GAP:
-                cells: dict[str, Any] = {"time": when, "severity": "", "dashboard": "", "server": "",
-                                         "message": gap_text(event, tz, today, theme)}
-            else:
-                server = event.server_name or (event.service_name if event.service_id is not None else "")
-                cells = {"time": when, "severity": severity_text(event.severity, theme, word=not narrow),
-                         "dashboard": plain_cell(event.dashboard, 20), "server": plain_cell(server, name_cells),
-                         "message": Text(event.message, no_wrap=True, overflow="ellipsis")}
-            table.add_row(*(cells[c] for c in columns), key=key)
+        self._order = {}
+        self._narrow = narrow
+        for event in reversed(events):  # oldest first: each row's place in time grows
+            self._add_row(table, event)
+        table.sort("time", key=self._place, reverse=True)
         if selected is not None and selected in self._keys:
             table.move_cursor(row=table.get_row_index(selected), animate=False, scroll=True)
         elif events:
             table.move_cursor(row=min(selected_row, len(events) - 1), animate=False)
         self._update_status(len(events))
 
+    def _place(self, time_cell: object) -> int:
+        """A row's place in time, from its time cell (what ``DataTable.sort`` gives the key)."""
+        return self._order.get(id(time_cell), 0)
+
+    def _add_row(self, table: DataTable[Any], event: Event) -> None:
+        theme = self.app.theme_variables
+        tz = self.nezha.tz
+        today = self._today()
+        key = str(id(event))
+        self._keys[key] = event
+        when = Text(event_time(event, tz, today), style=theme_style(theme, "foreground-muted"), no_wrap=True)
+        self._seq += 1
+        self._order[id(when)] = self._seq
+        if event.kind is EventKind.GAP:
+            cells: dict[str, Any] = {"time": when, "severity": "", "dashboard": "", "server": "",
+                                     "message": gap_text(event, tz, today, theme)}
+        else:
+            server = event.server_name or (event.service_name if event.service_id is not None else "")
+            cells = {"time": when, "severity": severity_text(event.severity, theme, word=not self._narrow),
+                     "dashboard": plain_cell(event.dashboard, 20),
+                     "server": plain_cell(server, 16 if self._narrow else 24),
+                     "message": Text(event.message, no_wrap=True, overflow="ellipsis")}
+        table.add_row(*(cells[c] for c in self._columns), key=key)
+
+    def _add(self, added: tuple[Event, ...]) -> None:
+        """New events: their rows go on top (the others stay; the cursor stays on its event)."""
+        feed = self.nezha.events
+        dashboards = len({e.dashboard for e in feed}) > 1
+        before = feed.newest(len(added) + 1)
+        last_seen = before[-1] if len(before) > len(added) else None
+        if dashboards != ("dashboard" in self._columns) or last_seen is not self._last_seen:
+            self._fill()  # a second Dashboard (its column), or the feed changed otherwise (loaded from the log)
+            return
+        self._last_seen = before[0] if before else None
+        self._version = feed.version
+        table = self.query_one("#events", DataTable)
+        selected = self._selected_key(table)
+        new = [event for event in added if self._passes(event)]
+        self._matching += len(new)
+        if not new:
+            self._update_status(table.row_count)
+            return
+        for event in new:
+            self._add_row(table, event)
+        table.sort("time", key=self._place, reverse=True)
+        while table.row_count > ROWS_MAX:  # the oldest rows (at the bottom) go
+            oldest = table.coordinate_to_cell_key(Coordinate(table.row_count - 1, 0)).row_key
+            self._keys.pop(str(oldest.value), None)
+            table.remove_row(oldest)
+        if selected is not None and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected), animate=False, scroll=False)
+        self._update_status(table.row_count)
+
     def _update_status(self, shown: int) -> None:
         feed = self.nezha.events
         total = len(feed)
         parts = [f"{shown} of {total} events" if shown != total else f"{total} event{'s' if total != 1 else ''}"]
+        if self._matching > shown:
+            parts.append(f"the newest {shown} shown")
         if self.severity is not SeverityFilter.ALL:
             parts.append(f"showing {_WORDS[self.severity]} (f)")
         if self.query_text:
