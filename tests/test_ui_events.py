@@ -320,3 +320,28 @@ async def test_the_detail_names_the_servers_alerts() -> None:
         publish(app, [STORY[4]], active={5: ["hot cpu"]})
         await pilot.pause()
         assert "⚑ hot cpu" in str(crumbs.render())
+
+
+async def test_the_log_holds_the_newest_rows_and_new_ones_go_on_top(monkeypatch: Any) -> None:
+    from nezha_tui.ui.screens import events as screen_module
+
+    monkeypatch.setattr(screen_module, "ROWS_MAX", 3)
+    app, streams, _ = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot, streams, app)
+        publish(app, STORY)
+        await pilot.press("e", "down")
+        await pilot.pause()
+        assert [r[-1] for r in rows(app)] == [e.message for e in STORY[:1:-1]]
+        status = str(app.screen.query_one("#events-status").render())
+        assert "3 of 5 events" in status and "the newest 3 shown" in status
+        assert cursor_message(app) == STORY[3].message
+        publish(app, [ev(T0, "srv-006 is offline", sid=6, name="srv-006")])
+        await pilot.pause()
+        assert [r[-1] for r in rows(app)] == ["srv-006 is offline", STORY[4].message, STORY[3].message]
+        assert cursor_message(app) == STORY[3].message
+        publish(app, [ev(T0 + 1, "srv-001 is offline", severity=Severity.INFO, sid=1, name="srv-001")])
+        await pilot.press("f")  # warnings and worse: the info event is not shown, nor added
+        publish(app, [ev(T0 + 2, "srv-002 is back", severity=Severity.OK, sid=2, name="srv-002")])
+        await pilot.pause()
+        assert "srv-002 is back" not in [r[-1] for r in rows(app)]

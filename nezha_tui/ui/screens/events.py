@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -21,6 +22,7 @@ from textual.widgets import DataTable, Input, Static
 
 from nezha_tui.alerts.event import SEVERITY_ORDER, Event, EventKind, Severity
 from nezha_tui.ui.commands import screen_bindings
+from nezha_tui.format import cut_cells
 from nezha_tui.ui.drilldown import plain_cell
 from nezha_tui.ui.events import AppEvent, EventsAdded, Tick
 from nezha_tui.ui.screens.base import NezhaScreen
@@ -29,6 +31,14 @@ from nezha_tui.ui.widgets.events import event_time, gap_text, local_today, sever
 from nezha_tui.ui.widgets.footer import KeyFooter
 
 __all__ = ["EventsScreen", "SeverityFilter", "event_haystack"]
+
+
+MESSAGE_MAX = 300
+"""An event's text is cut to this many cells in the table."""
+
+
+def _width(cell: object) -> int:
+    return cell.cell_len if isinstance(cell, Text) else cell_len(str(cell))
 
 
 class SeverityFilter(enum.Enum):
@@ -75,6 +85,8 @@ class EventsScreen(NezhaScreen):
         self._keys: dict[str, Event] = {}
         """Row key -> its event (the events shown)."""
         self._columns: tuple[str, ...] = ()
+        self._layout: tuple[tuple[str, ...], dict[str, int]] = ((), {})
+        """The columns and their widths in the table now."""
         self._version = -1
         self._day: object = None
         self._order: dict[int, int] = {}
@@ -168,21 +180,27 @@ class EventsScreen(NezhaScreen):
         columns = ("time", "severity", *(("dashboard",) if dashboards else ()), "server", "message")
         selected = self._selected_key(table)
         selected_row = table.cursor_row if table.row_count else 0
-        if columns != self._columns or force:
-            self._columns = columns
-            table.clear(columns=True)
-            titles = {"time": "Time", "severity": "" if narrow else "Severity", "dashboard": "Dashboard",
-                      "server": "Server", "message": "Event"}
-            for key in columns:
-                table.add_column(titles[key], key=key)
-        else:
-            table.clear()
+        self._columns = columns
         self._keys = {}
         self._order = {}
         self._narrow = narrow
-        for event in reversed(events):  # oldest first: each row's place in time grows
-            self._add_row(table, event)
-        table.sort("time", key=self._place, reverse=True)
+        base = self._seq + len(events)
+        rows = [self._row(event, base - i) for i, event in enumerate(events)]  # newest first
+        self._seq = base
+        # Fixed widths, measured here: a DataTable measures auto widths when idle, and a screen
+        # painted before that keeps its first, too narrow, columns in a real terminal.
+        titles = {"time": "Time", "severity": "" if narrow else "Severity", "dashboard": "Dashboard",
+                  "server": "Server", "message": "Event"}
+        widths = {c: max([cell_len(titles[c]), *(_width(cells[c]) for _, cells in rows)]) for c in columns}
+        if (columns, widths) != self._layout or force:
+            self._layout = (columns, widths)
+            table.clear(columns=True)
+            for key in columns:
+                table.add_column(titles[key], key=key, width=widths[key])
+        else:
+            table.clear()
+        for key, cells in rows:
+            table.add_row(*(cells[c] for c in columns), key=key)
         if selected is not None and selected in self._keys:
             table.move_cursor(row=table.get_row_index(selected), animate=False, scroll=True)
         elif events:
@@ -193,15 +211,18 @@ class EventsScreen(NezhaScreen):
         """A row's place in time, from its time cell (what ``DataTable.sort`` gives the key)."""
         return self._order.get(id(time_cell), 0)
 
-    def _add_row(self, table: DataTable[Any], event: Event) -> None:
+    def _row(self, event: Event, place: int | None = None) -> tuple[str, dict[str, Any]]:
+        """A row's key and cells (by column); ``place``: its place in time (next by default)."""
         theme = self.app.theme_variables
         tz = self.nezha.tz
         today = self._today()
         key = str(id(event))
         self._keys[key] = event
         when = Text(event_time(event, tz, today), style=theme_style(theme, "foreground-muted"), no_wrap=True)
-        self._seq += 1
-        self._order[id(when)] = self._seq
+        if place is None:
+            self._seq += 1
+            place = self._seq
+        self._order[id(when)] = place
         if event.kind is EventKind.GAP:
             cells: dict[str, Any] = {"time": when, "severity": "", "dashboard": "", "server": "",
                                      "message": gap_text(event, tz, today, theme)}
@@ -210,8 +231,8 @@ class EventsScreen(NezhaScreen):
             cells = {"time": when, "severity": severity_text(event.severity, theme, word=not self._narrow),
                      "dashboard": plain_cell(event.dashboard, 20),
                      "server": plain_cell(server, 16 if self._narrow else 24),
-                     "message": Text(event.message, no_wrap=True, overflow="ellipsis")}
-        table.add_row(*(cells[c] for c in self._columns), key=key)
+                     "message": Text(cut_cells(event.message, MESSAGE_MAX), no_wrap=True, overflow="ellipsis")}
+        return key, cells
 
     def _add(self, added: tuple[Event, ...]) -> None:
         """New events: their rows go on top (the others stay; the cursor stays on its event)."""
@@ -231,8 +252,13 @@ class EventsScreen(NezhaScreen):
         if not new:
             self._update_status(table.row_count)
             return
-        for event in new:
-            self._add_row(table, event)
+        rows = [self._row(event) for event in new]
+        widths = self._layout[1]
+        if any(_width(cells[c]) > widths[c] for _, cells in rows for c in self._columns):
+            self._fill()  # a wider cell: the columns are measured again
+            return
+        for key, cells in rows:
+            table.add_row(*(cells[c] for c in self._columns), key=key)
         table.sort("time", key=self._place, reverse=True)
         while table.row_count > ROWS_MAX:  # the oldest rows (at the bottom) go
             oldest = table.coordinate_to_cell_key(Coordinate(table.row_count - 1, 0)).row_key
