@@ -11,7 +11,7 @@ few set look-ups.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from nezha_tui.api.models import StreamServer
@@ -94,11 +94,15 @@ class FleetView:
     """The ids the grid shows, in order, for one sort/filter/group choice."""
 
     def __init__(self, store: FleetStore, *, sort: str = "default", reverse: bool = False,
-                 offline_first: bool = False) -> None:
+                 offline_first: bool = False, pin_alerts: bool = False) -> None:
         self.store = store
         self.sort_key: SortKey = _SORT_BY_ID.get(sort, SORT_KEYS[0])
         self.reverse = reverse
         self.offline_first = offline_first
+        self.pin_alerts = pin_alerts
+        """Servers with an active alert (:meth:`set_alerts`) come first, each part in the sort."""
+        self.alerts: Mapping[int, object] = {}
+        """Server id -> its active alerts (``EventFeed.active``): what is pinned."""
         self.query = ""
         self._terms: list[str] = []
         self.group_id: int | None = None
@@ -179,6 +183,23 @@ class FleetView:
     def set_offline_first(self, value: bool) -> None:
         self.offline_first = value
         self._recompute(members=False)
+
+    def set_pin_alerts(self, value: bool) -> None:
+        self.pin_alerts = value
+        self._recompute(members=False)
+
+    def set_alerts(self, alerts: Mapping[int, object], changed: Collection[int] | None = None) -> bool:
+        """The active alerts now (server id -> names); ``changed``: the ids whose alerts differ
+        (``None``: unknown, any may).  Re-sorts only when pinning is on and a shown server's
+        pinned state changed.  ``True`` when the rows or their order changed."""
+        old, self.alerts = self.alerts, alerts
+        if not self.pin_alerts:
+            return False
+        ids = (old.keys() | alerts.keys()) if changed is None else changed
+        members = self._member_set
+        if any(sid in members and (sid in old) != (sid in alerts) for sid in ids):
+            return self._recompute(members=False)
+        return False
 
     def set_query(self, text: str) -> None:
         text = (text or "").strip()
@@ -315,4 +336,9 @@ class FleetView:
             if len(up) != len(ids):
                 down = [sid for sid in ids if not online(sid, False)]
                 ids = down + up if self.offline_first else up + down
+        alerts = self.alerts
+        if self.pin_alerts and alerts:
+            pinned = [sid for sid in ids if sid in alerts]
+            if pinned and len(pinned) != len(ids):
+                ids = pinned + [sid for sid in ids if sid not in alerts]
         return ids

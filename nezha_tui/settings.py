@@ -10,9 +10,10 @@ Layout of ``config.toml`` (see README, "Settings that stay")::
     reverse = false
     group = "eu"
     offline_first = false
+    pin_alerts = true     # servers with an active alert first (the ! key)
     columns = ["name", "cpu", "mem"]
 
-    [profiles.home.ui]    # view, sort, reverse, group, offline_first, columns for profile "home"
+    [profiles.home.ui]    # view, sort, reverse, group, offline_first, pin_alerts, columns for profile "home"
     view = "table"
 
     [demo.ui]             # the same for --demo
@@ -81,6 +82,8 @@ class UiSettings:
     group: str | None = None
     """A server group's name; ``None``: all servers."""
     offline_first: bool = False
+    pin_alerts: bool = True
+    """Servers with an active alert (offline, a rule firing) above the rest, marked (``!``)."""
     columns: tuple[str, ...] | None = None
     """The table's columns by id, in order; ``None``: chosen by the width."""
 
@@ -162,7 +165,7 @@ def _columns(value: object) -> tuple[str, ...]:
 
 _CHECKS: dict[str, Any] = {
     "theme": _text, "bell": _flag, "view": _view, "sort": _sort, "reverse": _flag, "group": _group,
-    "offline_first": _flag, "columns": _columns,
+    "offline_first": _flag, "pin_alerts": _flag, "columns": _columns,
 }
 
 

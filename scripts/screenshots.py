@@ -156,6 +156,15 @@ async def main(out: Path) -> list[str]:
             await shooter.shot(pilot, "service-history")
             await pilot.press("escape", "escape")
 
+            # The event log (e), then the grid sorted by CPU with the servers that have an alert
+            # pinned above the rest (each part in the sort), marked.
+            await pilot.press("e")
+            await wait_for(pilot, lambda: app.screen.id == "events-screen", "event log")
+            await shooter.shot(pilot, "events")
+            await pilot.press("escape", "C")
+            await shooter.shot(pilot, "fleet-pinned")
+            await pilot.press("A")  # back to the Dashboard's order
+
             # The stream stalls: the grid dims under the stale banner, last data kept.
             demo.faults.stall = True
             app_clock.t += 14.0

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from textual.signal import Signal
 
+from nezha_tui.alerts.feed import EventFeed
 from nezha_tui.api.client import NezhaClient
 from nezha_tui.api.credentials import Credentials
 from nezha_tui.api.models import (
@@ -34,6 +35,7 @@ _NAMES = {
     "ServerServiceSeries": ServerServiceSeries, "ServiceHistory": ServiceHistory,
     "ServiceOverview": ServiceOverview, "Setting": Setting, "StreamStatus": StreamStatus,
     "HistoryCache": HistoryCache, "FleetChange": FleetChange, "FleetStore": FleetStore, "AppEvent": AppEvent,
+    "EventFeed": EventFeed,
 }
 
 
@@ -124,7 +126,7 @@ def test_the_check_finds_what_is_missing_or_mistyped() -> None:
 def test_every_member_is_declared_with_a_type() -> None:
     hints, methods = protocol_members(NezhaContext)
     assert {"store", "client", "stream_status", "setting", "clock", "fleet_changed", "stream_status_changed",
-            "state_changed", "history_cache"} <= set(hints)
+            "state_changed", "history_cache", "events"} <= set(hints)
     assert {"fleet_now", "frame_age", "action_open_server"} <= set(methods)
 
 

@@ -28,6 +28,7 @@ from textual.app import App
 from textual.screen import Screen
 from textual.signal import Signal
 
+from nezha_tui.alerts.feed import EventFeed
 from nezha_tui.api import models as m
 from nezha_tui.settings import UiSettings
 from nezha_tui.api.credentials import Credentials
@@ -295,6 +296,7 @@ class HostApp(App[None]):
         self.bells = False
         self.frames_repaired = 0
         self.history_cache = HistoryCache(ttl=60.0, max_entries=64)
+        self.events = EventFeed()
         self.fleet_changed: Signal[FleetChange] = Signal(self, "fleet_changed")
         self.stream_status_changed: Signal[StreamStatus] = Signal(self, "stream_status_changed")
         self.state_changed: Signal[AppEvent] = Signal(self, "state_changed")

@@ -31,6 +31,7 @@ from textual.theme import Theme
 from textual.timer import Timer
 
 from nezha_tui import gc_policy
+from nezha_tui.alerts.feed import EventFeed
 from nezha_tui.api.decode import DecodeReport
 from nezha_tui.api.errors import NezhaError
 from nezha_tui.api.models import Setting, StreamFrame
@@ -192,6 +193,9 @@ class NezhaApp(App[None]):
         self.tz: tzinfo | None = None
         """The zone local times are shown in (``None``: the machine's)."""
         self.history_cache = HistoryCache(ttl=60.0, max_entries=64)
+        self.events = EventFeed()
+        """The recent events and the active alerts (the pipeline adds to it, then publishes
+        :class:`~nezha_tui.ui.events.EventsAdded` on ``state_changed``)."""
         self.groups_interval = groups_interval
         self.start_timers = start_timers
         self.wall_retry = wall_retry
@@ -347,10 +351,10 @@ class NezhaApp(App[None]):
         return not self.store.frames and status is not None and status.state is StreamState.AUTH_FAILED
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """No pause or bell keys before there is data; no services key after a refused login."""
+        """No pause or bell keys before there is data; no services or events key after a refused login."""
         if action in ("toggle_pause", "toggle_bells") and not self.store.frames:
             return False
-        if action == "open_services" and self.login_refused:
+        if action in ("open_services", "open_events") and self.login_refused:
             return False
         return True
 
@@ -735,6 +739,13 @@ class NezhaApp(App[None]):
             self.notify("The services overview is not available in this build", severity="warning", timeout=4)
             return
         self.push_screen(screen)
+
+    def action_open_events(self) -> None:
+        from nezha_tui.ui.screens.events import EventsScreen
+
+        if isinstance(self.screen, EventsScreen):
+            return
+        self.push_screen(EventsScreen())
 
     def _services_screen(self) -> Screen | None:
         try:

@@ -11,7 +11,7 @@ Scopes:
 - ``screen``: every nezha-tui screen (:class:`~nezha_tui.ui.screens.base.NezhaScreen`):
   help, back, panes.
 - ``list``: every nezha-tui screen too: j/k/g/G/home/end for the focused list or table.
-- ``fleet``, ``detail``, ``services``, ``service_history``, ``help``, ``sort_menu``, ``column_chooser``:
+- ``fleet``, ``detail``, ``services``, ``service_history``, ``events``, ``help``, ``sort_menu``, ``column_chooser``:
   one screen each.
 
 A binding id is stable: the same id on several screens means the same thing
@@ -111,6 +111,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("open", "enter", "open_selected", "Open", "Open the selected server's details", show=False,
             palette=False),
     Command("services", "s", "app.open_services", "Services", "Open the services overview"),
+    Command("events", "e", "app.open_events", "Events",
+            "Open the event log: offline, services, quotas, alert rules",
+            show=False),  # 80 columns hold no more hints; the header's "⚑ 3 new (e)" names the key
+    Command("pin_alerts", "exclamation_mark", "toggle_pin_alerts", "Pin alerts",
+            "Servers with an active alert first, marked ⚑ (again: in the sort order)",
+            show=False, key_display="!"),
     Command("retry", "r", "retry", "Retry",
             "Connect again after the Dashboard refused the login (shown only then)"),
     Command("quit_grid", "q", "app.quit", "Quit", "Quit nezha-tui", palette=False),  # Textual's palette has Quit
@@ -134,6 +140,14 @@ COMMANDS: tuple[Command, ...] = (
     Command("reload", "r", "reload", "Reload", "Fetch again, bypassing the short cache", scope="service_history"),
     Command("open_row", "enter", "open_selected", "Open server", "Open the selected row's server",
             scope="service_history", show=False, priority=True),
+    # ---------------------------------------------------------------- the event log
+    Command("filter", "slash", "start_filter", "Filter",
+            "Filter the events by text: server, message, Dashboard, kind (esc clears)", scope="events",
+            key_display="/", priority=True),
+    Command("severity_filter", "f", "severity_filter", "Severity",
+            "Show all events, warnings and worse, or critical ones only", scope="events"),
+    Command("open_row", "enter", "open_selected", "Open server", "Open the selected event's server",
+            scope="events", priority=True),
     # ---------------------------------------------------------------- the sort menu
     *(Command(f"sort_menu_{key}", letter, f"pick('{key}')", _SORT_WORDS[key].capitalize(),
               f"Sort by {_SORT_WORDS[key]} (the current key: reverse)", scope="sort_menu", show=False)
@@ -163,7 +177,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("quit", "q", "app.quit", "Quit", "Quit nezha-tui", scope="app"),
 )
 
-SCOPES = ("app", "screen", "list", "fleet", "detail", "services", "service_history", "help", "sort_menu",
+SCOPES = ("app", "screen", "list", "fleet", "detail", "services", "service_history", "events", "help", "sort_menu",
           "column_chooser")
 
 

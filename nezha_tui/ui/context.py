@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only (the module is imported
     from textual.app import App
     from textual.signal import Signal
 
+    from nezha_tui.alerts.feed import EventFeed
     from nezha_tui.api.credentials import Credentials
     from nezha_tui.api.models import (
         MetricSeries, ServerGroup, ServerServiceSeries, ServiceHistory, ServiceOverview, Setting,
@@ -88,13 +89,17 @@ class NezhaContext(Protocol):
     """The terminal bell rings on alerts."""
     frames_repaired: int
     """Frames in which the decoder repaired a field or dropped a server."""
+    events: EventFeed
+    """The recent events, the unseen counter and the active alerts (server id -> alert names):
+    the event log, the header, the wall's footer and the pinned rows read it; an
+    :class:`~nezha_tui.ui.events.EventsAdded` on ``state_changed`` says it changed."""
     history_cache: HistoryCache
     """Recent history answers (server metrics, monitors, service history), shared by the screens."""
     fleet_changed: Signal[FleetChange]
     """Every frame the picture shows."""
     stream_status_changed: Signal[StreamStatus]
     state_changed: Signal[AppEvent]
-    """The app's own state: pause, tick, bell, settings, groups (:mod:`nezha_tui.ui.events`)."""
+    """The app's own state: pause, tick, bell, settings, groups, events (:mod:`nezha_tui.ui.events`)."""
 
     @property
     def ui_settings(self) -> UiSettings:

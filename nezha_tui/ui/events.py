@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nezha_tui.alerts.event import Event
 from nezha_tui.api.models import Setting
 
-__all__ = ["AppEvent", "BellToggled", "GroupsChanged", "PauseChanged", "SettingLoaded", "Tick"]
+__all__ = ["AppEvent", "BellToggled", "EventsAdded", "GroupsChanged", "PauseChanged", "SettingLoaded", "Tick"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,5 +55,16 @@ class GroupsChanged:
     filter text's group names must follow, a saved group waits no longer; no server changed."""
 
 
-AppEvent = PauseChanged | Tick | BellToggled | SettingLoaded | GroupsChanged
+@dataclass(frozen=True, slots=True)
+class EventsAdded:
+    """Events were added to ``app.events`` (the :class:`~nezha_tui.alerts.feed.EventFeed`), or the
+    active alerts changed, or both: the event log, the header's unseen counter, the wall's footer and
+    the pinned rows follow.  ``alerts_changed``: the server ids whose active alerts differ now
+    (``app.events.active``); published after the feed took them."""
+
+    events: tuple[Event, ...] = ()
+    alerts_changed: frozenset[int] = frozenset()
+
+
+AppEvent = PauseChanged | Tick | BellToggled | SettingLoaded | GroupsChanged | EventsAdded
 """Everything ``state_changed`` carries."""

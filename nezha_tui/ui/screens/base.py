@@ -56,7 +56,7 @@ def list_action(widget: Widget | None, move: str) -> str | None:
 _NAMES = {
     "slash": "/", "question_mark": "?", "left_square_bracket": "[", "right_square_bracket": "]",
     "escape": "esc", "enter": "enter", "pageup": "pgup", "pagedown": "pgdn", "less_than_sign": "<",
-    "shift+tab": "shift+tab", "tab": "tab", "home": "home", "end": "end", "f6": "F6",
+    "shift+tab": "shift+tab", "tab": "tab", "home": "home", "end": "end", "f6": "F6", "exclamation_mark": "!",
 }
 
 
@@ -75,7 +75,7 @@ def key_label(app: Any, key: str, binding: Binding) -> str:
 
 
 _TITLES = {"fleet": "Keys of the fleet", "detail": "Keys of the server detail",
-           "services": "Keys of the services overview", "service_history": "Keys of a monitor's history",
+           "services": "Keys of the services overview", "events": "Keys of the event log", "service_history": "Keys of a monitor's history",
            "sort_menu": "Keys of the sort menu", "column_chooser": "Keys of the column chooser",
            "help": "Keys of this help"}
 

@@ -22,10 +22,11 @@ from nezha_tui.api.stream import StreamState, StreamStatus
 from nezha_tui.store import FleetChange
 from nezha_tui.ui.commands import screen_bindings
 from nezha_tui.ui.empty_states import auth_failure_text, no_match_text, no_servers_text, waiting_text
-from nezha_tui.ui.events import AppEvent, GroupsChanged, Tick
+from nezha_tui.ui.events import AppEvent, EventsAdded, GroupsChanged, Tick
 from nezha_tui.ui.screens.column_chooser import ColumnChooser
 from nezha_tui.ui.screens.base import NezhaScreen
 from nezha_tui.ui.widgets.fleet_cards import FleetCards
+from nezha_tui.ui.widgets.events import EventTicker
 from nezha_tui.ui.widgets.fleet_table import FleetGrid, FleetTable
 from nezha_tui.ui.widgets.summary import FleetSummary, StaleBanner, stream_cause
 
@@ -60,7 +61,8 @@ class FleetScreen(NezhaScreen):
         app = self.nezha
         saved = app.ui_settings
         self.view = FleetView(app.store, sort=saved.sort, reverse=saved.reverse,
-                              offline_first=self.wall or saved.offline_first)
+                              offline_first=self.wall or saved.offline_first, pin_alerts=saved.pin_alerts)
+        self.view.set_alerts(app.events.active)
         self._group_to_restore = saved.group
         self.view.update(None)
         yield FleetSummary(self.view, id="summary")
@@ -72,7 +74,9 @@ class FleetScreen(NezhaScreen):
             yield Static("/", id="filter-label")
             yield Input(placeholder="name, country, platform, group or tag", id="filter")
             yield Static("", id="filter-count")
-        if not self.wall:
+        if self.wall:
+            yield EventTicker(id="ticker")  # the latest events, where the key hints would be
+        else:
             yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -137,6 +141,11 @@ class FleetScreen(NezhaScreen):
         if isinstance(event, Tick):
             self._update_stale()
             self.grid.tick_ages()  # offline servers' ages move on: only the visible ones that changed
+        elif isinstance(event, EventsAdded) and self.view is not None:
+            if event.alerts_changed:
+                self._follow_alerts(event.alerts_changed)
+            if event.events and self.wall:
+                self.call_after_refresh(self._fit_ticker)
         elif isinstance(event, GroupsChanged) and self.view is not None:
             if self._group_to_restore is not None:
                 self._restore_group()
@@ -144,6 +153,37 @@ class FleetScreen(NezhaScreen):
                 self.grid.sync()
             self._update_filter_count()
             self._update_empty()
+
+    def _follow_alerts(self, changed: frozenset[int] | None) -> None:
+        """The active alerts changed (for ``changed``; ``None``: any): pinned rows move, marks follow."""
+        view = self.view
+        if view is None:
+            return
+        if view.set_alerts(self.nezha.events.active, changed):
+            self.grid.sync()
+            self._update_filter_count()
+        else:
+            self.grid.refresh()  # the marks: only rows whose alerts changed are formatted again
+
+    def on_resize(self) -> None:
+        if self.wall:
+            self.call_after_refresh(self._fit_ticker)  # once the cards have their size
+
+    def _fit_ticker(self) -> None:
+        """The wall's footer of events gets the lines whole rows of cards leave (1 to 3): at 80x24
+        three rows of compact cards and two events, not two rows and three events."""
+        if not self.wall:
+            return
+        ticker = self.query_one(EventTicker)
+        room = self.cards.size.height + (ticker.size.height if ticker.display else 0)
+        if room <= 0:
+            return
+        card_h = self.cards.card_height_for(room - 1)
+        rows = max(1, (room - 1) // card_h)
+        ticker.set_lines(room - rows * card_h)
+
+    def on_screen_resume(self) -> None:
+        self.query_one(FleetSummary).refresh()  # the unseen count (the event log marks events seen)
 
     def _update_stale(self) -> None:
         shown = self.query_one(StaleBanner).update_state()
@@ -240,6 +280,7 @@ class FleetScreen(NezhaScreen):
             changes["group"] = None if view.group_id is None else view.group_label
         if not self.wall:  # the wall always puts offline servers first
             changes["offline_first"] = view.offline_first
+            changes["pin_alerts"] = view.pin_alerts
         app.remember(**changes)
 
     def _restore_group(self) -> None:
@@ -319,6 +360,15 @@ class FleetScreen(NezhaScreen):
         self.view.set_offline_first(not self.view.offline_first)
         self._after_view_change()
         self._toast("Offline servers first" if self.view.offline_first else "Online servers first", kind="sort")
+
+    def action_toggle_pin_alerts(self) -> None:
+        view = self.view
+        if view is None:
+            return
+        view.set_pin_alerts(not view.pin_alerts)
+        self._after_view_change()
+        self._toast("Servers with alerts first" if view.pin_alerts else "Servers with alerts in the sort order",
+                    kind="sort")
 
     def action_toggle_view(self) -> None:
         new = self._show_view(self.cards if self.grid is self.table else self.table)

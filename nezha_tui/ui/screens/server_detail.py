@@ -23,7 +23,7 @@ from nezha_tui.api.stream import StreamState, StreamStatus
 from nezha_tui.store import FleetChange, age_text, state_phrase
 from nezha_tui.ui.commands import screen_bindings
 from nezha_tui.ui.screens.base import NezhaScreen
-from nezha_tui.ui.events import AppEvent, PauseChanged, Tick
+from nezha_tui.ui.events import AppEvent, EventsAdded, PauseChanged, Tick
 from nezha_tui.ui.drilldown import (
     PERIODS, app_now, app_tz, dashboard_now, local_dt,
 )
@@ -127,7 +127,10 @@ class ServerDetailScreen(NezhaScreen):
         if isinstance(event, Tick):
             self._tick_age()
             return
-        if not isinstance(event, PauseChanged):
+        if isinstance(event, EventsAdded):
+            if self.server_id not in event.alerts_changed:
+                return
+        elif not isinstance(event, PauseChanged):
             return
         if self.is_current:
             self._update_crumbs(self._server())  # the "paused" mark
@@ -154,6 +157,9 @@ class ServerDetailScreen(NezhaScreen):
                 mark = "○ " if not status.online else "! "
                 t.append(f"   {mark}{state_phrase(status, self._now())}",
                          style=theme_style(self.app.theme_variables, "warning" if status.online else "error"))
+        alerts = [a for a in app.events.active.get(self.server_id, ()) if a != "offline"]  # offline: said above
+        if alerts:
+            t.append(f"   ⚑ {', '.join(alerts)}", style=theme_style(self.app.theme_variables, "error"))
         if self.gone:
             t.append("   ⚠ this server is gone from the Dashboard", style=theme_style(self.app.theme_variables, "error"))
         if self._stream_note:

@@ -25,7 +25,7 @@ from nezha_tui.format import (
     cpu_cores, fmt_bytes, fmt_duration, fmt_load, fmt_percent, fmt_speed, fmt_temp, level, load_level, percent_of,
 )
 from nezha_tui.store import ServerState
-from nezha_tui.ui.widgets.fleet_table import FleetGrid, busiest_gpu, fit, hottest
+from nezha_tui.ui.widgets.fleet_table import ALERT_MARK, FleetGrid, busiest_gpu, fit, hottest
 
 __all__ = ["FleetCards", "billing_text", "billing_urgent"]
 
@@ -126,6 +126,14 @@ class FleetCards(FleetGrid):
         height, least, _ = self.LARGE
         size = self.size
         return ((size.width + self.GAP) // (least + self.GAP)) * (size.height // height) < 4
+
+    def card_height_for(self, height: int) -> int:
+        """The card height at this width if the widget were ``height`` lines tall."""
+        if not self.large:
+            return self.NORMAL[0]
+        large, least, _ = self.LARGE
+        compact = ((self.size.width + self.GAP) // (least + self.GAP)) * (height // large) < 4
+        return self.COMPACT[0] if compact else large
 
     @property
     def form(self) -> tuple[int, int, int]:
@@ -264,7 +272,7 @@ class FleetCards(FleetGrid):
         if not self.store.online_flags.get(sid, False):
             age = self.age_label(sid, self.fleet_now() if now is None else now)
         return (sid, self.store.version.get(sid, 0), width, cursor, self.form, self._style_gen,
-                self.store.now_ms // 86_400_000, age)
+                self.store.now_ms // 86_400_000, self.view.alerts.get(sid), age)
 
     def _lines(self, ys: range) -> list[Strip]:
         """Lines ``ys`` as wide as the widget (the scrollbar is drawn over the last column), each
@@ -368,7 +376,10 @@ class FleetCards(FleetGrid):
 
         s, hst = server.state, server.host
         # top border with status and name
+        alerts = self.view.alerts.get(sid)
         mark, mark_kind = ("●", "up") if online else ("○", "down")
+        if alerts and online:  # a rule firing, a quota: marked (an offline server keeps its ○)
+            mark, mark_kind = ALERT_MARK, "crit"
         cc = (server.country_code or "").upper()[:2]
         name_room = max(1, width - 4 - 2 - (cell_len(cc) + 3 if cc else 0))
         name = fit(server.name or f"#{sid}", min(cell_len(server.name or f'#{sid}'), name_room), False)
@@ -393,6 +404,9 @@ class FleetCards(FleetGrid):
             else:
                 platform = "offline, never reported"
             state_line = row((platform, "down"))
+        elif alerts:
+            names = ", ".join(str(a) for a in alerts) if isinstance(alerts, tuple) else "alert"
+            state_line = row((f"{ALERT_MARK} {names}", "crit"), (" · " + platform, "muted"))
         elif status.repaired:
             state_line = row(("values repaired", "warn"), (" · " + platform, "muted"))
         else:

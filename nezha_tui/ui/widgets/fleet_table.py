@@ -249,7 +249,7 @@ def _disk(s: StreamServer) -> float:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("status", "", 1, 0, _cell_status, right=False, label="State (● online, ○ offline)"),
+    Column("status", "", 1, 0, _cell_status, right=False, label="State (● online, ○ offline, ⚑ alert)"),
     Column("country", "CC", 2, 4, _cell_country, right=False, label="Country code"),
     Column("name", "NAME", 14, 0, _cell_name, right=False, label="Name (always shown)"),
     Column("cpu", "CPU", 6, 0, _cell_cpu, label="CPU %", value=_cpu),
@@ -291,6 +291,8 @@ CHOOSABLE: tuple[str, ...] = tuple(c.key for c in COLUMNS) + (BARS,)
 """Every id :meth:`FleetTable.set_chosen_columns` knows, in display order (then the bars)."""
 _IDENTITY = frozenset({"status", "country", "name"})
 GAP = 1
+ALERT_MARK = "⚑"
+"""The status cell of an online server with an active alert (an offline one keeps its ○)."""
 
 
 def layout_columns(width: int, chosen: Collection[str] | None = None) -> list[tuple[Column, int]]:
@@ -880,6 +882,7 @@ class FleetTable(FleetGrid):
         cursor_look = 1 + self.has_focus
         version = self.store.version.get
         online = self.store.online_flags.get
+        alert = self.view.alerts.get
         now: float | None = None
         rows = self._rows
         gen = self._style_gen
@@ -900,7 +903,7 @@ class FleetTable(FleetGrid):
                 if now is None:
                     now = self.fleet_now()
                 age = self.age_label(sid, now)
-            key = (version(sid, 0), width, paint, cursor and cursor_look, rail, gen, age)
+            key = (version(sid, 0), width, paint, cursor and cursor_look, rail, gen, age, alert(sid))
             cached = rows.get(sid)
             if cached is not None and cached[0] == key:
                 out.append(cached[1])
@@ -1025,6 +1028,9 @@ class FleetTable(FleetGrid):
                     run = [spark]
                     run_style = style
                 continue
+            elif is_status and online and sid in self.view.alerts:
+                # an active alert (a rule firing, a quota): marked; an offline server keeps its ○
+                text, kind = ALERT_MARK, "crit"
             elif is_status and status.repaired and online:
                 # values repaired in this frame (the previous ones kept); an offline server keeps
                 # its ○, the one offline mark that survives NO_COLOR

@@ -104,6 +104,10 @@ def _theme_colors(app: App[object]) -> dict[str, str]:
     return colors
 
 
+NARROW = 100
+"""Below this many columns the header's parts take their short forms ("⚑ 3" for "⚑ 3 new (e)")."""
+
+
 class FleetSummary(UsesNezha, Widget):
     """One line: site, counts, speeds, transfer, viewers, connection, frame age."""
 
@@ -147,8 +151,11 @@ class FleetSummary(UsesNezha, Widget):
             out.append((1, [(f"[{cut_cells(view.group_label, 30)}]", f"bold {accent}")]))
         if store.frames:
             totals = view.totals()
+            offline = [("○", ""), (f" {totals.offline}", "")]
+            if totals.offline:  # the one count that means trouble: critical (NO_COLOR: bold, reversed)
+                offline = [(f"○ {totals.offline}", "bold reverse" if self.app.no_color else red)]
             out.append((1, [(f"{totals.servers} servers ", ""), ("●", green), (f" {totals.online} ", ""),
-                            ("○", red if totals.offline else ""), (f" {totals.offline}", "")]))
+                            *offline]))
             if view.filtering:
                 out.append((2, [(f"filter {len(view.ids)} of {view.group_total}", "italic")]))
             out.append((3, [(f"↓{fmt_speed(totals.net_in_speed)} ↑{fmt_speed(totals.net_out_speed)}", "")]))
@@ -161,6 +168,10 @@ class FleetSummary(UsesNezha, Widget):
         if key.id != "default" or view.reverse:
             arrow = "▲" if view.reverse != (not key.descending) else "▼"
             out.append((5, [(f"sort {key.label}{arrow}", "")]))
+        unseen = app.events.unseen
+        if unseen:  # events since the event log (e) was last open
+            narrow = 0 < self.content_size.width < NARROW
+            out.append((1, [(f"⚑ {unseen}" if narrow else f"⚑ {unseen} new (e)", f"bold {yellow}")]))
         flags = []
         if app.paused:
             held = app.held_frames
