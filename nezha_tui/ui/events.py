@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nezha_tui.alerts.event import Event
 from nezha_tui.api.models import Setting
 
-__all__ = ["AppEvent", "BellToggled", "GroupsChanged", "PauseChanged", "SettingLoaded", "Tick"]
+__all__ = ["AppEvent", "BellToggled", "EventsAdded", "GroupsChanged", "PauseChanged", "SettingLoaded", "Tick"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,5 +55,14 @@ class GroupsChanged:
     filter text's group names must follow, a saved group waits no longer; no server changed."""
 
 
-AppEvent = PauseChanged | Tick | BellToggled | SettingLoaded | GroupsChanged
+@dataclass(frozen=True, slots=True)
+class EventsAdded:
+    """New events reached ``app.events`` (the feed), and/or the active alerts of these servers
+    changed (``app.events.active``: the grid's pinned, marked rows)."""
+
+    events: tuple[Event, ...] = ()
+    alerts_changed: frozenset[int] = frozenset()
+
+
+AppEvent = PauseChanged | Tick | BellToggled | SettingLoaded | GroupsChanged | EventsAdded
 """Everything ``state_changed`` carries."""
