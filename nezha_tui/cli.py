@@ -310,6 +310,7 @@ def _cmd_run(argv: Sequence[str]) -> int:
 
     setup_logging(args.log)
     _check_theme(args.theme)
+    alerts, problems, hook = _alert_setup(args)
     conn = _connection(args)
     try:
         from nezha_tui.config import config_path
@@ -318,7 +319,8 @@ def _cmd_run(argv: Sequence[str]) -> int:
 
         settings = SettingsStore.from_file(SettingsFile(config_path(), conn.scope))
         app = NezhaApp(conn.make_client(), wall=args.wall, online_window=conn.online_window or 30.0,
-                       bells=args.bell, settings=settings, theme=args.theme)
+                       bells=args.bell, settings=settings, theme=args.theme, alerts=alerts,
+                       dashboard_name=conn.name, hook_argv=hook, keep_event_log=True, startup_problems=problems)
         app.run()
         return app.return_code or 0
     finally:

@@ -18,7 +18,7 @@ import importlib.util
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, Protocol
@@ -32,6 +32,7 @@ from textual.timer import Timer
 
 from nezha_tui import gc_policy
 from nezha_tui.alerts.feed import EventFeed
+from nezha_tui.alerts.rules import AlertConfig
 from nezha_tui.api.decode import DecodeReport
 from nezha_tui.api.errors import NezhaError
 from nezha_tui.api.models import Setting, StreamFrame
@@ -41,6 +42,7 @@ from nezha_tui.history_cache import HistoryCache
 from nezha_tui.settings import SettingsError, SettingsStore, UiSettings
 from nezha_tui.format import fmt_origin
 from nezha_tui.store import FleetChange, FleetStore
+from nezha_tui.ui.alerting import SERVICES_INTERVAL, AlertBridge
 from nezha_tui.ui.commands import bindings_for
 from nezha_tui.ui.context import DashboardClient
 from nezha_tui.ui.events import AppEvent, BellToggled, GroupsChanged, PauseChanged, SettingLoaded, Tick
@@ -168,6 +170,12 @@ class NezhaApp(App[None]):
         wall_retry: float = 300.0,
         settings: SettingsStore | None = None,
         theme: str | None = None,
+        alerts: AlertConfig | None = None,
+        dashboard_name: str = "",
+        hook_argv: Sequence[str] = (),
+        keep_event_log: bool = False,
+        services_interval: float = SERVICES_INTERVAL,
+        startup_problems: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.client = client
@@ -224,6 +232,12 @@ class NezhaApp(App[None]):
         self.gc_pause = gc_policy.FramePause()
         """The collector is off from a frame's bytes arriving until it is on screen (see gc_policy)."""
         self.wall_services_page: Screen | None = None
+        self.alerts = AlertBridge(self, alerts, dashboard=dashboard_name, hook_argv=hook_argv,
+                                  keep_log=keep_event_log, services_interval=services_interval)
+        self.startup_problems = list(startup_problems)
+        """Problems found before the app started (the [alerts] config): shown once it runs."""
+        self.terminal_written: list[str] = []
+        """Escape sequences :meth:`write_terminal` could not send (headless: tests read them)."""
         if title:
             self.title = title
         self.fleet_changed: Signal[FleetChange] = Signal(self, "fleet_changed")
@@ -261,6 +275,7 @@ class NezhaApp(App[None]):
             self.set_keymap(self.settings.keymap)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.call_after_refresh(self._report_settings_problems)
+        self.alerts.start()
         self.run_worker(self._stream_main(), name="stream", group="stream", exit_on_error=False)
         self.run_worker(self._load_setting(), name="setting", group="setting", exit_on_error=False)
         self.refresh_groups()
@@ -396,11 +411,13 @@ class NezhaApp(App[None]):
             self.store.settle()  # nothing to paint: record the recent values now
             self.gc_pause.resume()
             self.state_changed.publish(PauseChanged(True, self.held_frames))  # the mark's count
+            self.alerts.on_frame(change)  # events go on while the picture is paused
             return
         applied = time.perf_counter()
         self.fleet_changed.publish(change)
         handled = time.perf_counter()
         self._alert(change)
+        self.alerts.on_frame(change)
         received = self.stream.received_at if self.stream is not None else None
         sample = FrameSample(started, applied, handled, servers=len(self.store), changed=len(change.changed),
                              received=received if isinstance(received, float) and received <= started else None)
@@ -431,6 +448,7 @@ class NezhaApp(App[None]):
             self._toast(message if guest else f"Authentication failed: {message} (r retries)", "error",
                         timeout=30, kind="connection")
         self.stream_status_changed.publish(status)
+        self.alerts.on_status(status)
 
     # ------------------------------------------------------------------ alerts
 
@@ -585,9 +603,22 @@ class NezhaApp(App[None]):
             self._theme_shown = theme.name
             self.remember(theme=theme.name)
 
+    def write_terminal(self, text: str) -> None:
+        """Send an escape sequence to the terminal (a desktop notification) through the driver's
+        writer, as Textual's own :meth:`bell` does (an internal: Textual is pinned to 8.2, and
+        tests/test_ui_alerting.py checks it); headless, it is kept in :attr:`terminal_written`."""
+        driver = self._driver
+        if self.is_headless or driver is None:
+            self.terminal_written.append(text)
+            return
+        try:
+            driver.write(text)
+        except Exception:
+            log.exception("writing to the terminal failed")
+
     def _report_settings_problems(self) -> None:
-        """One note for what the config's [ui] and [keymap] held that could not be used."""
-        problems = list(self.settings.problems)
+        """One note for what the config's [ui], [keymap] and [alerts] held that could not be used."""
+        problems = self.startup_problems + list(self.settings.problems)
         if self.settings.keymap:
             from nezha_tui.ui.keymap import clashes, unknown_ids
 
