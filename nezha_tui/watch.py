@@ -182,12 +182,7 @@ class Watcher:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            hook = self.pipeline.hook
-            if hook is not None:
-                try:
-                    await hook.drain(HOOK_DRAIN)
-                except Exception:
-                    log.exception("waiting for the hooks failed")
+            await self.pipeline.close(hook_wait=HOOK_DRAIN)
             try:
                 await self.client.aclose()
             except Exception:

@@ -25,7 +25,28 @@ from nezha_tui.ui.screens.server_detail import ServerDetailScreen
 from nezha_tui.ui.widgets.events import EventTicker
 from nezha_tui.ui.widgets.fleet_cards import FleetCards
 from nezha_tui.ui.widgets.summary import FleetSummary
-from tests.test_ui_fleet import NARROW, feed, header, make_app, table_lines
+from nezha_tui.alerts.rules import BUILTIN_RULES, AlertConfig
+from tests.test_ui_fleet import NARROW, header, table_lines
+from tests.test_ui_fleet import feed as feed_frame
+from tests.test_ui_fleet import make_app as fleet_app
+
+QUIET = AlertConfig(disabled=frozenset(BUILTIN_RULES))
+"""These tests stand in for the pipeline (they publish events and active alerts themselves): the
+app's own detector runs with its built-in rules off, so only its first-frame summary comes, and
+:func:`feed` drops it (tests/test_ui_alerting.py covers the real pipeline in the app)."""
+
+
+def make_app(**kw: Any):
+    kw.setdefault("alerts", QUIET)
+    return fleet_app(**kw)
+
+
+async def feed(pilot: Any, streams: Any, frame: Any) -> None:
+    await feed_frame(pilot, streams, frame)
+    if all(e.kind is EventKind.SUMMARY for e in pilot.app.events):
+        pilot.app.events.clear()
+        pilot.app.state_changed.publish(EventsAdded())
+        await pilot.pause()
 from tests.ui_fakes import T0, fleet
 
 WIDE = (160, 30)

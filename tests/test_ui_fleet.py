@@ -9,6 +9,7 @@ import pytest
 from textual.geometry import Region
 from textual.widget import Widget
 
+from nezha_tui.alerts.rules import AlertConfig
 from nezha_tui.ui.app import NezhaApp
 from nezha_tui.ui.widgets.fleet_cards import FleetCards
 from nezha_tui.ui.widgets.fleet_table import FleetTable
@@ -19,7 +20,13 @@ NARROW = (80, 24)
 WIDE = (200, 50)
 
 
+UNPINNED = AlertConfig(disabled=frozenset({"offline"}))
+"""The built-in offline rule off: offline servers are not pinned above the rest (these tests check the
+grid's own order and marks; trouble-first pinning is tested in test_ui_events and test_ui_alerting)."""
+
+
 def make_app(*, group_list=None, **kw: Any) -> tuple[NezhaApp, Any, list[tuple[str, dict]]]:
+    kw.setdefault("alerts", UNPINNED)
     streams = stream_factory()
     client = FakeClient(group_list=group_list)
     app = NezhaApp(client, stream_factory=streams, start_timers=False, **kw)

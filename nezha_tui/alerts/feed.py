@@ -47,6 +47,12 @@ class EventFeed:
             self.version += 1
         return added
 
+    def clear(self) -> None:
+        """Forget the events (not the active alerts)."""
+        self._events.clear()
+        self.unseen = 0
+        self.version += 1
+
     def mark_seen(self) -> None:
         if self.unseen:
             self.unseen = 0

@@ -65,6 +65,7 @@ class AlertPipeline:
         self.on_problem = on_problem
         self._problems: set[str] = set()
         self._gap_checked = False
+        self._active_version: int | None = None
 
     @property
     def dashboard(self) -> str:
@@ -136,7 +137,23 @@ class AlertPipeline:
             self._guard(lambda: self.on_events(events, changed), "showing events")
         return events
 
+    async def close(self, hook_wait: float = 0.0) -> None:
+        """At exit: give running hooks ``hook_wait`` s, stop the rest, write the last moment watched."""
+        if self.hook is not None:
+            try:
+                if hook_wait > 0:
+                    await self.hook.drain(hook_wait)
+                await self.hook.close()
+            except Exception:
+                log.exception("closing the event hook failed")
+        if self.log_file is not None:
+            self._guard(self.log_file.close, "the event log")
+
     def _update_active(self) -> set[int]:
+        version = getattr(self.detector, "active_version", None)
+        if version is not None and version == self._active_version:
+            return set()  # nothing changed: no comparison of the whole mapping per frame
+        self._active_version = version
         try:
             return self.feed.set_active(self.detector.active())
         except Exception:

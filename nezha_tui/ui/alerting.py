@@ -44,7 +44,8 @@ class AlertBridge:
     def __init__(self, app: NezhaApp, config: AlertConfig | None = None, *, dashboard: str = "",
                  hook_argv: Sequence[str] = (), keep_log: bool = False,
                  services_interval: float = SERVICES_INTERVAL) -> None:
-        self.app = app
+        self.owner = app
+        """The app this bridge serves (typed: NezhaApp)."""
         self.config = config or AlertConfig()
         self.dashboard = dashboard
         self.hook_argv = tuple(hook_argv)
@@ -55,7 +56,7 @@ class AlertBridge:
 
     def start(self) -> None:
         """Build the pipeline (the detector, the log file, the hook) and show earlier events."""
-        app = self.app
+        app = self.owner
         dashboard = self.dashboard or app.dashboard_origin() or "dashboard"
         self.pipeline = build_pipeline(dashboard, self.config, hook_argv=self.hook_argv, keep_log=self.keep_log,
                                        feed=app.events, notify=self._desktop, on_events=self._shown,
@@ -63,6 +64,11 @@ class AlertBridge:
         self.pipeline.load_history()
         if app.start_timers and self.wants_services:
             app.set_interval(max(5.0, self.services_interval), self.fetch_services, name="alert-services")
+
+    async def close(self) -> None:
+        """At exit: running hooks get a second, the last moment watched is written."""
+        if self.pipeline is not None:
+            await self.pipeline.close(hook_wait=1.0)
 
     @property
     def wants_services(self) -> bool:
@@ -73,14 +79,14 @@ class AlertBridge:
 
     def on_frame(self, change: FleetChange) -> None:
         if self.pipeline is not None:
-            self.pipeline.on_frame(change, self.app.store.live)  # paused: the recording, events go on
+            self.pipeline.on_frame(change, self.owner.store.live)  # paused: the recording, events go on
 
     def on_status(self, status: StreamStatus) -> None:
         if self.pipeline is not None:
             self.pipeline.on_stream(status.state.value, status.message, self.now_ms())
 
     def fetch_services(self) -> None:
-        app = self.app
+        app = self.owner
         if self.pipeline is None or not app.store.frames or app.login_refused:
             return
         app.run_worker(self._services(), name="alert-services", group="alert-services", exclusive=True,
@@ -88,7 +94,7 @@ class AlertBridge:
 
     async def _services(self) -> None:
         try:
-            overview = await self.app.client.services()
+            overview = await self.owner.client.services()
         except Exception as exc:  # the services screen says why; here a note in the log is enough
             log.info("services overview for events failed: %s", getattr(exc, "message", exc))
             return
@@ -96,12 +102,12 @@ class AlertBridge:
             self.pipeline.on_services(overview, self.now_ms())
 
     def now_ms(self) -> int:
-        return int(self.app.fleet_now() * 1000)
+        return int(self.owner.fleet_now() * 1000)
 
     # ------------------------------------------------------------------ outputs
 
     def _shown(self, events: list[Event], alerts_changed: set[int]) -> None:
-        app = self.app
+        app = self.owner
         app.state_changed.publish(EventsAdded(tuple(events), frozenset(alerts_changed)))
         toasted = [e for e in events if e.kind in TOASTED_KINDS]
         if not toasted:
@@ -120,10 +126,10 @@ class AlertBridge:
 
         title = f"nezha-tui: {event.dashboard}" if event.dashboard else "nezha-tui"
         sequence = osc_notification(style, title, event.message, tmux=bool(os.environ.get("TMUX")))
-        self.app.write_terminal(sequence)
+        self.owner.write_terminal(sequence)
         self.notifications_sent += 1
 
     def _problem(self, message: str) -> None:
         log.warning("alerts: %s", message)
-        self.app.notify(message, severity="warning", timeout=10, kind=f"alerts:{message[:40]}")
+        self.owner.notify(message, severity="warning", timeout=10, kind=f"alerts:{message[:40]}")
 

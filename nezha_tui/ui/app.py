@@ -289,6 +289,7 @@ class NezhaApp(App[None]):
         self.gc_pause.resume()
         self._stop_stream()
         self._save_settings()
+        await self.alerts.close()
 
     async def action_quit(self) -> None:
         self._stop_stream()  # close the socket cleanly rather than by cancellation

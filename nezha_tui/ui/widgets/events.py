@@ -111,9 +111,7 @@ class EventTicker(UsesNezha, Widget):
         self.update_events()
 
     def _on_app_state(self, event: AppEvent) -> None:
-        if isinstance(event, EventsAdded) and event.events:
-            self.update_events()
-        elif isinstance(event, Tick) and self.nezha.events.version != self._version:
+        if isinstance(event, (EventsAdded, Tick)) and self.nezha.events.version != self._version:
             self.update_events()  # the feed changed without a signal (loaded from the log)
 
     def update_events(self) -> None:
