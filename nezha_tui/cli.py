@@ -262,6 +262,12 @@ def _host_of(url: str) -> str:
 # --------------------------------------------------------------------------- alerts
 
 
+def _demo_rule():
+    from nezha_tui.alerts.rules import Rule
+
+    return Rule(name="hot cpu (demo)", metric="cpu", above=90.0, for_s=30.0)
+
+
 def _alert_setup(args: argparse.Namespace):
     """The ``[alerts]`` config (its problems printed now, one line each: the app still starts) and
     the hook's argv from ``--on-event``.  Returns (config, problems, hook argv)."""
@@ -287,6 +293,11 @@ def _alert_setup(args: argparse.Namespace):
             problems = [str(exc)]
     for problem in problems:
         _err(problem)
+    if getattr(args, "demo", False) and not config.rules:
+        import dataclasses
+
+        # the demo's story runs a server hot for a minute: a rule to show it, unless the user has rules
+        config = dataclasses.replace(config, rules=(_demo_rule(),))
     return config, problems, hook
 
 
