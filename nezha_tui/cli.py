@@ -262,10 +262,6 @@ def _host_of(url: str) -> str:
 # --------------------------------------------------------------------------- alerts
 
 
-def _demo_rule():
-    from nezha_tui.alerts.rules import Rule
-
-    return Rule(name="hot cpu (demo)", metric="cpu", above=90.0, for_s=30.0)
 
 
 def _alert_setup(args: argparse.Namespace):
@@ -296,8 +292,10 @@ def _alert_setup(args: argparse.Namespace):
     if getattr(args, "demo", False) and not config.rules:
         import dataclasses
 
+        from nezha_tui.alerts.rules import DEMO_RULE
+
         # the demo's story runs a server hot for a minute: a rule to show it, unless the user has rules
-        config = dataclasses.replace(config, rules=(_demo_rule(),))
+        config = dataclasses.replace(config, rules=(DEMO_RULE,))
     return config, problems, hook
 
 

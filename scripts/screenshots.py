@@ -86,12 +86,13 @@ async def feed_frames(pilot, demo_clock: ManualClock, app_clock: ManualClock, fr
 def make_app(demo, wall: float | None, app_clock: ManualClock, *, theme: str | None = None,
              password: str | None = None):
     from nezha_tui.api.client import Credentials, NezhaClient
+    from nezha_tui.alerts.rules import DEMO_RULE, AlertConfig
     from nezha_tui.ui.app import NezhaApp
 
     client = NezhaClient(demo.url, Credentials(username=demo.username, password=password or demo.password))
     local_noon = datetime.fromtimestamp(T_END)
     app = NezhaApp(client, wall=wall, clock=app_clock, wall_clock=lambda: local_noon, start_timers=False,
-                   theme=theme)
+                   theme=theme, alerts=AlertConfig(rules=(DEMO_RULE,)))
     app.tz = timezone.utc
     return app
 

@@ -433,3 +433,7 @@ def _check_rule(raw: object, index: int, count: int, lines: _Lines, problem) -> 
         below=threshold_value if below is not None else None,
         for_s=for_s, servers=filters["servers"], group=filters["group"], line=header,
     )
+
+
+DEMO_RULE = Rule(name="hot cpu (demo)", metric="cpu", above=90.0, for_s=30.0)
+"""``--demo`` adds it when the config has no rules: the demo's story runs a server hot for a minute."""
