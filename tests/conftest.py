@@ -60,3 +60,21 @@ def shared_css_parse():
         yield
     finally:
         Stylesheet._parse_rules = original
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored():
+    """A test that runs the CLI in-process (``--log FILE``) installs a redacting handler on the root
+    logger; it must not outlive that test (it rewrites records other tests' caplog reads)."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
