@@ -121,3 +121,23 @@ async def test_events_are_kept_across_restarts_with_the_gap(tmp_path, monkeypatc
         await feed(pilot, streams, fleet(3, now=T0 + 3600))
         gap = [e for e in again.events if e.kind is EventKind.GAP]
         assert len(gap) == 1 and gap[0].message.startswith("not watching from")
+
+
+async def test_e_shows_earlier_events_before_the_first_frame_only_when_there_are_some(tmp_path, monkeypatch) -> None:
+    from nezha_tui.ui.screens.events import EventsScreen
+
+    monkeypatch.setenv("NEZHA_TUI_STATE_DIR", str(tmp_path))
+    app, _, _ = make_app(keep_event_log=True, dashboard_name="home")
+    async with app.run_test(size=NARROW) as pilot:  # connecting, nothing logged yet: e waits for data
+        await pilot.press("e")
+        await pilot.pause()
+        assert not isinstance(app.screen, EventsScreen)
+    (tmp_path / "events.jsonl").write_text(json.dumps({
+        "ts_ms": (T0 - 600) * 1000, "kind": "offline", "severity": "critical", "message": "srv-009 is offline",
+        "dashboard": "home", "server_id": 9, "server_name": "srv-009"}) + "\n")
+    again, _, _ = make_app(keep_event_log=True, dashboard_name="home")
+    async with again.run_test(size=NARROW) as pilot:  # the Dashboard is down: what happened before still shows
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(again.screen, EventsScreen)
+        assert [e.message for e in again.events] == ["srv-009 is offline"]

@@ -367,11 +367,14 @@ class NezhaApp(App[None]):
         return not self.store.frames and status is not None and status.state is StreamState.AUTH_FAILED
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """No pause or bell keys before there is data; no services or events key after a refused login."""
+        """No pause or bell keys before there is data; no services key after a refused login; the
+        events key before the first frame only when the log file held earlier events."""
         if action in ("toggle_pause", "toggle_bells") and not self.store.frames:
             return False
-        if action in ("open_services", "open_events") and self.login_refused:
+        if action == "open_services" and self.login_refused:
             return False
+        if action == "open_events" and not self.store.frames and not len(self.events):
+            return False  # before any frame: only when earlier runs left events to read
         return True
 
     def wall_retry_delay(self, fruitless: int) -> float:

@@ -396,8 +396,8 @@ class FleetScreen(NezhaScreen):
         if action == "retry":
             status = self.nezha.stream_status
             return status is not None and status.state in (StreamState.AUTH_FAILED, StreamState.STOPPED)
-        if self._empty_mode in ("-auth", "-nodata") and action != "help":  # ? always says what works
-            return False
+        if self._empty_mode in ("-auth", "-nodata") and action not in ("help", "open_events"):
+            return False  # ? always says what works; e shows what earlier runs logged
         return True
 
     def action_choose_columns(self) -> None:
