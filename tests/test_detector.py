@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
-from nezha_tui.alerts.detector import FLAP_WINDOW_S, FOLD_AT, EventDetector, service_is_down
+from nezha_tui.alerts.detector import FLAP_WINDOW_S, FOLD_AT, EventDetector
 from nezha_tui.alerts.event import Event, EventKind, Severity
 from nezha_tui.alerts.rules import AlertConfig, Rule
 from nezha_tui.api import models as m
@@ -488,12 +488,12 @@ def overview(services: dict[int, m.ServiceItem] | None = None,
     return m.ServiceOverview(services=services or {}, cycle_transfer_stats=quotas or {})
 
 
-def test_service_is_down_reading():
-    assert service_is_down(item("a", 0, 3)) is True
-    assert service_is_down(item("a", 2, 1)) is False
-    assert service_is_down(item("a", 2, 0)) is False
-    assert service_is_down(item("a", 0, 0)) is None
-    assert service_is_down(m.ServiceItem(current_up=-5, current_down=2)) is True
+def test_service_down_now_reading():
+    assert (item("a", 0, 3)).down_now is True
+    assert (item("a", 2, 1)).down_now is False
+    assert (item("a", 2, 0)).down_now is False
+    assert (item("a", 0, 0)).down_now is None
+    assert (m.ServiceItem(current_up=-5, current_down=2)).down_now is True
 
 
 def test_services_first_overview_summary_then_down_and_up():

@@ -40,7 +40,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "EventDetector", "RuleEngineLike", "FLAP_WINDOW_S", "FLAP_COUNT", "FOLD_AT", "QUOTA_STEPS",
-    "service_is_down",
 ]
 
 log = logging.getLogger(__name__)
@@ -78,16 +77,6 @@ class RuleEngineLike(Protocol):
     def evaluate(self, store: FleetStore, change: FleetChange, now_ms: int) -> Sequence[RuleTransitionLike]: ...
 
     def firing(self) -> Mapping[int, frozenset[str]]: ...
-
-
-def service_is_down(item: ServiceItem) -> bool | None:
-    """``True`` when a monitor is down now (failed checks and no good one: ``current_down > 0``,
-    ``current_up == 0``), ``False`` when some check succeeds, ``None`` without data (0 / 0).
-    The same reading as the services screen's "now" column."""
-    up, down = _count(item.current_up), _count(item.current_down)
-    if up == 0 and down == 0:
-        return None
-    return down > 0 and up == 0
 
 
 @dataclass(slots=True)
@@ -423,13 +412,10 @@ class EventDetector:
         soon: list[tuple[int, int]] = []
         passed: list[tuple[int, int]] = []
         for sid in store.order:
-            found = self._billing(store, sid)
+            found = self._billing_stage(store, sid)
             if found is None:
                 continue
-            end, days, auto = found
-            stage = self._stage(days)
-            if stage is None:
-                continue
+            end, days, _auto, stage = found
             self._expiry_sent.setdefault(sid, set()).add((end.isoformat(), stage))
             (passed if stage == "passed" else soon).append((sid, days))
         return soon, passed
@@ -442,13 +428,10 @@ class EventDetector:
         for sid in sorted(touched):
             if sid not in store.servers:
                 continue
-            found = self._billing(store, sid)
+            found = self._billing_stage(store, sid)
             if found is None:
                 continue
-            end, days, auto = found
-            stage = self._stage(days)
-            if stage is None:
-                continue
+            end, days, auto, stage = found
             key = (end.isoformat(), stage)
             sent = self._expiry_sent.setdefault(sid, set())
             if key in sent:
@@ -466,6 +449,14 @@ class EventDetector:
                 severity = Severity.INFO if auto else Severity.WARNING
             events.append(self._event(now, EventKind.EXPIRY, severity, message, sid, name, rule="expiry",
                                       data={"end": end.isoformat(), "days_left": days, "auto_renewal": auto}))
+
+    def _billing_stage(self, store: FleetStore, sid: int) -> tuple[_dt.date, int, bool, str] | None:
+        """(end date, days left, auto-renewing, stage) of a server whose billing end is near or past."""
+        found = self._billing(store, sid)
+        if found is None:
+            return None
+        stage = self._stage(found[1])
+        return None if stage is None else (*found, stage)
 
     def _billing(self, store: FleetStore, sid: int) -> tuple[_dt.date, int, bool] | None:
         """(end date, days left, auto-renewing) of a server's billing, when its note has one."""
@@ -576,7 +567,7 @@ class EventDetector:
         down_at_start: list[tuple[int, str]] = []
         for service_id, item in services.items():
             present.add(service_id)
-            down = service_is_down(item)
+            down = item.down_now
             name = _service_name(item, service_id)
             was_down = service_id in down_state
             if down is None or down == was_down:

@@ -206,6 +206,16 @@ class ServiceItem(Struct):
         total = self.total_up + self.total_down
         return self.total_up / total * 100.0 if total else 0.0
 
+    @property
+    def down_now(self) -> bool | None:
+        """``True`` when the monitor is down now (failed recent checks and no good one), ``False``
+        when some recent check succeeded, ``None`` without recent checks (both ``current_*`` 0).
+        What the services screen's "now" column and the service events read."""
+        up, down = max(0, self.current_up), max(0, self.current_down)
+        if up == 0 and down == 0:
+            return None
+        return down > 0 and up == 0
+
 
 class CycleTransferStats(Struct):
     """A traffic-quota cycle of an alert rule; maps are keyed by server id."""

@@ -25,6 +25,7 @@ from nezha_tui.ui.commands import screen_bindings
 from nezha_tui.format import cut_cells
 from nezha_tui.ui.drilldown import plain_cell
 from nezha_tui.ui.events import AppEvent, EventsAdded, Tick
+from nezha_tui.ui.widgets.tables import selected_row_key
 from nezha_tui.ui.screens.base import NezhaScreen
 from nezha_tui.ui.styles import theme_style
 from nezha_tui.ui.widgets.events import event_time, gap_text, local_today, severity_text
@@ -293,14 +294,7 @@ class EventsScreen(NezhaScreen):
                 ".\nesc clears the filter, f shows every severity."
         empty.update(Text(text))
 
-    @staticmethod
-    def _selected_key(table: DataTable[Any]) -> str | None:
-        if table.row_count == 0:
-            return None
-        try:
-            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:
-            return None
+    _selected_key = staticmethod(selected_row_key)
 
     def selected_event(self) -> Event | None:
         key = self._selected_key(self.query_one("#events", DataTable))

@@ -24,6 +24,7 @@ from nezha_tui.ui.drilldown import (
 from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.styles import theme_style
 from nezha_tui.ui.commands import screen_bindings
+from nezha_tui.ui.widgets.tables import selected_row_key
 from nezha_tui.ui.screens.base import NezhaScreen
 from nezha_tui.ui.widgets.day_strip import day_strip_text, uptime_level
 
@@ -36,13 +37,14 @@ REFRESH_SECONDS = 15.0
 
 def service_status(item: ServiceItem) -> tuple[str, str]:
     """(label, theme role) of the "now" column, from the ``current_*`` counters."""
-    up, down = max(0, item.current_up), max(0, item.current_down)
-    if up == 0 and down == 0:
+    down_now = item.down_now
+    if down_now is None:
         return "no data", ""
+    if down_now:
+        return "▼ down", "error"
+    up, down = max(0, item.current_up), max(0, item.current_down)
     if down == 0:
         return "▲ up", "success"
-    if up == 0:
-        return "▼ down", "error"
     return f"◆ {up}/{up + down} up", "warning"
 
 
@@ -372,14 +374,7 @@ class ServicesScreen(NezhaScreen):
         if selected is not None and selected in quotas.rows:
             quotas.move_cursor(row=quotas.get_row_index(selected))
 
-    @staticmethod
-    def _selected_key(table: DataTable[Any]) -> str | None:
-        if table.row_count == 0:
-            return None
-        try:
-            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:
-            return None
+    _selected_key = staticmethod(selected_row_key)
 
     # ------------------------------------------------------------------ actions
 
