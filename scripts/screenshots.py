@@ -168,6 +168,7 @@ async def main(out: Path) -> list[str]:
 
             # The stream stalls: the grid dims under the stale banner, last data kept.
             demo.faults.stall = True
+            await pilot.pause(0.3)  # a frame already on its way lands before the clock moves on
             app_clock.t += 14.0
             app._on_status(StreamStatus(StreamState.STALE, attempt=3, last_frame_at=app_clock.t - 14.0,
                                         next_retry_at=app_clock.t + 8.0, message="no frame for 14 s"))
