@@ -607,6 +607,31 @@ class FleetStore:
         change.order_changed = self.order != old_order
         return change
 
+    # ------------------------------------------------------------------ a fleet of one Dashboard
+
+    # The app's fleet is this store when it shows one Dashboard, a CombinedFleet
+    # (nezha_tui.fleets) when several: these answer the combined fleet's questions.
+    several = False
+    stale: frozenset[int] = frozenset()
+
+    def key_for(self, index: int, server_id: int) -> int:
+        return server_id
+
+    def index_of(self, key: int) -> int:
+        return 0
+
+    def server_id(self, key: int) -> int:
+        return key
+
+    def store_for(self, key: int) -> FleetStore:
+        return self
+
+    def name_of(self, key: int) -> str:
+        return ""
+
+    def is_stale(self, key: int) -> bool:
+        return False
+
     # ------------------------------------------------------------------ queries
 
     def __len__(self) -> int:
