@@ -21,12 +21,14 @@ from nezha_tui.api.models import (
     MetricSeries, ServerGroup, ServerServiceSeries, ServiceHistory, ServiceOverview, Setting,
 )
 from nezha_tui.api.stream import StreamStatus
+from nezha_tui.fleets import CombinedFleet
 from nezha_tui.history_cache import HistoryCache
 from nezha_tui.store import FleetChange, FleetStore
 from nezha_tui.ui import context
 from nezha_tui.ui.app import NezhaApp
 from nezha_tui.ui.context import DashboardClient, NezhaContext, UsesNezha
 from nezha_tui.ui.events import AppEvent
+from nezha_tui.ui.links import DashboardLink
 from tests.ui_fakes import FakeClient, HostApp, stream_factory
 
 # what context.py imports for annotations only: get_type_hints resolves its strings with these
@@ -35,7 +37,7 @@ _NAMES = {
     "ServerServiceSeries": ServerServiceSeries, "ServiceHistory": ServiceHistory,
     "ServiceOverview": ServiceOverview, "Setting": Setting, "StreamStatus": StreamStatus,
     "HistoryCache": HistoryCache, "FleetChange": FleetChange, "FleetStore": FleetStore, "AppEvent": AppEvent,
-    "EventFeed": EventFeed,
+    "EventFeed": EventFeed, "CombinedFleet": CombinedFleet, "DashboardLink": DashboardLink,
 }
 
 

@@ -36,6 +36,7 @@ from nezha_tui.api.stream import StreamState, StreamStatus
 from nezha_tui.history_cache import HistoryCache
 from nezha_tui.store import FleetChange, FleetStore
 from nezha_tui.ui.events import AppEvent
+from nezha_tui.ui.links import DashboardLink
 
 T0 = 1_795_000_000  # a fixed "now" in unix seconds (Nov 2026)
 ZONE = dt.timezone(dt.timedelta(hours=8))
@@ -284,9 +285,8 @@ class HostApp(App[None]):
         self.client = client
         self.store = FleetStore()
         self.store.site_name = "Test Fleet"
-        self.setting: m.Setting | None = m.Setting(tsdb_enabled=True)
-        self.groups_answered = True
-        self.stream_status: StreamStatus | None = None
+        self.dashboards = [DashboardLink(0, "", client, self.store, setting=m.Setting(tsdb_enabled=True),
+                                         groups_answered=True)]
         self.clock: Callable[[], float] = lambda: 0.0
         self.wall_clock: Callable[[], dt.datetime] = lambda: dt.datetime.fromtimestamp(T0, dt.timezone.utc)
         self.tz: dt.tzinfo | None = dt.timezone.utc
@@ -306,6 +306,38 @@ class HostApp(App[None]):
     def on_mount(self) -> None:
         if self._factory is not None:
             self.push_screen(self._factory())
+
+    # the one Dashboard's, as NezhaApp has them
+    @property
+    def setting(self) -> m.Setting | None:
+        return self.dashboards[0].setting
+
+    @setting.setter
+    def setting(self, value: m.Setting | None) -> None:
+        self.dashboards[0].setting = value
+
+    @property
+    def stream_status(self) -> StreamStatus | None:
+        return self.dashboards[0].stream_status
+
+    @stream_status.setter
+    def stream_status(self, value: StreamStatus | None) -> None:
+        self.dashboards[0].stream_status = value
+
+    @property
+    def groups_answered(self) -> bool:
+        return all(link.groups_answered for link in self.dashboards)
+
+    @property
+    def several(self) -> bool:
+        return len(self.dashboards) > 1
+
+    def link_for(self, key: int) -> DashboardLink:
+        index = self.store.index_of(key)
+        return self.dashboards[index] if 0 <= index < len(self.dashboards) else self.dashboards[0]
+
+    def client_for(self, key: int) -> Any:
+        return self.link_for(key).client
 
     def fleet_now(self) -> float:
         return self.store.now_ms / 1000.0
@@ -333,7 +365,7 @@ class HostApp(App[None]):
     def credentials_mode(self) -> str:
         return self.client.credentials.mode
 
-    def action_open_server(self, server_id: int) -> None:
+    def action_open_server(self, key: int) -> None:
         from nezha_tui.ui.screens.server_detail import ServerDetailScreen
 
-        self.push_screen(ServerDetailScreen(server_id))
+        self.push_screen(ServerDetailScreen(key))

@@ -77,12 +77,14 @@ class AlertBridge:
 
     # ------------------------------------------------------------------ inputs
 
-    def on_frame(self, change: FleetChange) -> None:
-        if self.pipeline is not None:
-            self.pipeline.on_frame(change, self.owner.store.live)  # paused: the recording, events go on
+    def on_frame(self, index: int, change: FleetChange) -> None:
+        """Dashboard ``index``'s frame: its own change (server ids) and its store."""
+        if self.pipeline is not None and index == 0:
+            # paused: the recording, events go on
+            self.pipeline.on_frame(change, self.owner.dashboards[index].store.live)
 
-    def on_status(self, status: StreamStatus) -> None:
-        if self.pipeline is not None:
+    def on_status(self, index: int, status: StreamStatus) -> None:
+        if self.pipeline is not None and index == 0:
             self.pipeline.on_stream(status.state.value, status.message, self.now_ms())
 
     def fetch_services(self) -> None:

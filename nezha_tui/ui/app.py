@@ -38,6 +38,7 @@ from nezha_tui.api.errors import NezhaError
 from nezha_tui.api.models import Setting, StreamFrame
 from nezha_tui.api.sanitise import sanitise
 from nezha_tui.api.stream import StreamState, StreamStatus
+from nezha_tui.fleets import CombinedFleet, DashboardTarget, merge_changes
 from nezha_tui.history_cache import HistoryCache
 from nezha_tui.settings import SettingsError, SettingsStore, UiSettings
 from nezha_tui.format import fmt_origin
@@ -46,6 +47,7 @@ from nezha_tui.ui.alerting import SERVICES_INTERVAL, AlertBridge
 from nezha_tui.ui.commands import bindings_for
 from nezha_tui.ui.context import DashboardClient
 from nezha_tui.ui.events import AppEvent, BellToggled, GroupsChanged, PauseChanged, SettingLoaded, Tick
+from nezha_tui.ui.links import DashboardLink
 
 __all__ = ["NezhaApp", "FramePerf", "FrameSample"]
 
@@ -97,6 +99,8 @@ class FrameSample:
     changed: int = 0
     received: float | None = None
     """When the frame's bytes arrived from the socket, before decoding (``None`` if unknown)."""
+    dashboard: int = 0
+    """The index of the Dashboard that sent it."""
 
     @property
     def to_handled_ms(self) -> float:
@@ -122,6 +126,8 @@ class FramePerf:
     samples: deque[FrameSample] = field(default_factory=deque)
     listeners: list[Callable[[FrameSample], None]] = field(default_factory=list)
     frames: int = 0
+    merged: int = 0
+    """Frames painted together with another Dashboard's frame (one paint saved each)."""
 
     def __post_init__(self) -> None:
         self.samples = deque(maxlen=self.keep)
@@ -155,7 +161,7 @@ class NezhaApp(App[None]):
 
     def __init__(
         self,
-        client: DashboardClient,
+        client: DashboardClient | Sequence[DashboardTarget],
         *,
         wall: float | None = None,
         online_window: float = 30.0,
@@ -178,7 +184,29 @@ class NezhaApp(App[None]):
         startup_problems: Sequence[str] = (),
     ) -> None:
         super().__init__()
-        self.client = client
+        if isinstance(client, Sequence):
+            targets = list(client)
+            if not targets:
+                raise ValueError("no Dashboard to show")
+        else:
+            targets = [DashboardTarget(dashboard_name, client, online_window=online_window)]
+        self.dashboards: list[DashboardLink] = [
+            DashboardLink(i, t.name, t.client, FleetStore(online_window=t.online_window), named=t.named,
+                          source=t.name, clock=clock)
+            for i, t in enumerate(targets)
+        ]
+        """One link per Dashboard (its client, its own store, stream, status, settings, groups)."""
+        self.client = self.dashboards[0].client
+        """The first Dashboard's client (the only one, usually); :meth:`client_for` finds a server's."""
+        self.store: FleetStore | CombinedFleet = (
+            self.dashboards[0].store if len(self.dashboards) == 1
+            else CombinedFleet([link.store for link in self.dashboards], [link.name for link in self.dashboards]))
+        """The fleet the screens read, keyed by fleet keys (:mod:`nezha_tui.fleets`): the one
+        Dashboard's store, or the combined fleet of several."""
+        self._pending: FleetChange | None = None
+        """Frames of several Dashboards taken in but not yet published (one paint for all)."""
+        self._pending_from: set[int] = set()
+        self._pending_samples: list[FrameSample] = []
         self.wall = float(wall) if wall else None
         self.settings = settings or SettingsStore()
         """The UI settings in use; saved only when the command line gave a file (tests: never)."""
@@ -188,12 +216,6 @@ class NezhaApp(App[None]):
         if theme in self.available_themes:  # a saved theme that no longer exists: the default, quietly
             self.theme = theme
         self._theme_shown = self.theme
-        self.store = FleetStore(online_window=online_window)
-        self.setting: Setting | None = None
-        self.groups_answered = False
-        """The first server-groups request ended (answered, even with none, or failed)."""
-        self.stream: FrameSource | None = None
-        self.stream_status: StreamStatus | None = None
         self.stream_factory = stream_factory
         self.stream_options = dict(stream_options or {})
         self.clock = clock
@@ -213,16 +235,8 @@ class NezhaApp(App[None]):
         """Frames recorded while paused (the picture shows none of them)."""
         self._paused_flips: tuple[set[int], set[int]] = (set(), set())
         """Ids that went offline / came online in some frame recorded while paused."""
-        self.frames_received = 0
         self.frames_repaired = 0
         """Frames in which the decoder repaired a field or dropped a server (the header counts them)."""
-        self.last_frame_at: float | None = None
-        self.frame_applied_at: float | None = None
-        """App clock when the store took in its latest frame (ages advance from there)."""
-        self._was_live = False
-        self.stream_running = False
-        """A stream's ``run()`` is under way (or about to start): no second one."""
-        self._retried_at: float | None = None
         self._reported: dict[str, str] = {}
         self._toast_kinds: dict[str, Notification] = {}
         """The latest toast of each kind (see :meth:`notify`)."""
@@ -244,6 +258,103 @@ class NezhaApp(App[None]):
         self.stream_status_changed: Signal[StreamStatus] = Signal(self, "stream_status_changed")
         self.state_changed: Signal[AppEvent] = Signal(self, "state_changed")
         """Published with an :mod:`~nezha_tui.ui.events` event when the app's own state changes."""
+
+    # ------------------------------------------------------------------ the Dashboards
+
+    @property
+    def several(self) -> bool:
+        """More than one Dashboard shares the grid."""
+        return len(self.dashboards) > 1
+
+    def link_for(self, key: int) -> DashboardLink:
+        """The Dashboard of a server's fleet key."""
+        index = self.store.index_of(key)
+        return self.dashboards[index] if 0 <= index < len(self.dashboards) else self.dashboards[0]
+
+    def client_for(self, key: int) -> DashboardClient:
+        """The REST client of a server's own Dashboard (its auth, its guest limits)."""
+        return self.link_for(key).client
+
+    # what was one Dashboard's before several could share the app: the first link's
+    # (``stream_status``: when several, a live one's, so the grid as a whole is not dimmed)
+
+    @property
+    def stream(self) -> FrameSource | None:
+        return self.dashboards[0].stream
+
+    @stream.setter
+    def stream(self, value: FrameSource | None) -> None:
+        self.dashboards[0].stream = value
+
+    @property
+    def stream_status(self) -> StreamStatus | None:
+        links = self.dashboards
+        if len(links) > 1:
+            for link in links:
+                if link.state is StreamState.LIVE:
+                    return link.stream_status
+        return links[0].stream_status
+
+    @stream_status.setter
+    def stream_status(self, value: StreamStatus | None) -> None:
+        self.dashboards[0].stream_status = value
+
+    @property
+    def stream_running(self) -> bool:
+        return any(link.stream_running for link in self.dashboards)
+
+    @stream_running.setter
+    def stream_running(self, value: bool) -> None:
+        self.dashboards[0].stream_running = value
+
+    @property
+    def setting(self) -> Setting | None:
+        return self.dashboards[0].setting
+
+    @setting.setter
+    def setting(self, value: Setting | None) -> None:
+        self.dashboards[0].setting = value
+
+    @property
+    def groups_answered(self) -> bool:
+        """Every Dashboard's first server-groups request ended (answered, even with none, or failed)."""
+        return all(link.groups_answered for link in self.dashboards)
+
+    @groups_answered.setter
+    def groups_answered(self, value: bool) -> None:
+        for link in self.dashboards:
+            link.groups_answered = value
+
+    @property
+    def frames_received(self) -> int:
+        return sum(link.frames_received for link in self.dashboards)
+
+    @property
+    def last_frame_at(self) -> float | None:
+        times = [link.last_frame_at for link in self.dashboards if link.last_frame_at is not None]
+        return max(times) if times else None
+
+    @property
+    def frame_applied_at(self) -> float | None:
+        return self.dashboards[0].frame_applied_at
+
+    @frame_applied_at.setter
+    def frame_applied_at(self, value: float | None) -> None:
+        self.dashboards[0].frame_applied_at = value
+
+    def _worker_group(self, kind: str, link: DashboardLink) -> str:
+        """The worker group of one Dashboard's ``kind`` of work (``"stream"``, ``"groups"``,
+        ``"setting"``): the bare kind when there is one Dashboard."""
+        return f"{kind}-{link.index}" if self.several else kind
+
+    def _start(self, kind: str, link: DashboardLink, work: Awaitable[None], *, exclusive: bool = False) -> None:
+        """Run one Dashboard's ``kind`` of work in its worker group (errors are the work's own business)."""
+        group = self._worker_group(kind, link)
+        self.run_worker(work, name=group, group=group, exclusive=exclusive, exit_on_error=False)
+
+    def _label(self, link: DashboardLink, text: str) -> str:
+        """``text`` prefixed with the Dashboard's name when several share the app."""
+        return f"{link.name}: {text}" if self.several and link.name else text
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -276,8 +387,10 @@ class NezhaApp(App[None]):
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.call_after_refresh(self._report_settings_problems)
         self.alerts.start()
-        self.run_worker(self._stream_main(), name="stream", group="stream", exit_on_error=False)
-        self.run_worker(self._load_setting(), name="setting", group="setting", exit_on_error=False)
+        for link in self.dashboards:
+            link.stream_running = True  # until the worker starts
+            self._start("stream", link, self._stream_main(link))
+            self._start("setting", link, self._load_setting(link))
         self.refresh_groups()
         if self.start_timers:
             self.set_interval(max(5.0, self.groups_interval), self.refresh_groups, name="groups")
@@ -296,75 +409,86 @@ class NezhaApp(App[None]):
         self.exit()
 
     def _stop_stream(self) -> None:
-        stream = self.stream
-        if stream is not None:
-            try:
-                stream.stop()
-            except Exception:
-                log.exception("stopping the stream failed")
+        for link in self.dashboards:
+            stream = link.stream
+            if stream is not None:
+                try:
+                    stream.stop()
+                except Exception:
+                    log.exception("stopping the stream failed")
 
-    def _make_stream(self) -> FrameSource:
+    def _make_stream(self, link: DashboardLink) -> FrameSource:
         factory = self.stream_factory
         if factory is None:
             from nezha_tui.api.stream import FleetStream
 
             factory = FleetStream
-        return factory(self.client, on_frame=self._on_frame, on_status=self._on_status, on_receive=self.gc_pause.pause,
+
+        def on_frame(frame: StreamFrame, report: DecodeReport | None = None) -> None:
+            self._on_frame(frame, report, link)
+
+        def on_status(status: StreamStatus) -> None:
+            self._on_status(status, link)
+
+        return factory(link.client, on_frame=on_frame, on_status=on_status, on_receive=self.gc_pause.pause,
                        **self.stream_options)
 
-    async def _stream_main(self) -> None:
-        """Run the stream; in wall mode, forever (a stopped stream is started again later)."""
+    async def _stream_main(self, link: DashboardLink | None = None) -> None:
+        """Run one Dashboard's stream; in wall mode, forever (a stopped stream is started again later)."""
+        link = link or self.dashboards[0]
         fruitless = 0
         while True:
-            frames_before = self.frames_received
-            self.stream_running = True
+            frames_before = link.frames_received
+            link.stream_running = True
             try:
-                self.stream = stream = self._make_stream()
+                link.stream = stream = self._make_stream(link)
                 await stream.run()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.exception("stream failed")
-                self.report_error("stream", f"Live stream stopped: {_error_message(exc)}")
+                self.report_error(f"stream:{link.index}",
+                                  self._label(link, f"Live stream stopped: {_error_message(exc)}"))
             finally:
-                self.stream_running = False
+                link.stream_running = False
             if not self.wall:
                 return
-            fruitless = 0 if self.frames_received > frames_before else fruitless + 1
+            fruitless = 0 if link.frames_received > frames_before else fruitless + 1
             await asyncio.sleep(self.wall_retry_delay(fruitless))
 
     def retry_stream(self) -> bool:
-        """Start the stream again after it gave up (refused credentials, a stop): ``r``.
+        """Start the streams that gave up again (refused credentials, a stop): ``r``.
 
-        Not while a stream runs (one stream at a time), nor within :data:`RETRY_PAUSE` s of
-        the last retry (a Dashboard's firewall blocks an address longer with every failed
-        login).  The client forgets the refused login so it tries once more.  ``True`` when
-        a new stream was started.
+        Not while every stream runs (one stream at a time per Dashboard), nor within
+        :data:`RETRY_PAUSE` s of the last retry (a Dashboard's firewall blocks an address
+        longer with every failed login).  The client forgets the refused login so it tries
+        once more.  ``True`` when a new stream was started.
         """
-        if self.stream_running:
+        stopped = [link for link in self.dashboards if not link.stream_running]
+        if not stopped:
             self.notify("Already connected or connecting", timeout=3, kind="connection")
             return False
         now = self.clock()
-        if self._retried_at is not None and now - self._retried_at < RETRY_PAUSE:
-            wait = int(RETRY_PAUSE - (now - self._retried_at) + 0.999)
+        recent = [link.retried_at for link in stopped if link.retried_at is not None and now - link.retried_at < RETRY_PAUSE]
+        if recent:
+            wait = int(RETRY_PAUSE - (now - max(recent)) + 0.999)
             self.notify(f"Wait {wait} s before retrying", timeout=3, kind="connection")
             return False
-        self._retried_at = now
-        self._reported.pop("stream", None)
-        self.client.forget_auth_failure()
-        self.stream_running = True  # until the worker starts: a second r must not start another
-        self.run_worker(self._stream_main(), name="stream", group="stream", exclusive=True, exit_on_error=False)
-        self.run_worker(self._load_groups(), name="groups", group="groups", exclusive=True, exit_on_error=False)
-        if self.setting is None:
-            self.run_worker(self._load_setting(), name="setting", group="setting", exclusive=True,
-                            exit_on_error=False)
+        for link in stopped:
+            link.retried_at = now
+            self._reported.pop(f"stream:{link.index}", None)
+            link.client.forget_auth_failure()
+            link.stream_running = True  # until the worker starts: a second r must not start another
+            self._start("stream", link, self._stream_main(link), exclusive=True)
+            self._start("groups", link, self._load_groups(link), exclusive=True)
+            if link.setting is None:
+                self._start("setting", link, self._load_setting(link), exclusive=True)
         return True
 
     @property
     def login_refused(self) -> bool:
-        """The Dashboard refused the login before any frame came: nothing to show but why."""
-        status = self.stream_status
-        return not self.store.frames and status is not None and status.state is StreamState.AUTH_FAILED
+        """Every Dashboard refused the login before any frame came: nothing to show but why."""
+        return all(link.login_refused for link in self.dashboards)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """No pause or bell keys before there is data; no services key after a refused login; the
@@ -388,71 +512,118 @@ class NezhaApp(App[None]):
 
     # ------------------------------------------------------------------ stream callbacks
 
-    def _on_frame(self, frame: StreamFrame, report: DecodeReport | None = None) -> None:
+    def _on_frame(self, frame: StreamFrame, report: DecodeReport | None = None,
+                  link: DashboardLink | None = None) -> None:
+        link = link or self.dashboards[0]
         started = time.perf_counter()
-        self.last_frame_at = self.clock()
+        link.last_frame_at = self.clock()
         if report is not None and (report.dropped_servers or report.bad_fields):
-            log.warning("frame decode report: %s", report)
-        self.frames_received += 1
+            log.warning("frame decode report (%s): %s", link.name, report)
+        link.frames_received += 1
         if report is not None and not report.clean:
             self.frames_repaired += 1
         if not self.paused:
             self.gc_pause.pause()  # (already paused when the stream told of the bytes)
+        store = self.store
         try:
-            change = self.store.apply(frame, report)  # paused: recorded, the picture stays (the store is frozen)
+            own = link.store.apply(frame, report)  # paused: recorded, the picture stays (the store is frozen)
+            change = own if store is link.store else store.absorb(link.index, own)  # type: ignore[union-attr]
             if not self.paused:
-                self.frame_applied_at = self.clock()
+                link.frame_applied_at = self.clock()
         except Exception as exc:  # a bad frame must never take the app down
             log.exception("applying a frame failed")
             self.gc_pause.resume()
-            self.report_error("frame", f"A frame could not be read: {_error_message(exc)}")
+            self.report_error(f"frame:{link.index}",
+                              self._label(link, f"A frame could not be read: {_error_message(exc)}"))
             return
         if self.paused:
             self.held_frames += 1
             went_offline, came_online = self._paused_flips
             went_offline |= change.went_offline
             came_online |= change.came_online
-            self.store.settle()  # nothing to paint: record the recent values now
+            link.store.settle()  # nothing to paint: record the recent values now
             self.gc_pause.resume()
             self.state_changed.publish(PauseChanged(True, self.held_frames))  # the mark's count
-            self.alerts.on_frame(change)  # events go on while the picture is paused
+            self.alerts.on_frame(link.index, own)  # events go on while the picture is paused
             return
         applied = time.perf_counter()
+        received = link.stream.received_at if link.stream is not None else None
+        sample = FrameSample(started, applied, applied, servers=len(link.store), changed=len(change.changed),
+                             received=received if isinstance(received, float) and received <= started else None,
+                             dashboard=link.index)
+        if not self.several:
+            self.fleet_changed.publish(change)
+            sample.handled = time.perf_counter()
+            self._alert(change)
+            self.alerts.on_frame(link.index, own)
+            self._painting([sample], change.first)
+            return
+        # Several Dashboards: frames that arrive together are published (and painted) once.
+        if self._pending is not None and link.index in self._pending_from:
+            self._flush()  # a second frame of the same Dashboard: the first goes out on its own
+        if self._pending is None:
+            self._pending = change
+            self.call_later(self._flush)
+        else:
+            merge_changes(self._pending, change)
+        self._pending_from.add(link.index)
+        self._pending_samples.append(sample)
+        self._alert(change)
+        self.alerts.on_frame(link.index, own)
+
+    def _flush(self) -> None:
+        """Publish the frames taken in since the last paint, as one change (several Dashboards)."""
+        change, self._pending = self._pending, None
+        samples, self._pending_samples = self._pending_samples, []
+        self._pending_from = set()
+        if change is None:
+            return
         self.fleet_changed.publish(change)
         handled = time.perf_counter()
-        self._alert(change)
-        self.alerts.on_frame(change)
-        received = self.stream.received_at if self.stream is not None else None
-        sample = FrameSample(started, applied, handled, servers=len(self.store), changed=len(change.changed),
-                             received=received if isinstance(received, float) and received <= started else None)
-        self.perf.record(sample)
-        self.call_after_refresh(self.perf.painted, sample)
+        for sample in samples:
+            sample.handled = handled
+        self.perf.merged += max(0, len(samples) - 1)
+        self._painting(samples, change.first)
+
+    def _painting(self, samples: list[FrameSample], first: bool) -> None:
+        """Once the frames are on screen: their timings, then the bookkeeping that can wait."""
+        for sample in samples:
+            self.perf.record(sample)
+            self.call_after_refresh(self.perf.painted, sample)
         self.call_after_refresh(self.store.settle)  # plot-only bookkeeping, once the frame is shown
-        if change.first:
+        if first:
             self.call_after_refresh(gc_policy.freeze_long_lived)  # the long-lived objects exist now
         self.call_after_refresh(self.gc_pause.resume)
 
-    def _on_status(self, status: StreamStatus) -> None:
+    def _on_status(self, status: StreamStatus, link: DashboardLink | None = None) -> None:
+        link = link or self.dashboards[0]
         self.gc_pause.resume()  # e.g. a malformed frame: bytes came, no frame to paint
-        previous = self.stream_status
-        self.stream_status = status
+        previous = link.stream_status
+        link.stream_status = status
         state = status.state
         prev = previous.state if previous is not None else None
+        kind = f"connection:{link.index}" if self.several else "connection"
         if state is StreamState.LIVE:
-            if self._was_live and prev is not None and prev is not StreamState.LIVE:
-                self._toast("Connection restored", "information", kind="connection")
-            self._was_live = True
+            if link.was_live and prev is not None and prev is not StreamState.LIVE:
+                self._toast(self._label(link, "Connection restored"), "information", kind=kind)
+            link.was_live = True
         elif state in (StreamState.STALE, StreamState.RECONNECTING) and prev is StreamState.LIVE:
             message = status.message or "no frames"
-            self._toast(f"Connection lost: {message}", "warning", kind="connection")
-        elif state is StreamState.AUTH_FAILED and prev is not StreamState.AUTH_FAILED and self.store.frames:
+            self._toast(self._label(link, f"Connection lost: {message}"), "warning", kind=kind)
+        elif state is StreamState.AUTH_FAILED and prev is not StreamState.AUTH_FAILED and link.store.frames:
             # (before the first frame the fleet screen's panel says it, with the fix: no toast)
             message = status.message or "the Dashboard refused the credentials"
-            guest = self.client.credentials.mode == "guest"
-            self._toast(message if guest else f"Authentication failed: {message} (r retries)", "error",
-                        timeout=30, kind="connection")
-        self.stream_status_changed.publish(status)
-        self.alerts.on_status(status)
+            guest = link.client.credentials.mode == "guest"
+            self._toast(self._label(link, message if guest else f"Authentication failed: {message} (r retries)"),
+                        "error", timeout=30, kind=kind)
+        if self.several:
+            stale = self.store.set_stale(link.index, link.stale)  # type: ignore[union-attr]
+            if stale:
+                self.fleet_changed.publish(stale)  # its rows: dimmed and marked, or live again
+            self.stream_status_changed.publish(self.stream_status or status)
+        else:
+            self.stream_status_changed.publish(status)
+        self.alerts.on_status(link.index, status)
 
     # ------------------------------------------------------------------ alerts
 
@@ -539,44 +710,60 @@ class NezhaApp(App[None]):
 
     # ------------------------------------------------------------------ REST data
 
-    async def _fetch(self, key: str, what: str, request: Callable[[], Awaitable[Any]]) -> Any:
+    async def _fetch(self, key: str, what: str, request: Callable[[], Awaitable[Any]],
+                     link: DashboardLink | None = None) -> Any:
         """One REST answer, or ``_FAILED`` after a one-time warning (cleared by the next success)."""
+        link = link or self.dashboards[0]
         try:
             answer = await request()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.info("%s failed: %s", key, _error_message(exc))
-            if self.store.frames:
+            if link.store.frames:
                 # (before the first frame the fleet screen says why the stream has none, once;
                 # the groups timer asks again and tells then if it still fails)
-                self.report_error(key, f"{what}: {_error_message(exc)}", "warning")
+                self.report_error(key, self._label(link, f"{what}: {_error_message(exc)}"), "warning")
             return _FAILED
         self._reported.pop(key, None)
         return answer
 
-    async def _load_setting(self) -> None:
-        setting = await self._fetch("setting", "Site settings", self.client.setting)
+    async def _load_setting(self, link: DashboardLink | None = None) -> None:
+        link = link or self.dashboards[0]
+        key = f"setting:{link.index}" if self.several else "setting"
+        setting = await self._fetch(key, "Site settings", link.client.setting, link)
         if setting is _FAILED:
             return
-        self.setting = setting
-        self.store.site_name = setting.config.site_name
-        if self.store.site_name:
-            self.sub_title = self.store.site_name
+        link.setting = setting
+        site = setting.config.site_name
+        link.store.site_name = site
+        if self.several:
+            if site and not link.named and link.name != site:
+                link.name = site  # a bare URL: its site name is its label
+                renamed = self.store.set_name(link.index, site)  # type: ignore[union-attr]
+                if renamed:
+                    self.fleet_changed.publish(renamed)
+                    self.state_changed.publish(GroupsChanged())
+            self.sub_title = " · ".join(link.name for link in self.dashboards)
+        elif site:
+            self.sub_title = site
         self.state_changed.publish(SettingLoaded(setting))
 
     def refresh_groups(self) -> None:
-        self.run_worker(self._load_groups(), name="groups", group="groups", exclusive=True,
-                        exit_on_error=False)
-        if self.setting is None and self.store.frames:
-            self.run_worker(self._load_setting(), name="setting", group="setting", exclusive=True,
-                            exit_on_error=False)
+        for link in self.dashboards:
+            self._start("groups", link, self._load_groups(link), exclusive=True)
+            if link.setting is None and link.store.frames:
+                self._start("setting", link, self._load_setting(link), exclusive=True)
 
-    async def _load_groups(self) -> None:
-        groups = await self._fetch("groups", "Server groups", self.client.server_groups)
-        first = not self.groups_answered
-        self.groups_answered = True  # even a failure: a saved group waits no longer (the fleet screen)
-        changed = groups is not _FAILED and self.store.set_groups(groups or [])
+    async def _load_groups(self, link: DashboardLink | None = None) -> None:
+        link = link or self.dashboards[0]
+        key = f"groups:{link.index}" if self.several else "groups"
+        groups = await self._fetch(key, "Server groups", link.client.server_groups, link)
+        first = not link.groups_answered
+        link.groups_answered = True  # even a failure: a saved group waits no longer (the fleet screen)
+        changed = groups is not _FAILED and link.store.set_groups(groups or [])
+        if changed and self.several:
+            self.store.absorb_groups(link.index)  # type: ignore[union-attr]
         if changed or first:
             self.state_changed.publish(GroupsChanged())  # no server changed: views re-filter on it
 
@@ -662,10 +849,11 @@ class NezhaApp(App[None]):
         exc = sys.exc_info()[1] or self._exception
         log.error("unexpected error; the app stops", exc_info=exc)
         line = f"nezha-tui: unexpected error: {type(exc).__name__}: {exc}" if exc else "nezha-tui: unexpected error"
-        credentials = self.client.credentials
-        for secret in (credentials.password, credentials.token):
-            if secret:
-                line = line.replace(secret, "***")
+        for link in self.dashboards:
+            credentials = link.client.credentials
+            for secret in (credentials.password, credentials.token):
+                if secret:
+                    line = line.replace(secret, "***")
         self._exit_renderables.append(Text(one_line(line, 500) + " (run with --log FILE for details)"))
         self._close_messages_no_wait()
 
@@ -684,21 +872,23 @@ class NezhaApp(App[None]):
         return str(credentials.mode)
 
     def frame_age(self) -> float | None:
-        """Seconds since the last frame arrived (app clock), or ``None`` before the first."""
-        if self.last_frame_at is None:
-            status_at = self.stream_status.last_frame_at if self.stream_status is not None else None
-            if status_at is None:
-                return None
-            return max(0.0, self.clock() - status_at)
-        return max(0.0, self.clock() - self.last_frame_at)
+        """Seconds since the last frame arrived (app clock), or ``None`` before the first
+        (several Dashboards: the freshest one's)."""
+        ages = [age for age in (link.frame_age() for link in self.dashboards) if age is not None]
+        return min(ages) if ages else None
 
     def fleet_now(self) -> float:
         """The Dashboard's clock now, in unix seconds: the latest frame's ``now`` advanced by
-        the time elapsed since that frame arrived (app clock).  What ages are measured with."""
+        the time elapsed since that frame arrived (app clock).  What ages are measured with.
+        Several Dashboards: the newest of their clocks (taken to be in step)."""
+        if self.several:
+            nows = [now for now in (link.now() for link in self.dashboards) if now is not None]
+            return max(nows) if nows else self.store.now_ms / 1000.0
         now = self.store.now_ms / 1000.0
-        if self.frame_applied_at is not None:
+        applied = self.frame_applied_at
+        if applied is not None:
             try:
-                now += max(0.0, self.clock() - self.frame_applied_at)
+                now += max(0.0, self.clock() - applied)
             except Exception:  # an odd injected clock: the frame's own time
                 pass
         return now
@@ -723,8 +913,9 @@ class NezhaApp(App[None]):
         held, self.held_frames = self.held_frames, 0
         flips, self._paused_flips = self._paused_flips, (set(), set())
         change = self.store.thaw()
-        if self.last_frame_at is not None:
-            self.frame_applied_at = self.last_frame_at  # the picture now shows the latest frame
+        for link in self.dashboards:
+            if link.last_frame_at is not None:
+                link.frame_applied_at = link.last_frame_at  # the picture now shows the latest frame
         self.state_changed.publish(PauseChanged(False))
         if change:
             self.fleet_changed.publish(change)
@@ -757,11 +948,12 @@ class NezhaApp(App[None]):
         self.notify("Bell on alerts: on" if self.bells else "Bell on alerts: off", timeout=3, kind="bell")
         self.state_changed.publish(BellToggled(self.bells))
 
-    def action_open_server(self, server_id: int) -> None:
+    def action_open_server(self, key: int) -> None:
+        """Open the detail screen of the server with this fleet key."""
         try:
             from nezha_tui.ui.screens.server_detail import ServerDetailScreen
 
-            screen = ServerDetailScreen(server_id)
+            screen = ServerDetailScreen(key)
         except Exception as exc:
             log.info("server detail unavailable: %s", exc)
             self.notify("Server details are not available in this build", severity="warning", timeout=4)

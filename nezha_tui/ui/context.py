@@ -30,10 +30,12 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only (the module is imported
         MetricSeries, ServerGroup, ServerServiceSeries, ServiceHistory, ServiceOverview, Setting,
     )
     from nezha_tui.api.stream import StreamStatus
+    from nezha_tui.fleets import CombinedFleet
     from nezha_tui.history_cache import HistoryCache
     from nezha_tui.settings import UiSettings
     from nezha_tui.store import FleetChange, FleetStore
     from nezha_tui.ui.events import AppEvent
+    from nezha_tui.ui.links import DashboardLink
 
 __all__ = ["DashboardClient", "NezhaContext", "UsesNezha"]
 
@@ -64,9 +66,15 @@ class DashboardClient(Protocol):
 class NezhaContext(Protocol):
     """The app as screens and widgets see it (besides Textual's own ``App`` API)."""
 
-    store: FleetStore
-    """The fleet as the latest frame left it (frozen while ``paused``)."""
+    store: FleetStore | CombinedFleet
+    """The fleet as the latest frames left it (frozen while ``paused``), keyed by fleet keys
+    (:mod:`nezha_tui.fleets`): one Dashboard's store (keys are its server ids), or the combined
+    fleet of several.  ``store.server_id(key)``, ``store.name_of(key)`` and ``store.is_stale(key)``
+    answer for either."""
     client: DashboardClient
+    """The first Dashboard's client; a server's own is :meth:`client_for`."""
+    dashboards: list[DashboardLink]
+    """One link per Dashboard: its name, client, own store, stream status, settings, groups."""
     setting: Setting | None
     """The Dashboard's site settings; ``None`` until they arrive (or when they could not be read)."""
     groups_answered: bool
@@ -135,8 +143,21 @@ class NezhaContext(Protocol):
         """Seconds since the last frame arrived, or ``None`` before the first."""
         ...
 
-    def action_open_server(self, server_id: int) -> None:
-        """Open the server's detail screen."""
+    def action_open_server(self, key: int) -> None:
+        """Open the detail screen of the server with this fleet key."""
+        ...
+
+    @property
+    def several(self) -> bool:
+        """More than one Dashboard shares the grid."""
+        ...
+
+    def link_for(self, key: int) -> DashboardLink:
+        """The Dashboard of a server's fleet key."""
+        ...
+
+    def client_for(self, key: int) -> DashboardClient:
+        """The REST client of a server's own Dashboard (its auth, its guest limits)."""
         ...
 
 
