@@ -158,15 +158,10 @@ class CombinedFleet:
         base = index << KEY_SHIFT
         servers, online, version = self.servers, self._online, self.version
         bad = self._bad[index]
-        if change.removed:
-            for sid in change.removed:
-                bad.discard(sid)
-            for key in keyed.removed:
-                servers.pop(key, None)
-                online.pop(key, None)
-                version.pop(key, None)
-        if change.added:
-            bad.update(sid for sid in change.added if not _id_ok(sid))
+        for key in keyed.removed:
+            servers.pop(key, None)
+            online.pop(key, None)
+            version.pop(key, None)
         if not bad:
             servers.update({base | sid: server for sid, server in store.servers.items()})
         else:
@@ -188,14 +183,23 @@ class CombinedFleet:
         return keyed
 
     def _keyed(self, index: int, change: FleetChange) -> FleetChange:
+        """``change`` in keys.  Ids are checked once, when they join (:attr:`_bad` keeps the ones
+        that cannot be keyed); after that a key is one ``|`` per id."""
         base = index << KEY_SHIFT
+        bad = self._bad[index]
+        if change.added:
+            bad.update(sid for sid in change.added if not _id_ok(sid))
 
         def keys(ids: Iterable[int]) -> set[int]:
-            return {base | sid for sid in ids if _id_ok(sid)}
+            if not bad:
+                return {base | sid for sid in ids}
+            return {base | sid for sid in ids if sid not in bad}
 
-        return FleetChange(keys(change.added), keys(change.removed), keys(change.changed),
-                           keys(change.went_offline), keys(change.came_online), keys(change.meta_changed),
-                           change.order_changed, change.first, change.now_ms)
+        keyed = FleetChange(keys(change.added), keys(change.removed), keys(change.changed),
+                            keys(change.went_offline), keys(change.came_online), keys(change.meta_changed),
+                            change.order_changed, change.first, change.now_ms)
+        bad.difference_update(change.removed)
+        return keyed
 
     def _keys_of(self, index: int) -> list[int]:
         order = self.stores[index].order

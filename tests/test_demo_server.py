@@ -444,7 +444,9 @@ async def test_empty_fleet_omits_servers_and_online_counts_viewers():
                 websockets.connect(d.ws_url, ping_interval=None) as b:
             await a.recv()
             await b.recv()
-            assert json.loads(await asyncio.wait_for(a.recv(), 5))["online"] == 2
+            # (a frame for ``a`` may have left before ``b`` connected on a busy machine: the next ones count both)
+            seen = [json.loads(await asyncio.wait_for(a.recv(), 5))["online"] for _ in range(2)]
+            assert seen[-1] == 2 and set(seen) <= {1, 2}
     finally:
         await d.stop()
 

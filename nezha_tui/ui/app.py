@@ -560,10 +560,10 @@ class NezhaApp(App[None]):
             return
         # Several Dashboards: frames that arrive together are published (and painted) once.
         if self._pending is not None and link.index in self._pending_from:
-            self._flush()  # a second frame of the same Dashboard: the first goes out on its own
+            self._publish_pending()  # a second frame of the same Dashboard: the first goes out on its own
         if self._pending is None:
             self._pending = change
-            self.call_later(self._flush)
+            self.call_later(self._publish_pending)
         else:
             merge_changes(self._pending, change)
         self._pending_from.add(link.index)
@@ -571,7 +571,7 @@ class NezhaApp(App[None]):
         self._alert(change)
         self.alerts.on_frame(link.index, own)
 
-    def _flush(self) -> None:
+    def _publish_pending(self) -> None:
         """Publish the frames taken in since the last paint, as one change (several Dashboards)."""
         change, self._pending = self._pending, None
         samples, self._pending_samples = self._pending_samples, []
