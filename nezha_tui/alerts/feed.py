@@ -19,9 +19,11 @@ FEED_MAX = 5000
 class EventFeed:
     """The newest :data:`FEED_MAX` events, oldest first, with an unseen counter and the active alerts.
 
-    ``active`` maps a server id to the names of its alerts holding now (``"offline"``, a rule's
-    name, ...): the grid pins and marks those rows.  ``version`` grows with every change, so a
-    view can tell whether it must repaint.
+    ``active`` maps a server's fleet key (:func:`nezha_tui.fleets.server_key`; with one Dashboard,
+    its id) to the names of its alerts holding now (``"offline"``, a rule's name, ...): the grid
+    pins and marks those rows.  Each Dashboard's pipeline sets its own *part* of it
+    (:meth:`set_active`); ``active`` is their union (fleet keys of two Dashboards never collide).
+    ``version`` grows with every change, so a view can tell whether it must repaint.
     """
 
     def __init__(self, maxlen: int = FEED_MAX) -> None:
@@ -30,6 +32,8 @@ class EventFeed:
         """Events added since :meth:`mark_seen` (the header's counter)."""
         self.version = 0
         self._active: dict[int, tuple[str, ...]] = {}
+        self._parts: dict[str, dict[int, tuple[str, ...]]] = {}
+        """Each part's (Dashboard's) active alerts; ``_active`` is their union."""
 
     # ------------------------------------------------------------------ events
 
@@ -80,13 +84,26 @@ class EventFeed:
     def active(self) -> Mapping[int, tuple[str, ...]]:
         return self._active
 
-    def set_active(self, active: Mapping[int, Iterable[str]]) -> set[int]:
-        """Replace the active alerts; return the server ids whose alerts changed."""
-        new = {sid: tuple(sorted(names)) for sid, names in active.items() if names}
-        old = self._active
+    def set_active(self, active: Mapping[int, Iterable[str]], part: str = "") -> set[int]:
+        """Replace the active alerts of ``part`` (one Dashboard: each pipeline passes its own name;
+        the other parts stay); return the keys whose alerts changed.  The keys of two parts must not
+        collide (fleet keys never do)."""
+        new = {key: tuple(sorted(names)) for key, names in active.items() if names}
+        old = self._parts.get(part, {})
         if new == old:
             return set()
-        changed = {sid for sid in new.keys() | old.keys() if new.get(sid) != old.get(sid)}
-        self._active = new
+        changed = {key for key in new.keys() | old.keys() if new.get(key) != old.get(key)}
+        if len(self._parts) <= 1 and (not self._parts or part in self._parts):
+            merged = new  # one part (one Dashboard): the union is that part (neither is modified)
+        else:
+            merged = dict(self._active)  # a new mapping: a caller holding the old one sees it unchanged
+            for key in changed:
+                names = new.get(key)
+                if names is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = names
+        self._parts[part] = new
+        self._active = merged
         self.version += 1
         return changed
