@@ -15,15 +15,15 @@ from nezha_tui.alerts.event import Event, EventKind, Severity
 from nezha_tui.alerts.feed import EventFeed
 from nezha_tui.alerts.pipeline import build_pipelines, close_pipelines, load_history
 from nezha_tui.alerts.rules import AlertConfig
+from nezha_tui.fleets import server_key
 from nezha_tui.store import FleetStore
 from tests.ui_fakes import T0, fleet
 
-SECOND = 1 << 64
-"""The fleet key of the second Dashboard's server 0 (fleets.server_key(1, sid) == SECOND | sid)."""
 
 
 def second(sid: int) -> int:
-    return SECOND | sid
+    """The fleet key of the second Dashboard's server ``sid``."""
+    return server_key(1, sid)
 
 
 class Shown:
@@ -40,7 +40,9 @@ class Shown:
 
 
 def _two(feed: EventFeed, shown: Shown, **kw):
-    return build_pipelines(["home", "work"], AlertConfig(), feed=feed, on_events=shown, keys=[None, second], **kw)
+    pipelines = build_pipelines(["home", "work"], AlertConfig(), feed=feed, on_events=shown, **kw)
+    assert pipelines[0].key is None and pipelines[1].key is not None and pipelines[1].key(5) == second(5)
+    return pipelines
 
 
 def test_same_server_id_on_two_dashboards_keeps_both_alerts_apart() -> None:
@@ -128,7 +130,7 @@ def test_one_log_file_and_one_hook_shared_history_loaded_once(tmp_path: Path, mo
 
     # the next run: the history is read once for both, each event once
     feed2 = EventFeed()
-    again = build_pipelines(["home", "work"], AlertConfig(), feed=feed2, keys=[None, second])
+    again = build_pipelines(["home", "work"], AlertConfig(), feed=feed2)
     reads: list[int] = []
     real_read = again[0].log_file.read_recent
     again[0].log_file.read_recent = lambda limit: (reads.append(limit), real_read(limit))[1]  # type: ignore
