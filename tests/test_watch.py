@@ -38,6 +38,8 @@ class ScriptedStream:
     def __init__(self, script, client, *, on_frame, on_status):
         self.script, self.on_frame, self.on_status = script, on_frame, on_status
         self.stopped = asyncio.Event()
+        self.done = False
+        """The whole script played."""
 
     async def run(self):
         for item in self.script:
@@ -46,10 +48,12 @@ class ScriptedStream:
             if isinstance(item, StreamStatus):
                 self.on_status(item)
                 if item.state is StreamState.AUTH_FAILED:
+                    self.done = True
                     return
             else:
                 self.on_frame(item, None)
             await asyncio.sleep(0)
+        self.done = True
         await self.stopped.wait()
 
     def stop(self):
@@ -125,3 +129,71 @@ def test_a_closed_stdout_stops_quietly():
     watcher = Watcher(Client(), AlertPipeline(OfflineDetector()), out=Closed(), err=io.StringIO(),
                       stream_factory=lambda c, **kw: ScriptedStream(script, c, **kw), services_interval=3600)
     assert asyncio.run(watcher.run(install_signals=False)) == 0
+
+
+def _watch_several(scripts, *, out=None, json_lines=False):
+    """``run_watch`` over scripted Dashboards (``scripts``: name -> script), the real pipelines."""
+    from nezha_tui.alerts.rules import AlertConfig
+    from nezha_tui.fleets import DashboardTarget
+    from nezha_tui.watch import run_watch
+
+    out = out if out is not None else io.StringIO()
+    err = io.StringIO()
+    clients = {name: Client() for name in scripts}
+    by_client = {id(clients[name]): script for name, script in scripts.items()}
+    targets = [DashboardTarget(name, clients[name], online_window=30.0) for name in scripts]
+
+    streams = []
+
+    def factory(client, **kw):
+        streams.append(ScriptedStream(by_client[id(client)], client, **kw))
+        return streams[-1]
+
+    async def main():
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(run_watch(targets, AlertConfig(), json_lines=json_lines, install_signals=False,
+                                               keep_log=False, out=out, err=err, stop=stop,
+                                               stream_factory=factory, services_interval=3600))
+        while not task.done() and not (len(streams) == len(scripts) and all(s.done for s in streams)):
+            await asyncio.sleep(0)
+        stop.set()
+        return await task
+
+    code = asyncio.run(main())
+    assert all(c.closed for c in clients.values())
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_several_each_line_names_its_dashboard_and_a_refused_one_is_one_line():
+    refused = StreamStatus(StreamState.AUTH_FAILED, message="wrong username or password")
+    code, out, err = _watch_several({
+        "home": [fleet(2), fleet(2, now=T0 + 60, offline=[1])],
+        "work": [refused],
+        "lab": [fleet(3), fleet(3, now=T0 + 60, offline=[1, 2])],
+    })
+    assert code == 0
+    assert err == "nezha-tui watch: work: the Dashboard refused the credentials: wrong username or password\n"
+    assert sorted(line[line.index("["):] for line in out.splitlines()) == [
+        "[home] 2 servers: 2 online",
+        "[home] srv-001 is offline (last seen 2m 00s ago)",
+        "[lab] 3 servers: 3 online",
+        "[lab] srv-001 is offline (last seen 2m 00s ago)",
+        "[lab] srv-002 is offline (last seen 2m 00s ago)",
+    ]
+
+
+def test_several_all_refused_exit_1():
+    refused = StreamStatus(StreamState.AUTH_FAILED, message="no")
+    code, out, err = _watch_several({"home": [refused], "work": [refused]})
+    assert code == 1 and out == ""
+    assert err.splitlines() == ["nezha-tui watch: home: the Dashboard refused the credentials: no",
+                                "nezha-tui watch: work: the Dashboard refused the credentials: no"]
+
+
+def test_several_a_closed_stdout_stops_them_all():
+    class Closed(io.StringIO):
+        def write(self, s):
+            raise BrokenPipeError
+
+    code, _, err = _watch_several({"home": [fleet(2)], "work": [fleet(2)]}, out=Closed())
+    assert code == 0 and err == ""
