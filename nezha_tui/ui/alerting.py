@@ -3,6 +3,10 @@ toasts, the bell, desktop notifications and :class:`~nezha_tui.ui.events.EventsA
 
 The pipeline itself (:mod:`nezha_tui.alerts.pipeline`) knows nothing of Textual; this module
 is the one place that connects it to the app.
+
+Several Dashboards: one pipeline per Dashboard (``app.dashboards``), each with its own detector
+(its events name it) and its own services poll; all feed ``app.events`` (active alerts keyed by
+fleet keys) and share one log file and one hook.  Toasts name the Dashboard when there are several.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from nezha_tui.alerts.event import SEVERITY_ORDER, Event, EventKind, Severity
-from nezha_tui.alerts.pipeline import AlertPipeline, build_pipeline
+from nezha_tui.alerts.pipeline import AlertPipeline, build_pipelines, close_pipelines, load_history
 from nezha_tui.alerts.rules import AlertConfig
 from nezha_tui.ui.events import EventsAdded
 
@@ -22,7 +26,7 @@ if TYPE_CHECKING:
     from nezha_tui.store import FleetChange
     from nezha_tui.ui.app import NezhaApp
 
-__all__ = ["AlertBridge", "TOASTED_KINDS", "SERVICES_INTERVAL"]
+__all__ = ["AlertBridge", "TOASTED_KINDS", "SERVICES_INTERVAL", "dashboard_index", "dashboard_label"]
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +43,8 @@ _TOAST_SEVERITY = {Severity.CRITICAL: "error", Severity.WARNING: "warning", Seve
 
 
 class AlertBridge:
-    """Owns the app's :class:`AlertPipeline` (built in :meth:`start`, once the app runs)."""
+    """Owns the app's :class:`AlertPipeline` s, one per Dashboard (built in :meth:`start`, once the
+    app runs)."""
 
     def __init__(self, app: NezhaApp, config: AlertConfig | None = None, *, dashboard: str = "",
                  hook_argv: Sequence[str] = (), keep_log: bool = False,
@@ -48,63 +53,114 @@ class AlertBridge:
         """The app this bridge serves (typed: NezhaApp)."""
         self.config = config or AlertConfig()
         self.dashboard = dashboard
+        """The one Dashboard's name in its events (several: each link's name at start)."""
         self.hook_argv = tuple(hook_argv)
         self.keep_log = keep_log
         self.services_interval = services_interval
-        self.pipeline: AlertPipeline | None = None
+        self.pipelines: list[AlertPipeline] = []
+        """One per Dashboard, in ``app.dashboards`` order."""
         self.notifications_sent = 0
+        self._index: dict[str, int] = {}
+        """A Dashboard's name in its events -> its index."""
+
+    @property
+    def pipeline(self) -> AlertPipeline | None:
+        """The first Dashboard's pipeline (the only one with one Dashboard)."""
+        return self.pipelines[0] if self.pipelines else None
 
     def start(self) -> None:
-        """Build the pipeline (the detector, the log file, the hook) and show earlier events."""
+        """Build the pipelines (detectors, the shared log file and hook) and show earlier events."""
         app = self.owner
-        dashboard = self.dashboard or app.dashboard_origin() or "dashboard"
-        self.pipeline = build_pipeline(dashboard, self.config, hook_argv=self.hook_argv, keep_log=self.keep_log,
-                                       feed=app.events, notify=self._desktop, on_events=self._shown,
-                                       on_problem=self._problem)
-        self.pipeline.load_history()
+        links = app.dashboards
+        if len(links) <= 1:
+            names = [self.dashboard or app.dashboard_origin() or "dashboard"]
+        else:
+            # each link's name now: its events keep it (the log, the hook, the history of the next
+            # run), even when a bare URL's label becomes the site name later
+            names = [link.name or f"dashboard {link.index + 1}" for link in links]
+        self._index = {name: i for i, name in enumerate(names)}
+        self.pipelines = build_pipelines(names, self.config, hook_argv=self.hook_argv, keep_log=self.keep_log,
+                                         feed=app.events, notify=self._desktop, on_events=lambda _index: self._shown,
+                                         on_problem=self._problem)
+        load_history(self.pipelines)  # the log read once for every Dashboard shown
         if app.start_timers and self.wants_services:
             app.set_interval(max(5.0, self.services_interval), self.fetch_services, name="alert-services")
 
     async def close(self) -> None:
-        """At exit: running hooks get a second, the last moment watched is written."""
-        if self.pipeline is not None:
-            await self.pipeline.close(hook_wait=1.0)
+        """At exit: running hooks get a second, the last moment watched is written (each shared
+        part once)."""
+        if self.pipelines:
+            await close_pipelines(self.pipelines, hook_wait=1.0)
 
     @property
     def wants_services(self) -> bool:
         """The services overview is fetched only for the built-in rules that read it."""
         return self.config.enabled("service_down") or self.config.enabled("quota")
 
+    def index_of(self, dashboard: str) -> int | None:
+        """The index of the Dashboard an event names (its name when the pipelines were built, or a
+        link's label now), ``None`` when no Dashboard shown has that name."""
+        index = self._index.get(dashboard)
+        if index is not None:
+            return index
+        for link in self.owner.dashboards:
+            if link.name == dashboard:
+                return link.index
+        return None
+
+    def label_of(self, dashboard: str) -> str:
+        """How an event's Dashboard reads now: its link's label (a bare URL's host becomes the site
+        name once known), else the name the event carries."""
+        index = self._index.get(dashboard)
+        links = self.owner.dashboards
+        if index is not None and index < len(links) and links[index].name:
+            return links[index].name
+        return dashboard
+
     # ------------------------------------------------------------------ inputs
 
     def on_frame(self, index: int, change: FleetChange) -> None:
-        """Dashboard ``index``'s frame: its own change (server ids) and its store."""
-        if self.pipeline is not None and index == 0:
-            # paused: the recording, events go on
-            self.pipeline.on_frame(change, self.owner.dashboards[index].store.live)
+        """A frame of Dashboard ``index`` (its own change: server ids), after its store took it."""
+        pipeline = self._pipeline(index)
+        if pipeline is not None:
+            # paused: the recording (``live``), events go on
+            pipeline.on_frame(change, self.owner.dashboards[index].store.live)
 
     def on_status(self, index: int, status: StreamStatus) -> None:
-        if self.pipeline is not None and index == 0:
-            self.pipeline.on_stream(status.state.value, status.message, self.now_ms())
+        pipeline = self._pipeline(index)
+        if pipeline is not None:
+            pipeline.on_stream(status.state.value, status.message, self.now_ms(index))
+
+    def _pipeline(self, index: int) -> AlertPipeline | None:
+        return self.pipelines[index] if 0 <= index < len(self.pipelines) else None
 
     def fetch_services(self) -> None:
+        """Each Dashboard's services overview, in its own worker (not one that refused the login or
+        has sent no frame yet)."""
         app = self.owner
-        if self.pipeline is None or not app.store.frames or app.login_refused:
-            return
-        app.run_worker(self._services(), name="alert-services", group="alert-services", exclusive=True,
-                       exit_on_error=False)
+        for link in app.dashboards:
+            if self._pipeline(link.index) is None or not link.store.frames or link.login_refused:
+                continue
+            group = f"alert-services-{link.index}"
+            app.run_worker(self._services(link.index), name=group, group=group, exclusive=True,
+                           exit_on_error=False)
 
-    async def _services(self) -> None:
+    async def _services(self, index: int) -> None:
+        link = self.owner.dashboards[index]
         try:
-            overview = await self.owner.client.services()
+            overview = await link.client.services()
         except Exception as exc:  # the services screen says why; here a note in the log is enough
-            log.info("services overview for events failed: %s", getattr(exc, "message", exc))
+            log.info("services overview of %s for events failed: %s", link.name, getattr(exc, "message", exc))
             return
-        if self.pipeline is not None:
-            self.pipeline.on_services(overview, self.now_ms())
+        pipeline = self._pipeline(index)
+        if pipeline is not None:
+            pipeline.on_services(overview, self.now_ms(index))
 
-    def now_ms(self) -> int:
-        return int(self.owner.fleet_now() * 1000)
+    def now_ms(self, index: int = 0) -> int:
+        """Dashboard ``index``'s clock now (unix ms); before its first frame, the app's."""
+        links = self.owner.dashboards
+        now = links[index].now() if 0 <= index < len(links) else None
+        return int((now if now is not None else self.owner.fleet_now()) * 1000)
 
     # ------------------------------------------------------------------ outputs
 
@@ -115,10 +171,18 @@ class AlertBridge:
         if not toasted:
             return
         worst = max(toasted, key=lambda e: (SEVERITY_ORDER[e.severity], e.ts_ms))
-        text = worst.message if len(toasted) == 1 else f"{worst.message} (+{len(toasted) - 1} more: e shows them)"
+        text = self.message(worst)
+        if len(toasted) > 1:
+            text = f"{text} (+{len(toasted) - 1} more: e shows them)"
         app.notify(text, severity=_TOAST_SEVERITY[worst.severity], kind="events")
         if app.bells and worst.severity in (Severity.CRITICAL, Severity.WARNING):
             app.bell()
+
+    def message(self, event: Event) -> str:
+        """An event's text for a toast: ``work: fra-12 is offline`` when several Dashboards share the app."""
+        if self.owner.several and event.dashboard:
+            return f"{self.label_of(event.dashboard)}: {event.message}"
+        return event.message
 
     def _desktop(self, event: Event) -> None:
         style = self.config.notify
@@ -126,7 +190,7 @@ class AlertBridge:
             return
         from nezha_tui.alerts.notify import osc_notification
 
-        title = f"nezha-tui: {event.dashboard}" if event.dashboard else "nezha-tui"
+        title = f"nezha-tui: {self.label_of(event.dashboard)}" if event.dashboard else "nezha-tui"
         sequence = osc_notification(style, title, event.message, tmux=bool(os.environ.get("TMUX")))
         self.owner.write_terminal(sequence)
         self.notifications_sent += 1
@@ -135,3 +199,20 @@ class AlertBridge:
         log.warning("alerts: %s", message)
         self.owner.notify(message, severity="warning", timeout=10, kind=f"alerts:{message[:40]}")
 
+
+def dashboard_index(app: object, dashboard: str) -> int | None:
+    """The index of the Dashboard an event names (see :meth:`AlertBridge.index_of`); ``None`` when no
+    Dashboard shown has that name.  With one Dashboard: 0 (its events are the only ones shown)."""
+    links = getattr(app, "dashboards", None) or []
+    if len(links) <= 1:
+        return 0
+    bridge = getattr(app, "alerts", None)
+    if isinstance(bridge, AlertBridge):
+        return bridge.index_of(dashboard)
+    return next((link.index for link in links if link.name == dashboard), None)
+
+
+def dashboard_label(app: object, dashboard: str) -> str:
+    """How an event's Dashboard reads now (see :meth:`AlertBridge.label_of`)."""
+    bridge = getattr(app, "alerts", None)
+    return bridge.label_of(dashboard) if isinstance(bridge, AlertBridge) else dashboard
