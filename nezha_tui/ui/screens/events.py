@@ -5,6 +5,10 @@ and the log file's earlier ones); an :class:`~nezha_tui.ui.events.EventsAdded` o
 ``state_changed`` brings new ones in while the screen is open, the cursor staying on its event.
 ``/`` filters by text, ``f`` steps through all / warning and worse / critical, ``enter`` opens the
 event's server.  Opening the screen marks the events seen (the header's counter).
+
+Several Dashboards: a Dashboard column (its label), the filter matches it, and ``enter`` opens the
+server through its fleet key (the event's Dashboard and server id); an event of a Dashboard not
+shown now, or of a server gone, is a toast.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Input, Static
 
 from nezha_tui.alerts.event import SEVERITY_ORDER, Event, EventKind, Severity
+from nezha_tui.ui.alerting import dashboard_index, dashboard_label
 from nezha_tui.ui.commands import screen_bindings
 from nezha_tui.format import cut_cells
 from nezha_tui.ui.drilldown import plain_cell
@@ -59,9 +64,10 @@ _WORDS = {SeverityFilter.ALL: "all events", SeverityFilter.WARNING: "warnings an
           SeverityFilter.CRITICAL: "critical events"}
 
 
-def event_haystack(event: Event) -> str:
-    """Lower-case text a filter query is matched against."""
-    return "\n".join((event.message, event.server_name, event.service_name, event.dashboard, event.rule,
+def event_haystack(event: Event, label: str = "") -> str:
+    """Lower-case text a filter query is matched against (``label``: the Dashboard's label now, when it
+    is not the name the event carries)."""
+    return "\n".join((event.message, event.server_name, event.service_name, event.dashboard, label, event.rule,
                       event.kind.value, event.severity.value)).casefold()
 
 
@@ -154,7 +160,8 @@ class EventsScreen(NezhaScreen):
         elif self._terms:  # ...but not under a text filter
             return False
         if self._terms:
-            hay = event_haystack(event)
+            label = dashboard_label(self.app, event.dashboard) if self.nezha.several else ""
+            hay = event_haystack(event, label if label != event.dashboard else "")
             if not all(term in hay for term in self._terms):
                 return False
         return True
@@ -176,7 +183,7 @@ class EventsScreen(NezhaScreen):
         matching = self.shown_events()
         self._matching = len(matching)
         events = matching[:ROWS_MAX]
-        dashboards = len({e.dashboard for e in feed}) > 1
+        dashboards = self._dashboard_column()
         narrow = 0 < self.size.width < 100
         columns = ("time", "severity", *(("dashboard",) if dashboards else ()), "server", "message")
         selected = self._selected_key(table)
@@ -208,6 +215,10 @@ class EventsScreen(NezhaScreen):
             table.move_cursor(row=min(selected_row, len(events) - 1), animate=False)
         self._update_status(len(events))
 
+    def _dashboard_column(self) -> bool:
+        """Several Dashboards share the app, or the events name more than one (earlier runs)."""
+        return self.nezha.several or len({e.dashboard for e in self.nezha.events}) > 1
+
     def _place(self, time_cell: object) -> int:
         """A row's place in time, from its time cell (what ``DataTable.sort`` gives the key)."""
         return self._order.get(id(time_cell), 0)
@@ -230,7 +241,7 @@ class EventsScreen(NezhaScreen):
         else:
             server = event.server_name or (event.service_name if event.service_id is not None else "")
             cells = {"time": when, "severity": severity_text(event.severity, theme, word=not self._narrow),
-                     "dashboard": plain_cell(event.dashboard, 20),
+                     "dashboard": plain_cell(dashboard_label(self.app, event.dashboard), 20),
                      "server": plain_cell(server, 16 if self._narrow else 24),
                      "message": Text(cut_cells(event.message, MESSAGE_MAX), no_wrap=True, overflow="ellipsis")}
         return key, cells
@@ -238,7 +249,7 @@ class EventsScreen(NezhaScreen):
     def _add(self, added: tuple[Event, ...]) -> None:
         """New events: their rows go on top (the others stay; the cursor stays on its event)."""
         feed = self.nezha.events
-        dashboards = len({e.dashboard for e in feed}) > 1
+        dashboards = self._dashboard_column()
         before = feed.newest(len(added) + 1)
         last_seen = before[-1] if len(before) > len(added) else None
         if dashboards != ("dashboard" in self._columns) or last_seen is not self._last_seen:
@@ -360,8 +371,16 @@ class EventsScreen(NezhaScreen):
             if event.kind is not EventKind.GAP:
                 self.nezha.notify("This event names no server", timeout=2, kind="events")
             return
-        if sid not in self.nezha.store.servers:
-            self.nezha.notify(f"{event.server_name or f'Server {sid}'} is not on the Dashboard now",
-                              timeout=3, kind="events")
+        app = self.nezha
+        name = event.server_name or f"Server {sid}"
+        index = dashboard_index(self.app, event.dashboard)
+        if index is None:
+            app.notify(f"{name}: its Dashboard ({event.dashboard or 'unnamed'}) is not shown now",
+                       timeout=3, kind="events")
             return
-        self.open_server(sid)
+        key = app.store.key_for(index, sid)
+        if key not in app.store.servers:
+            where = f"on {dashboard_label(self.app, event.dashboard)}" if app.several else "on the Dashboard"
+            app.notify(f"{name} is not {where} now", timeout=3, kind="events")
+            return
+        self.open_server(key)

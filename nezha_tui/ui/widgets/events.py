@@ -14,6 +14,7 @@ from textual.widget import Widget
 
 from nezha_tui.alerts.event import Event, EventKind, Severity
 from nezha_tui.format import cut_cells
+from nezha_tui.ui.alerting import dashboard_label
 from nezha_tui.ui.context import UsesNezha
 from nezha_tui.ui.drilldown import local_dt
 from nezha_tui.ui.events import AppEvent, EventsAdded, Tick
@@ -66,8 +67,9 @@ def gap_text(event: Event, tz: tzinfo | None, today: datetime | None, theme: Any
 
 
 def event_line(event: Event, theme: Any, tz: tzinfo | None, today: datetime | None, *,
-               dashboard: bool = False, width: int = 0) -> Text:
-    """One line for the wall's footer: ``14:02:33 ✖ fra-12 is offline`` (cut to ``width`` cells)."""
+               dashboard: bool | str = False, width: int = 0) -> Text:
+    """One line for the wall's footer: ``14:02:33 ✖ fra-12 is offline`` (cut to ``width`` cells);
+    ``dashboard``: prefix the Dashboard (``True``: the event's name; a string: that label)."""
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(event_time(event, tz, today), style=theme_style(theme, "foreground-muted"))
     line.append(" ")
@@ -76,8 +78,9 @@ def event_line(event: Event, theme: Any, tz: tzinfo | None, today: datetime | No
     else:
         line.append_text(severity_text(event.severity, theme, word=False))
         line.append(" ")
-        if dashboard and event.dashboard:
-            line.append(f"{cut_cells(event.dashboard, 20)} · ", style=theme_style(theme, "foreground-muted"))
+        label = dashboard if isinstance(dashboard, str) else event.dashboard if dashboard else ""
+        if label:
+            line.append(f"{cut_cells(label, 20)} · ", style=theme_style(theme, "foreground-muted"))
         line.append(event.message)
     if width > 0:
         line.truncate(width, overflow="ellipsis")
@@ -128,13 +131,14 @@ class EventTicker(UsesNezha, Widget):
             events = app.events.newest(self.lines)
             theme = self.app.theme_variables
             today = local_today(app.wall_clock(), app.tz)
-            dashboards = len({e.dashboard for e in events}) > 1
+            dashboards = app.several or len({e.dashboard for e in events}) > 1
             width = max(1, self.content_size.width)
             out = Text(no_wrap=True)
             for i, event in enumerate(events):
                 if i:
                     out.append("\n")
-                out.append_text(event_line(event, theme, app.tz, today, dashboard=dashboards, width=width))
+                label = dashboard_label(self.app, event.dashboard) if dashboards else ""
+                out.append_text(event_line(event, theme, app.tz, today, dashboard=label, width=width))
             return out
         except Exception:  # a footer must never take the wall down
             return Text("")
