@@ -90,6 +90,9 @@ async def test_same_server_id_on_two_dashboards_alerts_apart_and_toasts_name_the
         await several.push(pilot, "home", fleet(3, now=T0 + 90))
         assert dict(app.events.active) == {work1: ("hot cpu",)}
         assert changed == [frozenset({1})]
+        # the grid pins work's server 1 (its fleet key), not home's
+        view = app.screen.view
+        assert view is not None and view.pin_alerts and view.ids[0] == work1 and 1 in view.ids[1:]
 
 
 async def test_services_are_polled_per_dashboard_and_not_where_the_login_was_refused() -> None:
