@@ -34,6 +34,10 @@ class EventFeed:
         self._active: dict[int, tuple[str, ...]] = {}
         self._parts: dict[str, dict[int, tuple[str, ...]]] = {}
         """Each part's (Dashboard's) active alerts; ``_active`` is their union."""
+        self.sources: dict[str, int] = {}
+        """The name each Dashboard's events carry -> its index among the app's Dashboards (set by
+        whoever builds the pipelines; a name stays with its events even when the Dashboard's label
+        changes later)."""
 
     # ------------------------------------------------------------------ events
 
@@ -77,6 +81,10 @@ class EventFeed:
                 break
             out.append(event)
         return out
+
+    def source_index(self, dashboard: str) -> int | None:
+        """The index of the Dashboard whose events carry the name ``dashboard`` (see :attr:`sources`)."""
+        return self.sources.get(dashboard)
 
     # ------------------------------------------------------------------ active alerts
 

@@ -23,6 +23,7 @@ from nezha_tui.ui.events import EventsAdded
 
 if TYPE_CHECKING:
     from nezha_tui.api.stream import StreamStatus
+    from nezha_tui.ui.context import NezhaContext
     from nezha_tui.store import FleetChange
     from nezha_tui.ui.app import NezhaApp
 
@@ -60,8 +61,6 @@ class AlertBridge:
         self.pipelines: list[AlertPipeline] = []
         """One per Dashboard, in ``app.dashboards`` order."""
         self.notifications_sent = 0
-        self._index: dict[str, int] = {}
-        """A Dashboard's name in its events -> its index."""
 
     @property
     def pipeline(self) -> AlertPipeline | None:
@@ -78,7 +77,7 @@ class AlertBridge:
             # each link's name now: its events keep it (the log, the hook, the history of the next
             # run), even when a bare URL's label becomes the site name later
             names = [link.name or f"dashboard {link.index + 1}" for link in links]
-        self._index = {name: i for i, name in enumerate(names)}
+        app.events.sources = {name: i for i, name in enumerate(names)}
         self.pipelines = build_pipelines(names, self.config, hook_argv=self.hook_argv, keep_log=self.keep_log,
                                          feed=app.events, notify=self._desktop, on_events=lambda _index: self._shown,
                                          on_problem=self._problem)
@@ -98,24 +97,12 @@ class AlertBridge:
         return self.config.enabled("service_down") or self.config.enabled("quota")
 
     def index_of(self, dashboard: str) -> int | None:
-        """The index of the Dashboard an event names (its name when the pipelines were built, or a
-        link's label now), ``None`` when no Dashboard shown has that name."""
-        index = self._index.get(dashboard)
-        if index is not None:
-            return index
-        for link in self.owner.dashboards:
-            if link.name == dashboard:
-                return link.index
-        return None
+        """The index of the Dashboard an event names (see :func:`dashboard_index`)."""
+        return dashboard_index(self.owner, dashboard)
 
     def label_of(self, dashboard: str) -> str:
-        """How an event's Dashboard reads now: its link's label (a bare URL's host becomes the site
-        name once known), else the name the event carries."""
-        index = self._index.get(dashboard)
-        links = self.owner.dashboards
-        if index is not None and index < len(links) and links[index].name:
-            return links[index].name
-        return dashboard
+        """How an event's Dashboard reads now (see :func:`dashboard_label`)."""
+        return dashboard_label(self.owner, dashboard)
 
     # ------------------------------------------------------------------ inputs
 
@@ -200,19 +187,25 @@ class AlertBridge:
         self.owner.notify(message, severity="warning", timeout=10, kind=f"alerts:{message[:40]}")
 
 
-def dashboard_index(app: object, dashboard: str) -> int | None:
-    """The index of the Dashboard an event names (see :meth:`AlertBridge.index_of`); ``None`` when no
-    Dashboard shown has that name.  With one Dashboard: 0 (its events are the only ones shown)."""
-    links = getattr(app, "dashboards", None) or []
+
+def dashboard_index(app: NezhaContext, dashboard: str) -> int | None:
+    """The index of the Dashboard an event names: the one whose pipeline gave its events that name
+    (``app.events.sources``), else a Dashboard labelled so now; ``None`` when none is shown.  With one
+    Dashboard: 0 (its events are the only ones shown)."""
+    links = app.dashboards
     if len(links) <= 1:
         return 0
-    bridge = getattr(app, "alerts", None)
-    if isinstance(bridge, AlertBridge):
-        return bridge.index_of(dashboard)
+    index = app.events.source_index(dashboard)
+    if index is not None and 0 <= index < len(links):
+        return index
     return next((link.index for link in links if link.name == dashboard), None)
 
 
-def dashboard_label(app: object, dashboard: str) -> str:
-    """How an event's Dashboard reads now (see :meth:`AlertBridge.label_of`)."""
-    bridge = getattr(app, "alerts", None)
-    return bridge.label_of(dashboard) if isinstance(bridge, AlertBridge) else dashboard
+def dashboard_label(app: NezhaContext, dashboard: str) -> str:
+    """How an event's Dashboard reads now: its link's label (a bare URL's host becomes the site name
+    once known), else the name the event carries."""
+    index = app.events.source_index(dashboard)
+    links = app.dashboards
+    if index is not None and 0 <= index < len(links) and links[index].name:
+        return links[index].name
+    return dashboard

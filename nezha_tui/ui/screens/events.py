@@ -160,7 +160,7 @@ class EventsScreen(NezhaScreen):
         elif self._terms:  # ...but not under a text filter
             return False
         if self._terms:
-            label = dashboard_label(self.app, event.dashboard) if self.nezha.several else ""
+            label = dashboard_label(self.nezha, event.dashboard) if self.nezha.several else ""
             hay = event_haystack(event, label if label != event.dashboard else "")
             if not all(term in hay for term in self._terms):
                 return False
@@ -241,7 +241,7 @@ class EventsScreen(NezhaScreen):
         else:
             server = event.server_name or (event.service_name if event.service_id is not None else "")
             cells = {"time": when, "severity": severity_text(event.severity, theme, word=not self._narrow),
-                     "dashboard": plain_cell(dashboard_label(self.app, event.dashboard), 20),
+                     "dashboard": plain_cell(dashboard_label(self.nezha, event.dashboard), 20),
                      "server": plain_cell(server, 16 if self._narrow else 24),
                      "message": Text(cut_cells(event.message, MESSAGE_MAX), no_wrap=True, overflow="ellipsis")}
         return key, cells
@@ -373,14 +373,14 @@ class EventsScreen(NezhaScreen):
             return
         app = self.nezha
         name = event.server_name or f"Server {sid}"
-        index = dashboard_index(self.app, event.dashboard)
+        index = dashboard_index(self.nezha, event.dashboard)
         if index is None:
             app.notify(f"{name}: its Dashboard ({event.dashboard or 'unnamed'}) is not shown now",
                        timeout=3, kind="events")
             return
         key = app.store.key_for(index, sid)
         if key not in app.store.servers:
-            where = f"on {dashboard_label(self.app, event.dashboard)}" if app.several else "on the Dashboard"
+            where = f"on {dashboard_label(self.nezha, event.dashboard)}" if app.several else "on the Dashboard"
             app.notify(f"{name} is not {where} now", timeout=3, kind="events")
             return
         self.open_server(key)

@@ -137,7 +137,7 @@ class EventTicker(UsesNezha, Widget):
             for i, event in enumerate(events):
                 if i:
                     out.append("\n")
-                label = dashboard_label(self.app, event.dashboard) if dashboards else ""
+                label = dashboard_label(self.nezha, event.dashboard) if dashboards else ""
                 out.append_text(event_line(event, theme, app.tz, today, dashboard=label, width=width))
             return out
         except Exception:  # a footer must never take the wall down
