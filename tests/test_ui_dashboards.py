@@ -126,3 +126,17 @@ async def test_a_bare_url_takes_its_site_name_as_its_label() -> None:
         await pilot.pause()
         assert [link.name for link in app.dashboards] == ["home", "Work Fleet"]
         assert app.store.names == ["home", "Work Fleet"]
+
+
+async def test_offline_toasts_name_the_servers_dashboard() -> None:
+    async with running() as (app, pilot, streams, clients):
+        a, b = (stream_of(streams, c) for c in clients)
+        a.push(fleet(2))
+        b.push(fleet(2))
+        await pilot.pause()
+        seen: list[str] = []
+        original = app.notify
+        app.notify = lambda message, **kw: (seen.append(str(message)), original(message, **kw))[1]  # type: ignore[method-assign]
+        b.push(fleet(2, offline=[1]))
+        await pilot.pause()
+        assert any("srv-001 (work) is offline" in text for text in seen), seen

@@ -665,9 +665,13 @@ class NezhaApp(App[None]):
         ids = list(ids)
         position = self.store.position
         ids.sort(key=lambda sid: position.get(sid, 0))
-        for sid in ids[:limit]:
-            server = self.store.servers.get(sid)
-            names.append(server.name if server is not None and server.name else f"#{sid}")
+        store = self.store
+        for key in ids[:limit]:
+            server = store.servers.get(key)
+            name = server.name if server is not None and server.name else f"#{store.server_id(key)}"
+            if store.several:  # which Dashboard's: two may have a server of that name
+                name += f" ({store.name_of(key)})"
+            names.append(name)
         text = ", ".join(names)
         if len(ids) > limit:
             text += f" and {len(ids) - limit} more"
