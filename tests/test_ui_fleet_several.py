@@ -303,12 +303,24 @@ async def test_the_header_drops_the_dashboards_parts_first_when_narrow():
     async with several(size=NARROW) as s:
         h = header(s.app)
         assert len(h) <= NARROW[0] - 2
-        assert "live" in h and "2 Dashboards" in h  # the connection and the name stay
+        assert "live" in h and "2 Dashboards" in h and "home" not in h  # the connection and the name stay
         summary = s.app.screen.query_one(FleetSummary)
-        wide = "".join(text for text, _ in summary.fitted(400))
-        assert "work 1/2" in wide
-        mid = "".join(text for text, _ in summary.fitted(len(wide) - 5))
-        assert "home 2/2" in mid and "work 1/2" not in mid  # the last Dashboard's part went first
+
+        def text(width: int) -> str:
+            return "".join(text for text, _ in summary.fitted(width))
+
+        wide = text(400)
+        assert "home 2/2 ↓2.0k ↑4.0k │ work 1/2 ↓300k ↑2.0k │ Σ" in wide
+        # short of room for both with speeds: both without, before anything else goes
+        assert "home 2/2 │ work 1/2 │ Σ" in text(len(wide) - 5)
+        forms: list[tuple[str, str]] = []  # as the width shrinks: each Dashboard's part, "" when gone
+        for width in range(len(wide), 40, -1):
+            t = text(width)
+            form = tuple(next((f for f in (f"{name} ↓", name) if f in t), "") for name in ("home 2/2", "work 1/2"))
+            if not forms or forms[-1] != form:
+                forms.append(form)
+        # both with speeds, both without, the last Dashboard's part gone, then the first's
+        assert forms == [("home 2/2 ↓", "work 1/2 ↓"), ("home 2/2", "work 1/2"), ("home 2/2", ""), ("", "")]
 
 
 def test_short_speed():

@@ -202,9 +202,10 @@ class FleetSummary(UsesNezha, Widget):
             self._base = self.rich_style
         return self._base
 
-    def parts(self) -> list[tuple[int, list[tuple[str, str]]]]:
+    def parts(self, short: bool = False) -> list[tuple[int, list[tuple[str, str]]]]:
         """``(priority, [(text, style), ...])`` pieces in display order; lower priority numbers are
-        kept longest.  Styles are Rich style strings ("" for the widget's own)."""
+        kept longest.  Styles are Rich style strings ("" for the widget's own).  ``short``: the
+        per-Dashboard parts without their speeds (several Dashboards)."""
         app = self.nezha
         store = self.view.store
         view = self.view
@@ -232,7 +233,7 @@ class FleetSummary(UsesNezha, Widget):
                 out.append((2, [(f"filter {len(view.ids)} of {view.group_total}", "italic")]))
             out.append((3, [(f"↓{fmt_speed(totals.net_in_speed)} ↑{fmt_speed(totals.net_out_speed)}", "")]))
             if several:  # the first to go as the terminal narrows, the last Dashboard's first
-                out.extend((DASHBOARD_PRIORITY, self._dashboard_part(link, theme)) for link in app.dashboards)
+                out.extend((DASHBOARD_PRIORITY, self._dashboard_part(link, theme, short)) for link in app.dashboards)
             out.append((6, [(f"Σ↓{fmt_bytes(totals.net_in_transfer)} Σ↑{fmt_bytes(totals.net_out_transfer)}",
                              "")]))
             out.append((7, [(f"{store.viewers} viewer{'s' if store.viewers != 1 else ''}", "")]))
@@ -275,9 +276,10 @@ class FleetSummary(UsesNezha, Widget):
             out.append((0, [(app.wall_clock().strftime("%H:%M:%S"), "bold")]))
         return out
 
-    def _dashboard_part(self, link: DashboardLink, theme: dict[str, str]) -> list[tuple[str, str]]:
-        """``'home 24/24 ↓1.2 MiB/s ↑300 KiB/s'``; a Dashboard not live: its state instead of speeds
-        (``'work ◌ reconnecting #3'``)."""
+    def _dashboard_part(self, link: DashboardLink, theme: dict[str, str],
+                        short: bool = False) -> list[tuple[str, str]]:
+        """``'home 24/24 ↓1.2M ↑300k'`` (``short``: ``'home 24/24'``); a Dashboard not live: its state
+        instead of speeds (``'work 15/16 ◌ reconnecting #3'``)."""
         name = (cut_cells(link.name, 16), "bold")
         status = link.stream_status
         state = stream_state(status)
@@ -291,16 +293,37 @@ class FleetSummary(UsesNezha, Widget):
         if state is not StreamState.LIVE:
             color = theme["error"] if state in (StreamState.AUTH_FAILED, StreamState.STOPPED) else theme["warning"]
             return [name, counts, (" ◌ ", color), (connection_label(status), "")]
+        if short:
+            return [name, counts]
         return [name, counts, (f" ↓{short_speed(totals.net_in_speed)} ↑{short_speed(totals.net_out_speed)}", "")]
 
     SEPARATOR = (" │ ", "dim")
 
     def fitted(self, width: int) -> list[tuple[str, str]]:
-        """The pieces that fit in ``width`` cells, joined by separators, as ``(text, style)`` runs."""
+        """The pieces that fit in ``width`` cells, joined by separators, as ``(text, style)`` runs.
+
+        With several Dashboards, when their parts do not all fit, their short forms (no speeds)
+        are tried: whichever keeps more Dashboards is shown."""
         try:
-            parts = self.parts()
+            keep = self._fit(self.parts(), width)
+            if self.nezha.several:
+                kept = sum(p == DASHBOARD_PRIORITY for p, _, _ in keep)
+                if kept < len(self.nezha.dashboards):
+                    short = self._fit(self.parts(short=True), width)
+                    if sum(p == DASHBOARD_PRIORITY for p, _, _ in short) > kept:
+                        keep = short
         except Exception:  # never let a header take the app down
             return [("nezha-tui", "")]
+        out: list[tuple[str, str]] = []
+        for i, (_, runs, _) in enumerate(keep):
+            if i:
+                out.append(self.SEPARATOR)
+            out.extend(runs)
+        return out
+
+    def _fit(self, parts: list[tuple[int, list[tuple[str, str]]]],
+             width: int) -> list[tuple[int, list[tuple[str, str]], int]]:
+        """``parts`` less the least important ones until they fit in ``width``, each with its width."""
         sep_len = cell_len(self.SEPARATOR[0])
         keep = [(priority, runs, sum(_cells(text) for text, _ in runs)) for priority, runs in parts]
         while len(keep) > 1:
@@ -311,12 +334,7 @@ class FleetSummary(UsesNezha, Widget):
             if keep[worst][0] == 0 and all(p == 0 for p, _, _ in keep):
                 break
             keep.pop(worst)
-        out: list[tuple[str, str]] = []
-        for i, (_, runs, _) in enumerate(keep):
-            if i:
-                out.append(self.SEPARATOR)
-            out.extend(runs)
-        return out
+        return keep
 
     def render(self) -> Text:
         line = Text(no_wrap=True, overflow="ellipsis")
