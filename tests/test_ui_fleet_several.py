@@ -52,7 +52,7 @@ def make_several(names: tuple[str, ...] = ("home", "work"), *, group_lists: dict
 
 
 def stream_of(streams: Any, client: FakeClient) -> Any:
-    return next(s for s in streams.instances if s.client is client)
+    return next(s for s in reversed(streams.instances) if s.client is client)  # the latest (a retry makes one)
 
 
 class Several:
