@@ -297,6 +297,10 @@ async def test_the_header_shows_totals_over_all_and_each_dashboard():
         h = header(s.app)
         assert "work 1/2 ◌ reconnecting #3" in h and "live 1/2" in h
         assert h.index("home 2/2") < h.index("work 1/2")
+        summary = s.app.screen.query_one(FleetSummary)
+        wide = "".join(text for text, _ in summary.fitted(400))
+        short = "".join(text for text, _ in summary.fitted(len(wide) - 5))
+        assert "home 2/2 │ work 1/2 ◌ │" in short  # short of room: the banner says what work is at
 
 
 async def test_the_header_drops_the_dashboards_parts_first_when_narrow():

@@ -279,7 +279,7 @@ class FleetSummary(UsesNezha, Widget):
     def _dashboard_part(self, link: DashboardLink, theme: dict[str, str],
                         short: bool = False) -> list[tuple[str, str]]:
         """``'home 24/24 ↓1.2M ↑300k'`` (``short``: ``'home 24/24'``); a Dashboard not live: its state
-        instead of speeds (``'work 15/16 ◌ reconnecting #3'``)."""
+        instead of speeds (``'work 15/16 ◌ reconnecting #3'``; ``short``: ``'work 15/16 ◌'``)."""
         name = (cut_cells(link.name, 16), "bold")
         status = link.stream_status
         state = stream_state(status)
@@ -292,6 +292,8 @@ class FleetSummary(UsesNezha, Widget):
             counts = (counts[0], "bold reverse" if self.app.no_color else theme["error"])
         if state is not StreamState.LIVE:
             color = theme["error"] if state in (StreamState.AUTH_FAILED, StreamState.STOPPED) else theme["warning"]
+            if short:  # the banner says what it is at
+                return [name, counts, (" ◌", color)]
             return [name, counts, (" ◌ ", color), (connection_label(status), "")]
         if short:
             return [name, counts]
