@@ -62,13 +62,16 @@ class StatusFilter(enum.Enum):
     OFFLINE = "offline"
 
 
-def server_haystack(store: FleetStore, server: StreamServer) -> str:
-    """Lower-case text a filter query is matched against."""
+def server_haystack(store: FleetStore, server: StreamServer, key: int | None = None) -> str:
+    """Lower-case text a filter query is matched against.  ``key``: the server's key in ``store``
+    (a fleet key with several Dashboards, whose servers keep their own ids); its id by default."""
+    if key is None:
+        key = server.id
     host = server.host
     parts = [server.name or "", server.country_code or "", host.platform or "", host.arch or "",
              host.virtualization or ""]
-    parts.extend(store.group_names.get(server.id, ()))
-    note = store.note(server.id)
+    parts.extend(store.group_names.get(key, ()))
+    note = store.note(key)
     plan = getattr(note, "plan", None)
     if plan is not None:
         parts.extend(getattr(plan, "tags", None) or ())
@@ -316,7 +319,7 @@ class FleetView:
             server = self.store.servers.get(sid)
             if server is None:
                 return False
-            hay = self._hay[sid] = server_haystack(self.store, server)
+            hay = self._hay[sid] = server_haystack(self.store, server, sid)
         return all(term in hay for term in self._terms)
 
     def _sorted(self, members: list[int]) -> list[int]:

@@ -13,7 +13,7 @@ from rich.text import Text
 from nezha_tui.api.sanitise import sanitise
 from nezha_tui.format import cut_cells
 
-__all__ = ["no_match_text", "waiting_text", "no_servers_text", "auth_failure_text"]
+__all__ = ["no_match_text", "waiting_text", "no_servers_text", "auth_failure_text", "several_waiting_text"]
 
 BAN_NOTE = ("A Dashboard blocks an address for a while after repeated failed logins or bad tokens "
             "(3 s, 16 s, 81 s, 256 s ... longer with each failure): fix the credentials before retrying.")
@@ -44,6 +44,24 @@ def waiting_text(origin: str, reason: str = "") -> Text:
     text = Text(f"Connecting to {origin}…")
     if reason:
         text.append(f"\n{sanitise(reason)}")
+    return text
+
+
+def several_waiting_text(lines: list[tuple[str, str, str]], refused: bool = False) -> Text:
+    """No frame from any of several Dashboards yet: one line each, ``(name, origin, what it is at)``
+    (``'connecting'``, ``'auth failed: invalid token'``...); ``refused``: every one refused the
+    login (the keys to retry or quit follow)."""
+    text = Text(f"Connecting to {len(lines)} Dashboards…" if not refused else "Every Dashboard refused the login",
+                style=None if not refused else "bold")
+    for name, origin, state in lines:
+        text.append(f"\n{cut_cells(sanitise(name), 40)} ({origin}): {cut_cells(sanitise(state), 200)}")
+    if refused:
+        text.append("\n\nFix: check each profile's credentials (user/password or token in config.toml).\n")
+        text.append(f"{BAN_NOTE}\n\n")
+        text.append("r", style="bold")
+        text.append(" retry   ")
+        text.append("q", style="bold")
+        text.append(" quit")
     return text
 
 

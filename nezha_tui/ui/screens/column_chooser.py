@@ -18,16 +18,17 @@ from textual.widgets.option_list import Option
 
 from nezha_tui.ui.commands import screen_bindings
 from nezha_tui.ui.screens.base import NezhaModalScreen
-from nezha_tui.ui.widgets.fleet_table import BARS, CHOOSABLE, COLUMNS, LOCKED
+from nezha_tui.ui.widgets.fleet_table import BARS, LOCKED, choosable, columns_for
 
 __all__ = ["ColumnChooser", "ColumnList", "column_labels"]
 
 
-def column_labels() -> list[tuple[str, str]]:
-    """``(id, label)`` for every choosable id, in the table's order (the bars last)."""
-    labels = {c.key: c.label or c.title for c in COLUMNS}
+def column_labels(several: bool = False) -> list[tuple[str, str]]:
+    """``(id, label)`` for every choosable id, in the table's order (the bars last); ``several``:
+    several Dashboards (the Dashboard column is one)."""
+    labels = {c.key: c.label or c.title for c in columns_for(several)}
     labels[BARS] = "Bars beside CPU, MEM and DISK"
-    return [(cid, labels[cid]) for cid in CHOOSABLE]
+    return [(cid, labels[cid]) for cid in choosable(several)]
 
 
 class ColumnList(OptionList):
@@ -42,9 +43,9 @@ class ColumnList(OptionList):
         Binding("G", "last", "Last", show=False),
     ]
 
-    def __init__(self, marked: set[str], *, id: str | None = None) -> None:
+    def __init__(self, marked: set[str], *, several: bool = False, id: str | None = None) -> None:
         self.marked = set(marked) | LOCKED
-        self._labels = dict(column_labels())
+        self._labels = dict(column_labels(several))
         super().__init__(*(Option(self._prompt(cid), id=cid, disabled=cid in LOCKED) for cid in self._labels),
                          id=id)
 
@@ -71,15 +72,18 @@ class ColumnChooser(NezhaModalScreen[tuple[str, ...] | None]):
     SCOPE = "column_chooser"
     BINDINGS = screen_bindings("column_chooser")  # esc cancels; q and ? as on every screen
 
-    def __init__(self, chosen: tuple[str, ...] | None) -> None:
+    def __init__(self, chosen: tuple[str, ...] | None, *, several: bool = False) -> None:
         super().__init__()
         self.chosen = chosen
+        self.ids = choosable(several)
+        """The ids offered, in the table's order (the Dashboard column's with several Dashboards)."""
+        self.several = several
 
     def compose(self) -> ComposeResult:
-        marked = set(CHOOSABLE if self.chosen is None else self.chosen)
+        marked = set(self.ids if self.chosen is None else self.chosen)
         with Vertical(id="columns-box"):
             yield Static("Columns", id="columns-title")
-            yield ColumnList(marked, id="columns-list")
+            yield ColumnList(marked, several=self.several, id="columns-list")
             yield Static("space toggles · enter applies · esc cancels · a marks all\n"
                          "Columns that do not fit drop out, least important first.", id="columns-hint")
 
@@ -87,7 +91,7 @@ class ColumnChooser(NezhaModalScreen[tuple[str, ...] | None]):
     def marked(self) -> tuple[str, ...]:
         """The ids marked now, in the table's order."""
         marked = self.query_one(ColumnList).marked
-        return tuple(cid for cid in CHOOSABLE if cid in marked)
+        return tuple(cid for cid in self.ids if cid in marked)
 
     def action_apply(self) -> None:
         self.dismiss(self.marked)
@@ -97,5 +101,5 @@ class ColumnChooser(NezhaModalScreen[tuple[str, ...] | None]):
 
     def action_mark_all(self) -> None:
         column_list = self.query_one(ColumnList)
-        for cid in CHOOSABLE:
+        for cid in self.ids:
             column_list.set_marked(cid, True)

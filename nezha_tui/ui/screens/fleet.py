@@ -21,7 +21,10 @@ from nezha_tui.fleet_view import FleetView, StatusFilter
 from nezha_tui.api.stream import StreamState, StreamStatus
 from nezha_tui.store import FleetChange
 from nezha_tui.ui.commands import screen_bindings
-from nezha_tui.ui.empty_states import auth_failure_text, no_match_text, no_servers_text, waiting_text
+from nezha_tui.format import fmt_origin
+from nezha_tui.ui.empty_states import (
+    auth_failure_text, no_match_text, no_servers_text, several_waiting_text, waiting_text,
+)
 from nezha_tui.ui.events import AppEvent, EventsAdded, GroupsChanged, Tick
 from nezha_tui.ui.screens.column_chooser import ColumnChooser
 from nezha_tui.ui.screens.base import NezhaScreen
@@ -186,8 +189,12 @@ class FleetScreen(NezhaScreen):
         self.query_one(FleetSummary).refresh()  # the unseen count (the event log marks events seen)
 
     def _update_stale(self) -> None:
+        app = self.nezha
         shown = self.query_one(StaleBanner).update_state()
-        dim = shown and self.nezha.store.frames > 0
+        dim = shown and app.store.frames > 0
+        if dim and app.several:  # the rows of a Dashboard not live are dimmed one by one; all of the grid
+            dim = not any(link.stream_status is not None and link.stream_status.state is StreamState.LIVE
+                          for link in app.dashboards)  # only when none is live
         self.set_class(dim, "-stale")
 
     def _update_empty(self) -> None:
@@ -200,7 +207,9 @@ class FleetScreen(NezhaScreen):
         status = app.stream_status
         state = status.state if status is not None else None
         mode, text = "", None
-        if not app.store.frames:
+        if not app.store.frames and app.several:
+            mode, text = self._several_waiting()
+        elif not app.store.frames:
             if state is StreamState.AUTH_FAILED:
                 mode = "-auth"
                 text = auth_failure_text(app.credentials_mode(), status.message, app.dashboard_origin())
@@ -227,6 +236,24 @@ class FleetScreen(NezhaScreen):
         if text is not None and text != self._empty_text:
             self._empty_text = text
             self.query_one("#empty", Static).update(text)  # plain text (Text): never markup
+
+    def _several_waiting(self) -> tuple[str, Text]:
+        """No frame from any of several Dashboards: what each is at (every one refused: the auth panel)."""
+        app = self.nezha
+        lines = []
+        for link in app.dashboards:
+            status = link.stream_status
+            state = status.state if status is not None else StreamState.CONNECTING
+            cause = stream_cause(status.message) if status is not None else ""
+            if state is StreamState.AUTH_FAILED:
+                what = "auth failed"
+            elif state is StreamState.STOPPED:
+                what = "stopped"
+            else:
+                what = "connecting" + (f", attempt {status.attempt}" if status is not None and status.attempt else "")
+            lines.append((link.name, fmt_origin(link.client.base_url), f"{what}: {cause}" if cause else what))
+        refused = app.login_refused
+        return ("-auth" if refused else "-nodata"), several_waiting_text(lines, refused)
 
     # ------------------------------------------------------------------ filter bar
 
@@ -344,7 +371,9 @@ class FleetScreen(NezhaScreen):
         self._group_to_restore = None  # the user's choice wins over the saved one still to come
         name = self.view.next_group(step)
         self._after_view_change()
-        self._toast(f"Group: {name}", kind="group")
+        gid = self.view.group_id
+        # with several Dashboards the first choices are the Dashboards (pseudo-groups of negative ids)
+        self._toast(f"Dashboard: {name}" if gid is not None and gid < 0 else f"Group: {name}", kind="group")
 
     def action_status_filter(self) -> None:
         if self.view is None:
@@ -394,15 +423,17 @@ class FleetScreen(NezhaScreen):
         """Without servers (connecting, a refused login) the grid's keys are not live (nor in the
         footer); ``r`` only when the stream gave up."""
         if action == "retry":
-            status = self.nezha.stream_status
-            return status is not None and status.state in (StreamState.AUTH_FAILED, StreamState.STOPPED)
+            app = self.nezha
+            statuses = [link.stream_status for link in app.dashboards] if app.several else [app.stream_status]
+            return any(status is not None and status.state in (StreamState.AUTH_FAILED, StreamState.STOPPED)
+                       for status in statuses)  # with several: any that gave up
         if self._empty_mode in ("-auth", "-nodata") and action not in ("help", "open_events"):
             return False  # ? always says what works; e shows what earlier runs logged
         return True
 
     def action_choose_columns(self) -> None:
         table = self.table
-        self.app.push_screen(ColumnChooser(table.chosen_columns), table.apply_chosen_columns)
+        self.app.push_screen(ColumnChooser(table.chosen_columns, several=table.several), table.apply_chosen_columns)
 
     @on(FleetTable.ColumnsChosen)
     def _columns_chosen(self, event: FleetTable.ColumnsChosen) -> None:

@@ -25,7 +25,7 @@ from nezha_tui.format import (
     cpu_cores, fmt_bytes, fmt_duration, fmt_load, fmt_percent, fmt_speed, fmt_temp, level, load_level, percent_of,
 )
 from nezha_tui.store import ServerState
-from nezha_tui.ui.widgets.fleet_table import ALERT_MARK, FleetGrid, busiest_gpu, fit, hottest
+from nezha_tui.ui.widgets.fleet_table import ALERT_MARK, STALE_MARK, FleetGrid, busiest_gpu, fit, hottest
 
 __all__ = ["FleetCards", "billing_text", "billing_urgent"]
 
@@ -335,8 +335,9 @@ class FleetCards(FleetGrid):
         online = self.store.is_online(sid)
         status = self.store.state_of(sid)
         values = status.has_values  # never reported (or nothing to keep after a repair): all "-"
-        live = online and values
-        dim = None if online else st("fleet-cards--offline")
+        stale = self.row_stale(sid)  # its Dashboard's stream is not live: last known values, dimmed
+        live = online and values and not stale
+        dim = st("fleet-cards--offline") if stale or not online else None
 
         def styled(kind: str | None) -> Style:
             style = base
@@ -378,11 +379,14 @@ class FleetCards(FleetGrid):
         # top border with status and name
         alerts = self.view.alerts.get(sid)
         mark, mark_kind = ("●", "up") if online else ("○", "down")
-        if alerts and online:  # a rule firing, a quota: marked (an offline server keeps its ○)
+        if stale:  # whether it is online now is not known
+            mark, mark_kind = STALE_MARK, "muted"
+        elif alerts and online:  # a rule firing, a quota: marked (an offline server keeps its ○)
             mark, mark_kind = ALERT_MARK, "crit"
         cc = (server.country_code or "").upper()[:2]
         name_room = max(1, width - 4 - 2 - (cell_len(cc) + 3 if cc else 0))
-        name = fit(server.name or f"#{sid}", min(cell_len(server.name or f'#{sid}'), name_room), False)
+        title = server.name or f"#{server.id}"  # its id on its Dashboard (sid is a fleet key)
+        name = fit(title, min(cell_len(title), name_room), False)
         top = [Segment("╭ ", border), Segment(mark, styled(mark_kind)), Segment(" ", base),
                Segment(name, styled("title"))]
         used = 2 + 1 + 1 + cell_len(name)
@@ -393,7 +397,9 @@ class FleetCards(FleetGrid):
         lines = [Strip(top, width).adjust_cell_length(width, base)]
 
         platform = " · ".join(p for p in (hst.platform, hst.arch, hst.virtualization) if p) or "unknown platform"
-        if not online:
+        if stale and online:  # (offline: as below, marked stale)
+            state_line = row(("stale: last known values", "muted"), (" · " + platform, "muted"))
+        elif not online:
             state = status.state
             if state is ServerState.OFFLINE:
                 if age is None:
@@ -403,7 +409,7 @@ class FleetCards(FleetGrid):
                 platform = "offline, agent disconnected"
             else:
                 platform = "offline, never reported"
-            state_line = row((platform, "down"))
+            state_line = row((f"stale: {platform}" if stale else platform, "down"))
         elif alerts:
             names = ", ".join(str(a) for a in alerts) if isinstance(alerts, tuple) else "alert"
             state_line = row((f"{ALERT_MARK} {names}", "crit"), (" · " + platform, "muted"))
@@ -419,7 +425,7 @@ class FleetCards(FleetGrid):
         if large:
             lines.append(bar("SWAP", percent_of(s.swap_used, hst.swap_total), bool(hst.swap_total)))
         lines.append(bar("DISK", percent_of(s.disk_used, hst.disk_total), bool(hst.disk_total)))
-        if compact and (not online or status.repaired):
+        if compact and (stale or not online or status.repaired):
             lines.append(state_line)  # offline since when / repaired: more than speeds it has not
         elif live:
             lines.append(spread(f"↓ {fmt_speed(s.net_in_speed)}", f"↑ {fmt_speed(s.net_out_speed)}"))
@@ -459,10 +465,21 @@ class FleetCards(FleetGrid):
             lines.append(spread(uptime, conns, "muted", "muted"))
         else:
             lines.append(spread(uptime, f"load {load}", "muted", load_kind))
-        lines.append(Strip([Segment("╰" + "─" * (width - 2) + "╯", border)], width))
+        lines.append(self._bottom(sid, width, border))
         while len(lines) < h:
             lines.insert(-1, row(("", None)))
         return lines[:h]
+
+    def _bottom(self, sid: int, width: int, border: Style) -> Strip:
+        """The bottom border; with several Dashboards it names the card's: ``╰──── work ─╯``."""
+        label = self.dashboard_label(sid) if self.several else ""
+        room = width - 6  # "╰─ " ... " ─╯"
+        if not label or room < 1:
+            return Strip([Segment("╰" + "─" * (width - 2) + "╯", border)], width)
+        label = fit(label, min(cell_len(label), room), False)
+        fill = width - 5 - cell_len(label)
+        return Strip([Segment("╰" + "─" * fill + " ", border), Segment(label, border),
+                      Segment(" ─╯", border)], width)
 
     # -- mouse
     def on_click(self, event: events.Click) -> None:

@@ -43,8 +43,8 @@ from nezha_tui.ui.context import UsesNezha
 log = logging.getLogger("nezha_tui.ui")
 
 __all__ = [
-    "FleetGrid", "FleetTable", "Column", "COLUMNS", "CHOOSABLE", "bar_text", "layout_columns", "server_values",
-    "spark_text",
+    "FleetGrid", "FleetTable", "Column", "COLUMNS", "CHOOSABLE", "CHOOSABLE_SEVERAL", "DASHBOARD", "STALE_MARK",
+    "bar_text", "choosable", "columns_for", "layout_columns", "server_values", "spark_text",
 ]
 
 
@@ -169,6 +169,11 @@ _BAR_KINDS = {"warn": "bar-warn", "crit": "bar-crit"}
 """A bar takes the severity colour only at warn/critical; any other value draws as "bar"."""
 
 
+def _cell_dashboard(s: StreamServer, online: bool) -> Cell:
+    """The table draws the Dashboard's label from the store (the fleet key names the Dashboard)."""
+    return "", "muted"
+
+
 def _cell_net_trend(s: StreamServer, online: bool) -> Cell:
     """Offline: "-"; online the table draws the trend from the store (see :func:`spark_text`)."""
     return "-", "muted"
@@ -275,6 +280,17 @@ COLUMNS: tuple[Column, ...] = (
     Column("temp", "TEMP", 5, 8, _cell_temp, label="Hottest sensor"),
     Column("gpu", "GPU", 6, 9, _cell_gpu, label="Busiest GPU %"),
 )
+DASHBOARD = Column("dashboard", "DASHBOARD", 10, 5, _cell_dashboard, right=False,
+                   label="Dashboard (its name; with several Dashboards)")
+"""Only with several Dashboards (see :func:`columns_for`): after the name, dropped before the uptime."""
+SEVERAL_COLUMNS: tuple[Column, ...] = COLUMNS[:3] + (DASHBOARD,) + COLUMNS[3:]
+
+
+def columns_for(several: bool) -> tuple[Column, ...]:
+    """Every column of the table: with several Dashboards, the Dashboard's too."""
+    return SEVERAL_COLUMNS if several else COLUMNS
+
+
 NAME_MAX = 32
 NAME_WANT = 20
 """The name grows to this before bars are added, and to :data:`NAME_MAX` after."""
@@ -288,24 +304,38 @@ _NAME_WIDTH = next(c.width for c in COLUMNS if c.key == "name")
 LOCKED = frozenset({"name"})
 """Columns that a chosen set cannot hide."""
 CHOOSABLE: tuple[str, ...] = tuple(c.key for c in COLUMNS) + (BARS,)
-"""Every id :meth:`FleetTable.set_chosen_columns` knows, in display order (then the bars)."""
-_IDENTITY = frozenset({"status", "country", "name"})
+"""Every id the column chooser offers for one Dashboard, in display order (then the bars)."""
+CHOOSABLE_SEVERAL: tuple[str, ...] = tuple(c.key for c in SEVERAL_COLUMNS) + (BARS,)
+"""...and with several Dashboards (the Dashboard column too): every id
+:meth:`FleetTable.set_chosen_columns` knows."""
+
+
+def choosable(several: bool) -> tuple[str, ...]:
+    return CHOOSABLE_SEVERAL if several else CHOOSABLE
+
+
+_IDENTITY = frozenset({"status", "country", "name", "dashboard"})
 GAP = 1
 ALERT_MARK = "⚑"
 """The status cell of an online server with an active alert (an offline one keeps its ○)."""
+STALE_MARK = "~"
+"""The status cell of a server whose Dashboard's stream is not live (several Dashboards): its values are
+the last known ones; the mark reads without colour."""
 
 
-def layout_columns(width: int, chosen: Collection[str] | None = None) -> list[tuple[Column, int]]:
+def layout_columns(width: int, chosen: Collection[str] | None = None,
+                   several: bool = False) -> list[tuple[Column, int]]:
     """The columns that fit in ``width`` cells, in display order, with their widths.
 
     ``chosen``: the ids to show (``None``: every column); the name is always shown.
+    ``several``: several Dashboards (the Dashboard column is one of the columns).
     Columns are taken by priority while they fit (never squeezed); then the name grows
     to :data:`NAME_WANT`; then, if every one of CPU/MEM/DISK shown can have one (and
     ``chosen`` has :data:`BARS`), a bar of :data:`BAR` cells widens them; then the extra
     columns (the network trend); then the name grows to :data:`NAME_MAX`.  A column with a
     bar is :func:`has_bar`.
     """
-    shown = [c for c in COLUMNS if chosen is None or c.key in chosen or c.key in LOCKED]
+    shown = [c for c in columns_for(several) if chosen is None or c.key in chosen or c.key in LOCKED]
     picked: set[str] = set()
     used = 0
 
@@ -430,6 +460,24 @@ class FleetGrid(UsesNezha, ScrollView, can_focus=True):
         """Server id -> the age text its visible row/card shows (what the 1 s tick compares)."""
         self.age_refreshes = 0
         """Rows (or cards) the age tick asked to repaint since mount."""
+
+    # -- several Dashboards
+    @property
+    def several(self) -> bool:
+        """The fleet spans several Dashboards (rows show their Dashboard; one that is not live is marked)."""
+        return self.store.several
+
+    def dashboard_label(self, sid: int) -> str:
+        """The label of the Dashboard ``sid`` (a fleet key) is on: plain text, never markup."""
+        try:
+            return self.store.name_of(sid)
+        except Exception:  # a key of no Dashboard: a blank cell rather than an error
+            return ""
+
+    def row_stale(self, sid: int) -> bool:
+        """``sid``'s Dashboard has data and its stream is not live (several Dashboards only: one
+        Dashboard's stale stream dims the whole grid instead)."""
+        return self.several and self.store.is_stale(sid)
 
     # -- ages
     def fleet_now(self) -> float:
@@ -705,6 +753,7 @@ class FleetTable(FleetGrid):
         "fleet-table--up", "fleet-table--down", "fleet-table--muted", "fleet-table--sorted",
         "fleet-table--rail", "fleet-table--thumb",
         "fleet-table--bar", "fleet-table--bar-warn", "fleet-table--bar-crit", "fleet-table--spark",
+        "fleet-table--stale",
     }
 
     DEFAULT_CSS = """
@@ -725,6 +774,8 @@ class FleetTable(FleetGrid):
     FleetTable > .fleet-table--bar-warn { color: $nezha-warn; background: $foreground 7%; }
     FleetTable > .fleet-table--bar-crit { color: $nezha-crit; background: $foreground 7%; }
     FleetTable > .fleet-table--spark { color: $text-primary; }
+    /* a row of a Dashboard whose stream is not live (several Dashboards): last known values, dimmed */
+    FleetTable > .fleet-table--stale { color: $text-disabled; text-style: italic; }
     FleetTable > .fleet-table--rail { color: $foreground 25%; }
     FleetTable > .fleet-table--thumb { color: $scrollbar; }
     FleetTable:focus > .fleet-table--thumb { color: $scrollbar-hover; }
@@ -786,10 +837,11 @@ class FleetTable(FleetGrid):
 
     def set_chosen_columns(self, ids: Collection[str] | None) -> None:
         """Show only ``ids`` (unknown ids are ignored; the name is always shown), or every
-        column as room allows (``None``)."""
+        column as room allows (``None``).  The Dashboard column's id is kept with one
+        Dashboard too (it shows only with several)."""
         if isinstance(ids, str):  # one id, not its letters
             ids = (ids,)
-        chosen = None if ids is None else tuple(i for i in CHOOSABLE if i in ids or i in LOCKED)
+        chosen = None if ids is None else tuple(i for i in CHOOSABLE_SEVERAL if i in ids or i in LOCKED)
         if chosen == self._chosen:
             return
         self._chosen = chosen
@@ -804,13 +856,13 @@ class FleetTable(FleetGrid):
         columns of a later version show up too."""
         if ids is None:
             return
-        self.set_chosen_columns(None if set(CHOOSABLE) <= set(ids) else ids)
+        self.set_chosen_columns(None if set(choosable(self.several)) <= set(ids) else ids)
         self.post_message(self.ColumnsChosen(self._chosen))
 
     def columns(self) -> list[tuple[Column, int]]:
         width = self._content_width
         if width != self._layout_width:
-            self._layout = layout_columns(width, self._chosen)
+            self._layout = layout_columns(width, self._chosen, self.several)
             self._layout_width = width
             self._columns_width = sum(w for _, w in self._layout) + GAP * max(0, len(self._layout) - 1)
             self._plan = [(col.cell, w, col.right, col.key == "status", col.key in _IDENTITY,
@@ -952,8 +1004,8 @@ class FleetTable(FleetGrid):
             self._cache[key] = strip
         return strip  # type: ignore[return-value]
 
-    def _cell_style(self, kind: str | None, online: bool, cursor: bool, status: bool) -> Style:
-        key = (kind, online, cursor, status)
+    def _cell_style(self, kind: str | None, online: bool, cursor: bool, status: bool, stale: bool = False) -> Style:
+        key = (kind, online, cursor, status, stale)
         style = self._styles.get(key)
         if style is None:
             style = self._base_style
@@ -961,21 +1013,23 @@ class FleetTable(FleetGrid):
                 style = style + self._style(f"fleet-table--{kind}")
             if not online and not status:
                 style = style + self._style("fleet-table--offline")
+            if stale:
+                style = style + self._style("fleet-table--stale")
             if cursor:
                 style = style + self._style("fleet-table--cursor")
             style = self._styles[key] = self._final(style)
         return style
 
-    def _kind_styles(self, online: bool, cursor: bool, status: bool) -> dict[str | None, Style]:
+    def _kind_styles(self, online: bool, cursor: bool, status: bool, stale: bool = False) -> dict[str | None, Style]:
         """``kind -> Style`` for one row state, built once per theme (a row then does one look-up per cell)."""
-        key = ("kinds", online, cursor, status)
+        key = ("kinds", online, cursor, status, stale)
         styles = self._styles.get(key)
         if styles is None:
             kinds = (None, "ok", "warn", "crit", "up", "down", "muted", "bar", "bar-warn", "bar-crit", "spark")
             # equal styles become one object, so that a row's cells of equal look merge
             canonical: dict[Style, Style] = self._styles.setdefault("canonical", {})  # type: ignore[assignment]
             styles = {kind: canonical.setdefault(style, style)
-                      for kind in kinds for style in (self._cell_style(kind, online, cursor, status),)}
+                      for kind in kinds for style in (self._cell_style(kind, online, cursor, status, stale),)}
             self._styles[key] = styles  # type: ignore[assignment]
         return styles  # type: ignore[return-value]
 
@@ -999,10 +1053,11 @@ class FleetTable(FleetGrid):
         online = self.store.is_online(sid)
         status = self.store.state_of(sid)
         never = not status.has_values  # never reported (or repaired with nothing to keep): "-"
+        stale = self.row_stale(sid)  # its Dashboard is not live: last known values, dimmed and marked
         if width != self._layout_width:
             self.columns()
-        value_styles = self._kind_styles(online, cursor, False)
-        status_styles = self._kind_styles(online, cursor, True)
+        value_styles = self._kind_styles(online, cursor, False, stale)
+        status_styles = self._kind_styles(online, cursor, True, stale)
         # Adjacent cells of one style become one segment (fewer segments: cheaper for
         # Textual's filters and compositor); the gap after a run takes the run's style.
         gap = " " * GAP
@@ -1015,6 +1070,11 @@ class FleetTable(FleetGrid):
                 text, kind = "-", "muted"
             elif cell is _cell_uptime:
                 text, kind = uptime_cell(server, status, self.fleet_now() if now is None else now)
+            elif cell is _cell_dashboard:
+                text, kind = self.dashboard_label(sid), "muted"
+            elif is_status and stale:
+                # its Dashboard's stream is not live: whether it is online now is not known
+                text, kind = STALE_MARK, "muted"
             elif cell is _cell_net_trend and online:
                 # read with the row: it moves on with the server's values (a row whose values
                 # did not change keeps its trend until they do), and costs nothing for rows off screen

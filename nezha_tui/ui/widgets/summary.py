@@ -25,8 +25,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from textual.app import App
 
     from nezha_tui.fleet_view import FleetView
+    from nezha_tui.ui.links import DashboardLink
 
-__all__ = ["FleetSummary", "StaleBanner", "stream_state", "connection_label", "stale_text", "stream_cause"]
+__all__ = [
+    "FleetSummary", "StaleBanner", "stream_state", "connection_label", "stale_text", "stream_cause", "banner_lines",
+    "not_live", "short_speed",
+]
 
 
 def stream_state(status: StreamStatus | None) -> StreamState:
@@ -83,6 +87,48 @@ def stream_cause(message: str) -> str:
     return cause
 
 
+def not_live(links: list[DashboardLink]) -> list[DashboardLink]:
+    """The Dashboards the banner has a line for: every one whose stream is not live, but for one
+    still making its first connection (no frame yet, no failed attempt: nothing to say yet)."""
+    out = []
+    for link in links:
+        status = link.stream_status
+        state = stream_state(status)
+        if state is StreamState.LIVE:
+            continue
+        if (state is StreamState.CONNECTING and not link.frames_received
+                and (status is None or not status.attempt)):
+            continue
+        out.append(link)
+    return out
+
+
+BANNER_LINES = 3
+"""The banner's most lines with several Dashboards; past that, the last says how many more."""
+
+
+def banner_lines(links: list[DashboardLink], now: float, limit: int = BANNER_LINES) -> list[str]:
+    """One line per Dashboard not live (see :func:`not_live`): ``'work: stale: last frame 14 s ago,
+    reconnecting, attempt 3, next in 8 s (cause)'``; at most ``limit`` lines, the last one
+    ``'+2 more: a, b'`` when more are not live."""
+    lines: list[str] = []
+    shown = not_live(links)
+    cut = len(shown) > limit
+    for link in shown[:limit - 1] if cut else shown:
+        status = link.stream_status
+        try:
+            text = stale_text(status, link.frame_age(), now)
+        except Exception:
+            text = "stale"
+        if stream_state(status) in (StreamState.AUTH_FAILED, StreamState.STOPPED):
+            text += " · r retries"
+        lines.append(f"{cut_cells(link.name, 24)}: {text}")
+    if cut:
+        rest = shown[limit - 1:]
+        lines.append(f"+{len(rest)} more: " + ", ".join(cut_cells(link.name, 24) for link in rest))
+    return lines
+
+
 _THEME_CACHE: dict[object, dict[str, str]] = {}
 
 
@@ -103,6 +149,29 @@ def _theme_colors(app: App[object]) -> dict[str, str]:
     _THEME_CACHE[key] = colors
     return colors
 
+
+def short_speed(value: float) -> str:
+    """Bytes per second in at most 5 cells, for the per-Dashboard parts: ``'1.2M'``, ``'300k'``, ``'12B'``
+    (base 1024, as :func:`~nezha_tui.format.fmt_speed`)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return "-"
+    if not value == value or value < 0:  # NaN or negative: nothing sensible to show
+        return "-"
+    for unit in ("B", "k", "M", "G", "T"):
+        if value < 1000 or unit == "T":
+            break
+        value /= 1024
+    if value >= 1000:
+        return ">999T"
+    if unit == "B":
+        return f"{int(value)}B"
+    return f"{value:.1f}{unit}" if value < 10 else f"{int(value)}{unit}"
+
+
+DASHBOARD_PRIORITY = 8
+"""The per-Dashboard parts of the header (several Dashboards) go first as the terminal narrows."""
 
 NARROW = 100
 """Below this many columns the header's parts take their short forms ("⚑ 3" for "⚑ 3 new (e)")."""
@@ -133,9 +202,10 @@ class FleetSummary(UsesNezha, Widget):
             self._base = self.rich_style
         return self._base
 
-    def parts(self) -> list[tuple[int, list[tuple[str, str]]]]:
+    def parts(self, short: bool = False) -> list[tuple[int, list[tuple[str, str]]]]:
         """``(priority, [(text, style), ...])`` pieces in display order; lower priority numbers are
-        kept longest.  Styles are Rich style strings ("" for the widget's own)."""
+        kept longest.  Styles are Rich style strings ("" for the widget's own).  ``short``: the
+        per-Dashboard parts without their speeds (several Dashboards)."""
         app = self.nezha
         store = self.view.store
         view = self.view
@@ -145,8 +215,11 @@ class FleetSummary(UsesNezha, Widget):
         theme = _theme_colors(self.app)
         green, red, yellow, accent = theme["success"], theme["error"], theme["warning"], theme["accent"]
 
-        # the Dashboard's names, cut so one cannot push the connection state off the line
-        out.append((0, [(cut_cells(store.site_name, 40) or "Nezha", "bold")]))
+        several = app.several
+        if several:  # each Dashboard's name is in its own part (below)
+            out.append((0, [(f"{len(app.dashboards)} Dashboards", "bold")]))
+        else:  # the Dashboard's names, cut so one cannot push the connection state off the line
+            out.append((0, [(cut_cells(store.site_name, 40) or "Nezha", "bold")]))
         if view.group_id is not None:
             out.append((1, [(f"[{cut_cells(view.group_label, 30)}]", f"bold {accent}")]))
         if store.frames:
@@ -159,6 +232,8 @@ class FleetSummary(UsesNezha, Widget):
             if view.filtering:
                 out.append((2, [(f"filter {len(view.ids)} of {view.group_total}", "italic")]))
             out.append((3, [(f"↓{fmt_speed(totals.net_in_speed)} ↑{fmt_speed(totals.net_out_speed)}", "")]))
+            if several:  # the first to go as the terminal narrows, the last Dashboard's first
+                out.extend((DASHBOARD_PRIORITY, self._dashboard_part(link, theme, short)) for link in app.dashboards)
             out.append((6, [(f"Σ↓{fmt_bytes(totals.net_in_transfer)} Σ↑{fmt_bytes(totals.net_out_transfer)}",
                              "")]))
             out.append((7, [(f"{store.viewers} viewer{'s' if store.viewers != 1 else ''}", "")]))
@@ -188,6 +263,10 @@ class FleetSummary(UsesNezha, Widget):
         label = connection_label(status)
         if state is StreamState.CONNECTING and not app.store.frames:
             label = f"connecting to {app.dashboard_origin()}…"
+        if several and state is StreamState.LIVE:
+            live = sum(stream_state(link.stream_status) is StreamState.LIVE for link in app.dashboards)
+            if live < len(app.dashboards):  # some are not: how many are (the banner says which)
+                style, label = yellow, f"live {live}/{len(app.dashboards)}"
         conn = [("● " if state is StreamState.LIVE else "◌ ", style), (label, "")]
         age = app.frame_age()
         if age is not None:
@@ -197,14 +276,56 @@ class FleetSummary(UsesNezha, Widget):
             out.append((0, [(app.wall_clock().strftime("%H:%M:%S"), "bold")]))
         return out
 
+    def _dashboard_part(self, link: DashboardLink, theme: dict[str, str],
+                        short: bool = False) -> list[tuple[str, str]]:
+        """``'home 24/24 ↓1.2M ↑300k'`` (``short``: ``'home 24/24'``); a Dashboard not live: its state
+        instead of speeds (``'work 15/16 ◌ reconnecting #3'``; ``short``: ``'work 15/16 ◌'``)."""
+        name = (cut_cells(link.name, 16), "bold")
+        status = link.stream_status
+        state = stream_state(status)
+        if not link.frames_received:
+            label = "auth failed" if link.login_refused else connection_label(status)
+            return [name, (" ◌ ", ""), (label, theme["error"] if link.login_refused else "")]
+        totals = self.nezha.store.dashboard_totals(link.index)
+        counts = (f" {totals.online}/{totals.servers}", "")
+        if totals.offline:  # servers down there: critical as the offline count (NO_COLOR: bold, reversed)
+            counts = (counts[0], "bold reverse" if self.app.no_color else theme["error"])
+        if state is not StreamState.LIVE:
+            color = theme["error"] if state in (StreamState.AUTH_FAILED, StreamState.STOPPED) else theme["warning"]
+            if short:  # the banner says what it is at
+                return [name, counts, (" ◌", color)]
+            return [name, counts, (" ◌ ", color), (connection_label(status), "")]
+        if short:
+            return [name, counts]
+        return [name, counts, (f" ↓{short_speed(totals.net_in_speed)} ↑{short_speed(totals.net_out_speed)}", "")]
+
     SEPARATOR = (" │ ", "dim")
 
     def fitted(self, width: int) -> list[tuple[str, str]]:
-        """The pieces that fit in ``width`` cells, joined by separators, as ``(text, style)`` runs."""
+        """The pieces that fit in ``width`` cells, joined by separators, as ``(text, style)`` runs.
+
+        With several Dashboards, when their parts do not all fit, their short forms (no speeds)
+        are tried: whichever keeps more Dashboards is shown."""
         try:
-            parts = self.parts()
+            keep = self._fit(self.parts(), width)
+            if self.nezha.several:
+                kept = sum(p == DASHBOARD_PRIORITY for p, _, _ in keep)
+                if kept < len(self.nezha.dashboards):
+                    short = self._fit(self.parts(short=True), width)
+                    if sum(p == DASHBOARD_PRIORITY for p, _, _ in short) > kept:
+                        keep = short
         except Exception:  # never let a header take the app down
             return [("nezha-tui", "")]
+        out: list[tuple[str, str]] = []
+        for i, (_, runs, _) in enumerate(keep):
+            if i:
+                out.append(self.SEPARATOR)
+            out.extend(runs)
+        return out
+
+    def _fit(self, parts: list[tuple[int, list[tuple[str, str]]]],
+             width: int) -> list[tuple[int, list[tuple[str, str]], int]]:
+        """``parts`` less the least important ones until they fit in ``width``, each with its width."""
         sep_len = cell_len(self.SEPARATOR[0])
         keep = [(priority, runs, sum(_cells(text) for text, _ in runs)) for priority, runs in parts]
         while len(keep) > 1:
@@ -215,12 +336,7 @@ class FleetSummary(UsesNezha, Widget):
             if keep[worst][0] == 0 and all(p == 0 for p, _, _ in keep):
                 break
             keep.pop(worst)
-        out: list[tuple[str, str]] = []
-        for i, (_, runs, _) in enumerate(keep):
-            if i:
-                out.append(self.SEPARATOR)
-            out.extend(runs)
-        return out
+        return keep
 
     def render(self) -> Text:
         line = Text(no_wrap=True, overflow="ellipsis")
@@ -288,6 +404,8 @@ class StaleBanner(UsesNezha, Widget):
 
     def _text(self) -> Text:
         app = self.nezha
+        if app.several:  # a line per Dashboard not live, each cut rather than wrapped
+            return Text("\n".join(banner_lines(app.dashboards, app.clock())), no_wrap=True, overflow="ellipsis")
         status = app.stream_status
         age = app.frame_age()
         now = app.clock()
@@ -305,6 +423,8 @@ class StaleBanner(UsesNezha, Widget):
     def update_state(self) -> bool:
         """Show or hide for the current stream status; ``True`` when shown."""
         app = self.nezha
+        if app.several:
+            return self._update_several()
         status = app.stream_status
         state = stream_state(status)
         had_frame = bool(app.store.frames)
@@ -315,6 +435,20 @@ class StaleBanner(UsesNezha, Widget):
         if shown:
             width = max(1, self.content_size.width or self.app.size.width - 2)
             lines = min(3, max(1, len(self._text().wrap(self.app.console, width))))
+            self.refresh(layout=lines != self._lines)
+            self._lines = lines
+        return shown
+
+    def _update_several(self) -> bool:
+        """Several Dashboards: shown while one of them is not live (and the fleet has data: before
+        the first frame the fleet screen's body says why there is none)."""
+        app = self.nezha
+        links = not_live(app.dashboards) if app.store.frames else []
+        shown = bool(links)
+        self.set_class(shown, "-shown")
+        self.set_class(any(stream_state(link.stream_status) is StreamState.AUTH_FAILED for link in links), "-error")
+        if shown:
+            lines = min(BANNER_LINES, len(links))
             self.refresh(layout=lines != self._lines)
             self._lines = lines
         return shown
