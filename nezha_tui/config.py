@@ -27,7 +27,7 @@ from typing import Callable, Mapping
 
 from nezha_tui.api.credentials import Credentials
 
-__all__ = ["ConfigError", "Profile", "UsageError", "check_online_window", "check_url", "config_path", "read_config_text",
+__all__ = ["ConfigError", "Profile", "UsageError", "View", "load_view", "check_online_window", "check_url", "config_path", "read_config_text",
            "load_profile", "resolve_auth", "resolve_url", "read_secret_file"]
 
 CONFIG_FILE = "config.toml"
@@ -156,14 +156,9 @@ def check_online_window(value: object, where: str) -> float:
     return number
 
 
-def load_profile(name: str | None, path: Path | None = None) -> Profile:
-    """Read profile ``name`` (or the file's ``default``) from the TOML config.
-
-    A missing file is fine when no profile was asked for; a broken one (a
-    dangling link, a directory, a FIFO, invalid or absurdly nested TOML) is
-    an error with one line saying which.
-    """
-    path = path or config_path()
+def _read_config(path: Path, asked: str | None) -> dict | None:
+    """The parsed TOML at ``path``; ``None`` when there is no file (a UsageError if ``asked``,
+    a one-line description of what was asked for, needs one)."""
     try:
         os.stat(path)
         missing = False
@@ -174,16 +169,30 @@ def load_profile(name: str | None, path: Path | None = None) -> Profile:
     if missing:
         if os.path.islink(path):
             raise ConfigError(f"config {path} is a symbolic link to {os.readlink(path)}, which does not exist")
-        if name:
-            raise ConfigError(f"profile {name!r} asked for, but there is no config file at {path}")
-        return Profile()
+        if asked:
+            raise UsageError(f"{asked} asked for, but there is no config file at {path}")
+        return None
     text_ = read_config_text(path)
     try:
-        data = tomllib.loads(text_)
+        return tomllib.loads(text_)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config {path} is not valid TOML: {exc}") from None
     except RecursionError:
         raise ConfigError(f"config {path} is not valid TOML: nested too deeply") from None
+
+
+def load_profile(name: str | None, path: Path | None = None) -> Profile:
+    """Read profile ``name`` (or the file's ``default``) from the TOML config.
+
+    A missing file is fine when no profile was asked for; a broken one (a
+    dangling link, a directory, a FIFO, invalid or absurdly nested TOML) is
+    an error with one line saying which.  A profile asked for that is not
+    there is a :class:`UsageError` listing the profiles there are.
+    """
+    path = path or config_path()
+    data = _read_config(path, f"profile {name!r}" if name else None)
+    if data is None:
+        return Profile()
     profiles = data.get("profiles", {})
     if not isinstance(profiles, dict):
         raise ConfigError(f"config {path}: [profiles] must be a table")
@@ -193,10 +202,13 @@ def load_profile(name: str | None, path: Path | None = None) -> Profile:
             return Profile()
         if not isinstance(default, str) or not default:
             raise ConfigError(f"config {path}: default must be the name of a profile (a string)")
+        if default not in profiles:  # the file's mistake, not the command line's
+            known = ", ".join(sorted(profiles)) or "none"
+            raise ConfigError(f"config {path}: default names no profile {default!r} (profiles: {known})")
         name = default
     if name not in profiles:
         known = ", ".join(sorted(profiles)) or "none"
-        raise ConfigError(f"config {path} has no profile {name!r} (profiles: {known})")
+        raise UsageError(f"config {path} has no profile {name!r} (profiles: {known})")
     entry = profiles[name]
     if not isinstance(entry, dict):
         raise ConfigError(f"config {path}: profiles.{name} must be a table ([profiles.{name}] with url = ...), "
@@ -220,6 +232,57 @@ def load_profile(name: str | None, path: Path | None = None) -> Profile:
         name=name, url=text("url"), user=text("user"), password=text("password"), token=text("token"),
         token_file=text("token_file"), insecure=insecure, online_window=window,
     )
+
+
+# the most Dashboards one view may name (each is a stream, a client and a store)
+VIEW_MAX = 16
+
+
+@dataclass(frozen=True)
+class View:
+    """``[views.NAME]``: several Dashboards shown as one grid, by profile name and/or bare URL."""
+
+    name: str
+    profiles: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+
+
+def _is_view(entry: object) -> bool:
+    return isinstance(entry, dict) and ("profiles" in entry or "urls" in entry)
+
+
+def load_view(name: str, path: Path | None = None) -> View:
+    """Read ``[views.NAME]`` (``profiles = ["a", "b"]``, optionally ``urls = [...]``).
+
+    A view that is not there is a :class:`UsageError` listing the views there
+    are (tables under ``[views]`` with ``profiles`` or ``urls``: a ``[views.NAME.ui]``
+    table alone is settings saved for a combination, not a view).  The profiles
+    it names are checked when they are loaded.
+    """
+    path = path or config_path()
+    data = _read_config(path, f"view {name!r}")
+    assert data is not None
+    views = data.get("views", {})
+    if not isinstance(views, dict):
+        raise ConfigError(f"config {path}: [views] must be a table")
+    entry = views.get(name)
+    if not _is_view(entry):
+        known = ", ".join(sorted(k for k, v in views.items() if _is_view(v))) or "none"
+        raise UsageError(f"config {path} has no view {name!r} (views: {known})")
+    assert isinstance(entry, dict)
+
+    def names(key: str) -> tuple[str, ...]:
+        value = entry.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ConfigError(f"config {path}: views.{name}.{key} must be a list of names (strings)")
+        return tuple(dict.fromkeys(value))  # in order, each once
+
+    view = View(name=name, profiles=names("profiles"), urls=names("urls"))
+    if not view.profiles and not view.urls:
+        raise ConfigError(f"config {path}: views.{name} names no Dashboard (profiles = [\"a\", \"b\"])")
+    if len(view.profiles) + len(view.urls) > VIEW_MAX:
+        raise ConfigError(f"config {path}: views.{name} names more than {VIEW_MAX} Dashboards")
+    return view
 
 
 _SCHEMES = ("http", "https", "ws", "wss")
@@ -305,8 +368,13 @@ def resolve_auth(
     profile: Profile,
     env: Mapping[str, str],
     prompt: Callable[[str], str] | None,
+    where: str = "",
 ) -> Credentials:
-    """Pick the credentials; ``prompt`` asks for a password (``None``: not interactive)."""
+    """Pick the credentials; ``prompt`` asks for a password (``None``: not interactive).
+
+    ``where`` names the Dashboard in the prompt and the errors when several are
+    being opened (``work (https://nezha.example.com)``).
+    """
     token = env.get("NEZHA_TOKEN", "").strip()
     if token:
         return Credentials(token=token)
@@ -321,10 +389,12 @@ def resolve_auth(
         return Credentials()
     password = env.get("NEZHA_PASSWORD", "") or profile.password
     if not password:
+        at = f" at {where}" if where else ""
         if prompt is None:
-            raise ConfigError(f"a password is needed for user {username!r}: set NEZHA_PASSWORD "
+            how = "put it in the profile (mode 600)" if where else "set NEZHA_PASSWORD"
+            raise ConfigError(f"a password is needed for user {username!r}{at}: {how} "
                               "or run in a terminal to be prompted")
-        password = prompt(f"Password for {username}: ")
+        password = prompt(f"Password for {username}{at}: ")
         if not password:
-            raise ConfigError("no password given")
+            raise ConfigError(f"no password given{' for ' + where if where else ''}")
     return Credentials(username=username, password=password)
