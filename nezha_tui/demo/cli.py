@@ -9,6 +9,8 @@ from typing import Sequence, TextIO
 
 __all__ = ["run_demo_server", "build_parser"]
 
+SITE_NAME_MAX = 100
+
 
 def build_parser() -> argparse.ArgumentParser:
     from nezha_tui.cli import OneLineParser, number
@@ -37,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="every Nth frame is malformed: a null state, wrong types, truncated (in turn)")
     p.add_argument("--fault-hostile", action="store_true",
                    help="hostile names, host facts, public notes and error texts (escape sequences, markup...)")
+    p.add_argument("--fail-cycle", action="store_true",
+                   help="fail in a loop: fine 40 s, stream stalled 20 s, proxy 502 for 30 s (the clock from the start)")
+    p.add_argument("--site-name", metavar="TEXT", help="the Dashboard's site name (Nezha Demo)")
     return p
 
 
@@ -57,13 +62,22 @@ def run_demo_server(argv: Sequence[str] | None = None, *, out: TextIO | None = N
         print("nezha-tui: demo-server: --host must be an address or a host name", file=sys.stderr)
         return 2
 
+    if args.site_name is not None and (len(args.site_name) > SITE_NAME_MAX or not args.site_name.isprintable()):
+        print(f"nezha-tui: demo-server: --site-name must be printable text of at most {SITE_NAME_MAX} characters",
+              file=sys.stderr)
+        return 2
+
+    from .failing import FAIL_CYCLE
     from .server import DemoOptions, DemoServer
 
     opts = DemoOptions(servers=args.servers, seed=args.seed, frame_interval=args.interval,
                        force_auth=args.force_auth, tsdb=not args.no_tsdb, legacy=args.legacy,
                        jwt_lifetime=args.jwt_lifetime,
                        proxy_502=args.fault_502, waf_reason=args.fault_waf, stall=args.fault_stall,
-                       hostile=args.fault_hostile, malformed_every=args.fault_malformed)
+                       hostile=args.fault_hostile, malformed_every=args.fault_malformed,
+                       fail_cycle=FAIL_CYCLE if args.fail_cycle else None)
+    if args.site_name is not None:
+        opts.site_name = args.site_name
 
     async def serve() -> int:
         server = DemoServer(opts, host=args.host, port=args.port)
@@ -75,6 +89,7 @@ def run_demo_server(argv: Sequence[str] | None = None, *, out: TextIO | None = N
             return 1
         t = server.tokens
         legacy = "; acting as a pre-v2.0 Dashboard without history" if args.legacy else ""
+        legacy += "; failing in a loop (fine 40 s, stalled 20 s, 502 for 30 s)" if args.fail_cycle else ""
         print(f"Nezha demo Dashboard at {server.url}  ({args.servers} servers, seed {args.seed}{legacy})", file=out)
         print(f"  stream:   {server.ws_url}", file=out)
         print(f"  admin:    username {server.username!r}  password {server.password!r}", file=out)

@@ -48,6 +48,7 @@ from urllib.parse import parse_qs
 
 from . import hostile, views
 from .auth import AuthBook
+from .failing import FailDriver, FailSchedule
 from .faults import MALFORMED_KINDS, DemoFaults
 from .fleet import Fleet, build_fleet
 from .frames import FrameEncoder
@@ -57,6 +58,8 @@ from .story import Story
 from .views import ApiFailure, Viewer
 
 __all__ = ["DemoOptions", "DemoServer", "DemoState", "NGINX_502", "waf_page"]
+
+FAIL_TICK = 0.25  # s between looks at the fail schedule (``DemoOptions.fail_cycle``)
 
 
 @dataclass
@@ -87,6 +90,9 @@ class DemoOptions:
     stall: bool = False
     hostile: bool = False  # hostile texts and error texts (see hostile.py); fixed at start
     malformed_every: int = 0  # every Nth frame of a stream is malformed (kinds in turn; 0 = never)
+    # fail on this schedule from the start (failing.py; ``--demo-fail-one``); the clock is then also
+    # read every FAIL_TICK seconds to follow it
+    fail_cycle: tuple | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -204,6 +210,11 @@ class DemoServer:
         self.state = DemoState(self.options)
         self.faults: DemoFaults = self.state.faults
         self.faults._drop_hook = self._drop_threadsafe
+        self.fail_driver: FailDriver | None = None
+        """Flips ``faults`` on ``options.fail_cycle``'s schedule (from the demo's start); ticked by the server."""
+        if self.options.fail_cycle:
+            self.fail_driver = FailDriver(self.faults, FailSchedule(self.state.t0, self.options.fail_cycle))
+        self._fail_task: asyncio.Task | None = None
         self._uv: Any = None
         self._sock: socket.socket | None = None
         self._task: asyncio.Task | None = None
@@ -280,12 +291,23 @@ class DemoServer:
                 sock.close()
                 raise OSError(f"demo server failed to start on {self.host}:{self.port}")
             await asyncio.sleep(0.002)
+        if self.fail_driver is not None:
+            self.fail_driver.tick(float(self.options.clock()))
+            self._fail_task = asyncio.create_task(self._follow_fail_schedule())
+
+    async def _follow_fail_schedule(self) -> None:
+        assert self.fail_driver is not None
+        while not await self._pause(FAIL_TICK):
+            self.fail_driver.tick(float(self.options.clock()))
 
     async def stop(self) -> None:
         if self._task is None:
             return
         assert self._stopping is not None
         self._stopping.set()
+        if self._fail_task is not None:
+            self._fail_task.cancel()
+            self._fail_task = None
         self._uv.should_exit = True
         try:
             await asyncio.wait_for(asyncio.shield(self._task), 5)
