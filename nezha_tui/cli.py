@@ -12,23 +12,21 @@ import argparse
 import asyncio
 import logging
 import math
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from nezha_tui import __version__
-from nezha_tui.api.credentials import Credentials
 from nezha_tui.config import (
     ONLINE_WINDOW_MAX,
     ONLINE_WINDOW_MIN,
     URL_ECHO_MAX,
     ConfigError,
     UsageError,
-    load_profile,
-    resolve_auth,
-    resolve_url,
 )
+from nezha_tui.connections import DEMO_DASHBOARDS_MAX, Connection, Dashboards, demo_count, open_dashboards
+
+__all__ = ["CliError", "Connection", "OneLineParser", "main", "number"]
 
 log = logging.getLogger("nezha_tui")
 
@@ -90,14 +88,21 @@ DEMO_SERVERS_MAX = 10000
 
 
 def _add_connection_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("url", nargs="?", help="Dashboard URL, e.g. https://nezha.example.com (or NEZHA_URL)")
-    p.add_argument("--profile", metavar="NAME", help="profile from the config file")
+    p.add_argument("url", nargs="*", metavar="URL",
+                   help="Dashboard URL, e.g. https://nezha.example.com (or NEZHA_URL); several: one grid over all")
+    p.add_argument("--profile", metavar="NAME", action="append",
+                   help="profile from the config file; repeat it to show several Dashboards as one")
+    p.add_argument("--view", metavar="NAME", help="the Dashboards of [views.NAME] in the config file (profiles = [...])")
     p.add_argument("--user", metavar="NAME", help="log in as NAME; password from NEZHA_PASSWORD or a prompt")
     p.add_argument("--token-file", metavar="PATH", help="file holding an nzp_ access token or a JWT (mode 600)")
     p.add_argument("--insecure", action="store_true", help="do not verify the Dashboard's TLS certificate")
     p.add_argument("--demo", action="store_true", help="start the built-in simulated Dashboard and connect to it")
     p.add_argument("--demo-servers", type=number(1, DEMO_SERVERS_MAX, "", integer=True), default=24, metavar="N",
                    help=f"servers in the demo fleet (24, up to {DEMO_SERVERS_MAX})")
+    p.add_argument("--demo-dashboards", type=number(1, DEMO_DASHBOARDS_MAX, "", integer=True), metavar="N",
+                   help=f"start N simulated Dashboards (1-{DEMO_DASHBOARDS_MAX}), each its own fleet, shown as one")
+    p.add_argument("--demo-fail-one", action="store_true",
+                   help="the last simulated Dashboard fails in a loop (fine 40 s, stalled 20 s, proxy 502 for 30 s)")
     p.add_argument("--demo-seed", type=number(-(2**63), 2**63 - 1, "", integer=True), default=1, metavar="S",
                    help="seed of the demo fleet (1)")
     p.add_argument("--demo-as", choices=("admin", "guest", "token"), default="admin",
@@ -161,102 +166,9 @@ def _snapshot_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _prompt_password(prompt: str) -> str:
-    import getpass
-
-    return getpass.getpass(prompt)
-
-
-class Connection:
-    """Where to connect and as whom; owns the in-process demo when ``--demo``."""
-
-    def __init__(self, url: str, auth: Credentials, verify: bool, online_window: float | None, demo=None,
-                 scope: tuple[str, ...] = (), name: str = ""):
-        self.url, self.auth, self.verify, self.online_window, self.demo = url, auth, verify, online_window, demo
-        self.scope = scope
-        """Where this connection's UI settings are saved: its profile's, the demo's, or the common ones."""
-        self.name = name or _host_of(url)
-        """The Dashboard's name in events: the profile's name, ``demo``, else the URL's host."""
-
-    def make_client(self):
-        from nezha_tui.api.client import NezhaClient
-
-        return NezhaClient(self.url, self.auth, verify=self.verify)
-
-    def close(self) -> None:
-        if self.demo is not None:
-            self.demo.stop()
-            self.demo = None
-
-
-# Above this many servers the demo runs in its own process: encoding a frame of
-# thousands of servers takes long enough to stall the app if they shared the GIL.
-DEMO_THREAD_MAX = 1000
-
-
-def _start_demo(args: argparse.Namespace):
-    servers = args.demo_servers
-    if servers > DEMO_THREAD_MAX:
-        from nezha_tui.demo.process import start_demo_process
-
-        extra = ["--no-tsdb"] if args.demo_no_tsdb else []
-        extra += ["--fault-hostile"] if getattr(args, "fault_hostile", False) else []
-        extra += ["--fault-malformed", str(args.fault_malformed)] if getattr(args, "fault_malformed", 0) else []
-        try:
-            return start_demo_process(["--servers", str(servers), "--seed", str(args.demo_seed), *extra])
-        except RuntimeError as exc:
-            raise CliError(str(exc)) from None
-    from nezha_tui.demo.server import DemoOptions
-    from nezha_tui.demo.thread import start_demo_in_thread
-
-    return start_demo_in_thread(DemoOptions(servers=servers, seed=args.demo_seed, tsdb=not args.demo_no_tsdb,
-                                            hostile=getattr(args, "fault_hostile", False),
-                                            malformed_every=getattr(args, "fault_malformed", 0)))
-
-
-def _connection(args: argparse.Namespace) -> Connection:
-    from nezha_tui.logsetup import register_secret
-    from nezha_tui.settings import DEMO_SCOPE, NO_PROFILE_SCOPE, profile_scope
-
-    if args.demo:
-        demo = _start_demo(args)
-        if args.demo_as == "admin":
-            auth = Credentials(username=demo.username, password=demo.password)
-        elif args.demo_as == "token":
-            auth = Credentials(token=demo.token)
-        else:
-            auth = Credentials()
-        return Connection(demo.url, auth, True, getattr(args, "online_window", None), demo, DEMO_SCOPE, "demo")
-    profile = load_profile(args.profile)
-    url = resolve_url(args.url, profile, os.environ)
-    interactive = sys.stdin.isatty() and sys.stderr.isatty()
-    auth = resolve_auth(user=args.user, token_file=args.token_file, profile=profile, env=os.environ,
-                        prompt=_prompt_password if interactive else None)
-    register_secret(auth.password)
-    register_secret(auth.token)
-    from nezha_tui.api.client import normalize_base_url
-
-    try:
-        normalize_base_url(url)
-    except ValueError:  # what check_url let through; its message would echo the URL in full
-        raise UsageError("the Dashboard URL is malformed (expected e.g. https://nezha.example.com)") from None
-    window = getattr(args, "online_window", None) or profile.online_window
-    # the profile's settings only when this is the profile's Dashboard (its group names mean something)
-    from_profile = bool(profile.name and profile.url) and not args.url and not os.environ.get("NEZHA_URL")
-    scope = profile_scope(profile.name) if from_profile else NO_PROFILE_SCOPE
-    return Connection(url, auth, not (args.insecure or profile.insecure), window, scope=scope,
-                      name=profile.name if from_profile else "")
-
-
-def _host_of(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        return f"{host}:{parts.port}" if parts.port else host
-    except ValueError:
-        return ""
+def _dashboards(args: argparse.Namespace) -> Dashboards:
+    """The Dashboards the arguments name; one, as always, or several (see connections.py)."""
+    return open_dashboards(args)
 
 
 # --------------------------------------------------------------------------- alerts
@@ -289,7 +201,7 @@ def _alert_setup(args: argparse.Namespace):
             problems = [str(exc)]
     for problem in problems:
         _err(problem)
-    if getattr(args, "demo", False) and not config.rules:
+    if demo_count(args) and not config.rules:
         import dataclasses
 
         from nezha_tui.alerts.rules import DEMO_RULE
@@ -320,20 +232,25 @@ def _cmd_run(argv: Sequence[str]) -> int:
     setup_logging(args.log)
     _check_theme(args.theme)
     alerts, problems, hook = _alert_setup(args)
-    conn = _connection(args)
+    dashboards = _dashboards(args)
     try:
         from nezha_tui.config import config_path
         from nezha_tui.settings import SettingsFile, SettingsStore
         from nezha_tui.ui.app import NezhaApp
 
-        settings = SettingsStore.from_file(SettingsFile(config_path(), conn.scope))
-        app = NezhaApp(conn.make_client(), wall=args.wall, online_window=conn.online_window or 30.0,
-                       bells=args.bell, settings=settings, theme=args.theme, alerts=alerts,
-                       dashboard_name=conn.name, hook_argv=hook, keep_event_log=True, startup_problems=problems)
+        settings = SettingsStore.from_file(SettingsFile(config_path(), dashboards.scope))
+        conn = dashboards.first
+        common = dict(wall=args.wall, online_window=conn.online_window or 30.0, bells=args.bell, settings=settings,
+                      theme=args.theme, alerts=alerts, hook_argv=hook, keep_event_log=True,
+                      startup_problems=problems)
+        if dashboards.several:
+            app = NezhaApp([c.target() for c in dashboards.connections], **common)
+        else:
+            app = NezhaApp(conn.make_client(), dashboard_name=conn.name, **common)
         app.run()
         return app.return_code or 0
     finally:
-        conn.close()
+        dashboards.close()
 
 
 def _cmd_watch(argv: Sequence[str]) -> int:
@@ -342,8 +259,11 @@ def _cmd_watch(argv: Sequence[str]) -> int:
 
     setup_logging(args.log)
     config, _problems, hook = _alert_setup(args)
-    conn = _connection(args)
+    dashboards = _dashboards(args)
     try:
+        if dashboards.several:
+            raise UsageError("watch follows one Dashboard at a time (give one --profile or URL)")
+        conn = dashboards.first
         from nezha_tui.alerts.pipeline import build_pipeline
         from nezha_tui.watch import Watcher
 
@@ -352,7 +272,13 @@ def _cmd_watch(argv: Sequence[str]) -> int:
                           online_window=conn.online_window or 30.0)
         return asyncio.run(watcher.run())
     finally:
-        conn.close()
+        dashboards.close()
+
+
+def _warn_report(report, who: str = "") -> None:
+    if report.bad_fields or report.dropped_servers:
+        _err(f"{who}warning: {report.bad_fields} malformed field(s) and {report.dropped_servers} server(s) "
+             "could not be read and were skipped")
 
 
 def _cmd_snapshot(argv: Sequence[str]) -> int:
@@ -360,20 +286,46 @@ def _cmd_snapshot(argv: Sequence[str]) -> int:
     from nezha_tui.logsetup import setup_logging
 
     setup_logging(args.log)
-    from nezha_tui.snapshot import SnapshotError, snapshot_json, snapshot_table, take_snapshot
+    from nezha_tui.snapshot import (
+        SnapshotError,
+        several_json,
+        several_table,
+        snapshot_json,
+        snapshot_table,
+        take_snapshot,
+        take_snapshots,
+    )
 
-    conn = _connection(args)
+    dashboards = _dashboards(args)
+    if dashboards.several:
+        try:
+            targets = [(c.name, c.make_client(), c.online_window or 30.0) for c in dashboards.connections]
+            snaps = asyncio.run(take_snapshots(targets, args.timeout))
+        finally:
+            dashboards.close()
+        from nezha_tui.logsetup import one_line
+
+        for snap in snaps:  # one line each, and the rest still print
+            if snap.error is not None:
+                _err(one_line(f"{snap.name}: {snap.error}"))
+            else:
+                _warn_report(snap.report, f"{snap.name}: ")
+        if all(snap.error is not None for snap in snaps):
+            return 1
+        sys.stdout.write((several_json(snaps) if args.json else several_table(snaps)) + "\n")
+        sys.stdout.flush()
+        return 0
+    conn = dashboards.first
     try:
         setting, groups, frame, report, store = asyncio.run(take_snapshot(conn.make_client(), args.timeout,
                                                                           conn.online_window or 30.0))
     except SnapshotError as exc:
         raise CliError(str(exc)) from None
     finally:
-        conn.close()
-    if report.bad_fields or report.dropped_servers:
-        _err(f"warning: {report.bad_fields} malformed field(s) and {report.dropped_servers} server(s) "
-             "could not be read and were skipped")
-    out = snapshot_json(setting, groups, frame, store) if args.json else snapshot_table(setting, groups, frame, store)
+        dashboards.close()
+    _warn_report(report)
+    out = (snapshot_json(setting, groups, frame, store, conn.name) if args.json
+           else snapshot_table(setting, groups, frame, store))
     sys.stdout.write(out + "\n")
     sys.stdout.flush()
     return 0

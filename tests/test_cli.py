@@ -159,7 +159,7 @@ def test_profile_from_config_file(tmp_path, demo, capsys):
 
 def test_large_demo_runs_in_its_own_process(capsys):
     # Above DEMO_THREAD_MAX the demo's frame encoding must not share the app's GIL.
-    from nezha_tui.cli import DEMO_THREAD_MAX
+    from nezha_tui.connections import DEMO_THREAD_MAX
 
     n = DEMO_THREAD_MAX + 1
     assert main(["snapshot", "--demo", "--demo-servers", str(n), "--demo-as", "token"]) == 0

@@ -67,19 +67,20 @@ def test_the_app_gets_a_store_for_the_config_file(started, config_dir):
     (["--profile", "work"], {}, profile_scope("work")),
     ([], {}, profile_scope("home")),  # the default profile
     (["http://127.0.0.1:11"], {}, NO_PROFILE_SCOPE),  # another Dashboard: its groups are not home's
-    (["--profile", "work", "http://127.0.0.1:11"], {}, NO_PROFILE_SCOPE),
+    # a profile and a URL are two Dashboards: the combination's own table, [views."127.0.0.1+work".ui]
+    (["--profile", "work", "http://127.0.0.1:11"], {}, ("views", "127.0.0.1+work")),
     (["--profile", "work"], {"NEZHA_URL": "http://127.0.0.1:12"}, NO_PROFILE_SCOPE),
 ])
 def test_which_settings_a_connection_uses(argv, env, scope, monkeypatch):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     args = cli._run_parser().parse_args(argv)
-    assert cli._connection(args).scope == scope
+    assert cli._dashboards(args).first.scope == scope
 
 
 def test_the_demo_has_its_own_settings():
     args = cli._run_parser().parse_args(["--demo", "--demo-servers", "2"])
-    conn = cli._connection(args)
+    conn = cli._dashboards(args).first
     try:
         assert conn.scope == DEMO_SCOPE
     finally:
