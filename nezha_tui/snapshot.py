@@ -12,10 +12,13 @@ The login is not retried here (a failed one is the client's to remember).
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from typing import Any
 
 from nezha_tui.api.errors import is_transient
 
-__all__ = ["SnapshotError", "first_frame", "take_snapshot", "snapshot_json", "snapshot_table"]
+__all__ = ["DashboardSnapshot", "SnapshotError", "first_frame", "take_snapshot", "take_snapshots", "snapshot_json",
+           "snapshot_table", "several_json", "several_table"]
 
 RETRIES = 2  # more attempts after a transient failure (5xx, network)
 RETRY_DELAY = 0.5  # s before the first retry; doubled for the next
@@ -110,9 +113,37 @@ async def take_snapshot(client, timeout: float, online_window: float):
     return setting, groups, frame, report, store
 
 
-def snapshot_json(setting, groups, frame, store) -> str:
+@dataclass
+class DashboardSnapshot:
+    """One Dashboard's part of a snapshot of several: its first frame, or why there is none."""
+
+    name: str
+    setting: Any = None
+    groups: Any = None
+    frame: Any = None
+    report: Any = None
+    store: Any = None
+    error: str | None = None
+
+
+async def take_snapshots(targets, timeout: float) -> list[DashboardSnapshot]:
+    """Each ``(name, client, online_window)``'s first frame, all at once; one failing is its own
+    :attr:`DashboardSnapshot.error`, never the others' (every client is closed)."""
+
+    async def one(name: str, client, window: float) -> DashboardSnapshot:
+        try:
+            setting, groups, frame, report, store = await take_snapshot(client, timeout, window)
+        except SnapshotError as exc:
+            return DashboardSnapshot(name, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - one Dashboard's surprise is not the others' business
+            return DashboardSnapshot(name, error=f"unexpected error: {type(exc).__name__}: {exc}")
+        return DashboardSnapshot(name, setting, groups, frame, report, store)
+
+    return list(await asyncio.gather(*(one(name, client, window) for name, client, window in targets)))
+
+
+def _server_items(frame, store, dashboard: str) -> list[dict]:
     import datetime as dt
-    import json
 
     from nezha_tui.api.models import to_builtins
 
@@ -133,22 +164,59 @@ def snapshot_json(setting, groups, frame, store) -> str:
         item["repaired"] = sorted(status.repaired)
         if not status.has_values:  # never reported (or broken in its first frame): no values, not zeros
             item["state"] = None
+        item["dashboard"] = dashboard  # ids are unique per Dashboard only: (dashboard, id) names a server
         servers.append(item)
-    doc = {
-        "site_name": setting.config.site_name,
-        "tsdb_enabled": setting.tsdb_enabled,
-        "now": frame.now,
-        "online": frame.online,
-        "groups": to_builtins(groups),
-        "servers": servers,
-    }
+    return servers
+
+
+def _dashboard_entry(snap: DashboardSnapshot) -> dict:
+    from nezha_tui.api.models import to_builtins
+
+    if snap.error is not None:
+        return {"name": snap.name, "site_name": None, "tsdb_enabled": None, "now": None, "online": None,
+                "groups": [], "error": snap.error}
+    return {"name": snap.name, "site_name": snap.setting.config.site_name, "tsdb_enabled": snap.setting.tsdb_enabled,
+            "now": snap.frame.now, "online": snap.frame.online, "groups": to_builtins(snap.groups), "error": None}
+
+
+def _dumps(doc: dict) -> str:
+    import json
+
     from nezha_tui.api.sanitise import escape_json_controls
 
     # exact data, but C1, bidi and zero-width characters as \u escapes (json.dumps writes them raw)
     return escape_json_controls(json.dumps(doc, ensure_ascii=False, indent=2))
 
 
-def snapshot_table(setting, groups, frame, store) -> str:
+def snapshot_json(setting, groups, frame, store, dashboard: str = "") -> str:
+    """One Dashboard: its site name, clock, groups and servers, each server marked with ``dashboard``;
+    ``dashboards`` lists it as :func:`several_json` does."""
+    from nezha_tui.api.models import to_builtins
+
+    snap = DashboardSnapshot(dashboard, setting, groups, frame, None, store)
+    doc = {
+        "site_name": setting.config.site_name,
+        "tsdb_enabled": setting.tsdb_enabled,
+        "now": frame.now,
+        "online": frame.online,
+        "groups": to_builtins(groups),
+        "dashboards": [_dashboard_entry(snap)],
+        "servers": _server_items(frame, store, dashboard),
+    }
+    return _dumps(doc)
+
+
+def several_json(snaps: list[DashboardSnapshot]) -> str:
+    """Several Dashboards: ``dashboards`` (name, site name, clock, groups, error: each its own ids)
+    and every server that answered, each marked with its ``dashboard``."""
+    servers: list[dict] = []
+    for snap in snaps:
+        if snap.error is None:
+            servers += _server_items(snap.frame, snap.store, snap.name)
+    return _dumps({"dashboards": [_dashboard_entry(snap) for snap in snaps], "servers": servers})
+
+
+def _rows(setting, groups, store, dashboard: str | None) -> list[tuple[str, ...]]:
     from nezha_tui.api.sanitise import sanitise
     from nezha_tui.format import cut_cells, fmt_duration, fmt_percent, fmt_speed, percent_of
     from nezha_tui.store import state_phrase
@@ -162,8 +230,7 @@ def snapshot_table(setting, groups, frame, store) -> str:
     for g in groups:
         for sid in g.servers:
             group_of.setdefault(sid, name_cell(g.group.name))
-    header = ("ID", "STATUS", "NAME", "CC", "CPU", "MEM", "DISK", "IN/s", "OUT/s", "UPTIME", "GROUP")
-    rows = [header]
+    rows = []
     # the store's servers: the frame's, with their text sanitised (issue 9) and a repaired
     # server's kept values, never the raw frame
     for s in store.servers.values():
@@ -180,19 +247,52 @@ def snapshot_table(setting, groups, frame, store) -> str:
                 fmt_speed(st.net_in_speed) if online else "-", fmt_speed(st.net_out_speed) if online else "-",
                 fmt_duration(st.uptime) if online else "-",
             )
-        rows.append((str(s.id), state_phrase(status, now_s), name_cell(s.name) or f"#{s.id}", cut_cells(s.country_code.upper(), 3) or "-",
-                     *values, group_of.get(s.id, "")))
+        row = (str(s.id), state_phrase(status, now_s), name_cell(s.name) or f"#{s.id}",
+               cut_cells(s.country_code.upper(), 3) or "-", *values, group_of.get(s.id, ""))
+        rows.append(row if dashboard is None else (name_cell(dashboard), *row))
+    return rows
+
+
+_HEADER = ("ID", "STATUS", "NAME", "CC", "CPU", "MEM", "DISK", "IN/s", "OUT/s", "UPTIME", "GROUP")
+_RIGHT = frozenset({0, 4, 5, 6, 7, 8, 9})  # the numbers (ID and the values)
+
+
+def _layout(header: tuple[str, ...], rows: list[tuple[str, ...]], right: frozenset[int]) -> list[str]:
     from rich.cells import cell_len  # wide (CJK) characters take two columns
 
+    rows = [header, *rows]
     widths = [max(cell_len(r[i]) for r in rows) for i in range(len(header))]
-    right = {0, 4, 5, 6, 7, 8, 9}
 
     def pad(i: int, cell: str) -> str:
         fill = " " * (widths[i] - cell_len(cell))
         return fill + cell if i in right else cell + fill
 
-    lines = ["  ".join(pad(i, c) for i, c in enumerate(r)).rstrip() for r in rows]
+    return ["  ".join(pad(i, c) for i, c in enumerate(r)).rstrip() for r in rows]
+
+
+def _title(setting, store) -> str:
+    from nezha_tui.api.sanitise import sanitise
+
     total = len(store.servers)
     online = sum(1 for sid in store.servers if store.is_online(sid))
-    title = f"{sanitise(setting.config.site_name) or 'Nezha'}: {total} servers, {online} online, {total - online} offline"
-    return "\n".join([title, *lines])
+    return f"{sanitise(setting.config.site_name) or 'Nezha'}: {total} servers, {online} online, {total - online} offline"
+
+
+def snapshot_table(setting, groups, frame, store) -> str:
+    return "\n".join([_title(setting, store), *_layout(_HEADER, _rows(setting, groups, store, None), _RIGHT)])
+
+
+def several_table(snaps: list[DashboardSnapshot]) -> str:
+    """A title line per Dashboard that answered (its name, its site name), then one table with a
+    DASHBOARD column; the ones that failed are said on stderr by the caller."""
+    from nezha_tui.api.sanitise import sanitise
+
+    titles, rows = [], []
+    for snap in snaps:
+        if snap.error is not None:
+            continue
+        name = sanitise(snap.name)
+        title = _title(snap.setting, snap.store)
+        titles.append(title if title.startswith(name + ":") else f"{name}: {title}")
+        rows += _rows(snap.setting, snap.groups, snap.store, snap.name)
+    return "\n".join([*titles, *_layout(("DASHBOARD", *_HEADER), rows, frozenset(i + 1 for i in _RIGHT))])
