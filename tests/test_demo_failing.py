@@ -59,3 +59,25 @@ def test_a_demo_server_follows_its_schedule_on_its_own_clock():
         return codes
 
     assert asyncio.run(scenario()) == [200, 502, 200]
+
+
+def test_demo_server_in_a_process_takes_a_site_name_and_the_fail_cycle():
+    # what --demo-dashboards does for a fleet too big for a thread
+    from nezha_tui.demo.process import start_demo_process
+
+    demo = start_demo_process(["--servers", "2", "--site-name", "Work Fleet", "--fail-cycle"])
+    try:
+        doc = httpx.get(demo.url + "/api/v1/setting", timeout=10).json()
+        assert doc["data"]["config"]["site_name"] == "Work Fleet"  # fine for its first 40 s
+    finally:
+        demo.stop()
+
+
+def test_demo_server_refuses_an_unprintable_site_name(capsys):
+    import io
+
+    from nezha_tui.demo.cli import run_demo_server
+
+    assert run_demo_server(["--site-name", "a\x1b[31mb"], out=io.StringIO()) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "--site-name" in err
