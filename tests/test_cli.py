@@ -50,6 +50,10 @@ def test_snapshot_json_matches_the_stream(demo, monkeypatch, capsys):
     raw = raw_first_frame(demo, token)
     assert out["site_name"] == "Nezha Demo" and out["now"] == raw["now"] == int(T) * 1000
     assert [s["id"] for s in out["servers"]] == [s["id"] for s in raw["servers"]]
+    # one Dashboard: still marked, so that (dashboard, id) names a server as with several
+    name = demo.url.removeprefix("http://")
+    assert {s["dashboard"] for s in out["servers"]} == {name}
+    assert [(d["name"], d["site_name"], d["error"]) for d in out["dashboards"]] == [(name, "Nezha Demo", None)]
     by_id = {s["id"]: s for s in out["servers"]}
     for r in raw["servers"]:
         s = by_id[r["id"]]

@@ -220,3 +220,45 @@ def test_the_snapshot_and_watch_parsers_know_the_new_flags():
                                   "--demo-fail-one", "https://x", "https://y"])
         assert (args.profile, args.url, args.view, args.demo_dashboards, args.demo_fail_one) == (
             ["a", "b"], ["https://x", "https://y"], "v", 2, True)
+
+
+@pytest.fixture
+def made(monkeypatch):
+    """Run the TUI command without the TUI: what the app was built with."""
+    import nezha_tui.ui.app as app_module
+
+    calls: list[tuple[object, dict]] = []
+
+    class Recorder:
+        return_code = 0
+
+        def __init__(self, what, **kwargs):
+            calls.append((what, kwargs))
+
+        def run(self):
+            pass
+
+    monkeypatch.setattr(app_module, "NezhaApp", Recorder)
+    return calls
+
+
+def test_the_tui_gets_one_target_per_dashboard(made, config_dir):
+    from nezha_tui.api.client import NezhaClient
+    from nezha_tui.fleets import DashboardTarget
+
+    assert cli.main(["--profile", "home", "--profile", "friend", "https://pub.example", "--online-window", "45"]) == 0
+    (what, kwargs), = made
+    assert all(isinstance(t, DashboardTarget) and isinstance(t.client, NezhaClient) for t in what)
+    assert [(t.name, t.named, t.online_window) for t in what] == [("home", True, 45.0), ("friend", True, 45.0),
+                                                                 ("pub.example", False, 45.0)]
+    assert "dashboard_name" not in kwargs
+    assert kwargs["settings"].file.scope == view_scope("friend+home+pub.example")
+
+
+def test_the_tui_with_one_dashboard_gets_its_client_as_before(made):
+    from nezha_tui.api.client import NezhaClient
+
+    assert cli.main(["--profile", "friend"]) == 0
+    (what, kwargs), = made
+    assert isinstance(what, NezhaClient) and kwargs["dashboard_name"] == "friend"
+    assert kwargs["settings"].file.scope == profile_scope("friend")
