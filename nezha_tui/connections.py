@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from nezha_tui.api.credentials import Credentials
 from nezha_tui.config import (
+    VIEW_MAX,
     ConfigError,
     Profile,
     UsageError,
@@ -298,6 +299,8 @@ def open_several(args: argparse.Namespace, env: Mapping[str, str], prompt: Calla
     if args.user or args.token_file:
         raise UsageError("--user and --token-file are one Dashboard's credentials: with several, put each "
                          "Dashboard's in its profile")
+    if len(profiles) + len(urls) > VIEW_MAX:
+        raise UsageError(f"at most {VIEW_MAX} Dashboards at once ({len(profiles) + len(urls)} given)")
     notes: list[str] = []
     unused = [v for v in ("NEZHA_URL", "NEZHA_TOKEN", "NEZHA_PASSWORD") if env.get(v)]
     if unused:
@@ -326,6 +329,8 @@ def open_several(args: argparse.Namespace, env: Mapping[str, str], prompt: Calla
     for note in notes:
         say(note)
     _unique_names(kept)
+    if len(kept) == 1 and kept[0].profile is None:  # one URL given twice: named as one URL always was
+        kept[0].name = ""
     conns: list[Connection] = []
     for w in kept:
         window = getattr(args, "online_window", None)

@@ -146,6 +146,17 @@ def test_environment_credentials_are_not_sent_to_several_dashboards():
     assert "nzp_env_secret" not in " ".join(said)
 
 
+def test_one_url_given_twice_is_one_dashboard_named_as_always():
+    d, said, _ = opened(["http://b.example:8008", "http://b.example:8008/"])
+    assert not d.several and d.first.name == "b.example:8008" and said == ["http://b.example:8008 is given twice: "
+                                                                         "shown once"]
+
+
+def test_more_than_sixteen_dashboards_is_a_usage_error():
+    with pytest.raises(UsageError, match="at most 16 Dashboards"):
+        opened([f"https://h{i}.example" for i in range(17)])
+
+
 def test_user_or_token_file_with_several_is_a_usage_error():
     with pytest.raises(UsageError, match="--user and --token-file"):
         opened(["--profile", "home", "--profile", "work", "--user", "bob"])
