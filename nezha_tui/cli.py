@@ -242,7 +242,7 @@ def _cmd_run(argv: Sequence[str]) -> int:
         conn = dashboards.first
         common = dict(wall=args.wall, online_window=conn.online_window or 30.0, bells=args.bell, settings=settings,
                       theme=args.theme, alerts=alerts, hook_argv=hook, keep_event_log=True,
-                      startup_problems=problems)
+                      startup_problems=[*dashboards.notes, *problems])  # a merge said in the app too
         if dashboards.several:
             app = NezhaApp([c.target() for c in dashboards.connections], **common)
         else:

@@ -262,8 +262,16 @@ def test_the_tui_gets_one_target_per_dashboard(made, config_dir):
     assert all(isinstance(t, DashboardTarget) and isinstance(t.client, NezhaClient) for t in what)
     assert [(t.name, t.named, t.online_window) for t in what] == [("home", True, 45.0), ("friend", True, 45.0),
                                                                  ("pub.example", False, 45.0)]
-    assert "dashboard_name" not in kwargs
+    assert "dashboard_name" not in kwargs and kwargs["startup_problems"] == []
     assert kwargs["settings"].file.scope == view_scope("friend+home+pub.example")
+
+
+def test_a_merge_is_said_on_stderr_and_in_the_app(made, capsys):
+    assert cli.main(["--profile", "home", "https://home.example/", "https://pub.example"]) == 0
+    (what, kwargs), = made
+    said = "profile home and home.example both point at https://home.example: shown once"
+    assert capsys.readouterr().err == f"nezha-tui: {said}\n"
+    assert kwargs["startup_problems"] == [said] and [t.name for t in what] == ["home", "pub.example"]
 
 
 def test_the_tui_with_one_dashboard_gets_its_client_as_before(made):
