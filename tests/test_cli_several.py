@@ -281,3 +281,14 @@ def test_the_tui_with_one_dashboard_gets_its_client_as_before(made):
     (what, kwargs), = made
     assert isinstance(what, NezhaClient) and kwargs["dashboard_name"] == "friend"
     assert kwargs["settings"].file.scope == profile_scope("friend")
+
+
+def test_the_real_app_takes_the_targets(monkeypatch):
+    from nezha_tui.ui.app import NezhaApp
+
+    apps: list[NezhaApp] = []
+    monkeypatch.setattr(NezhaApp, "run", lambda self, *a, **kw: apps.append(self))
+    assert cli.main(["--profile", "home", "--profile", "friend", "https://pub.example"]) == 0
+    app, = apps
+    assert app.several and [(link.name, link.named) for link in app.dashboards] == [
+        ("home", True), ("friend", True), ("pub.example", False)]
