@@ -292,3 +292,20 @@ def test_the_real_app_takes_the_targets(monkeypatch):
     app, = apps
     assert app.several and [(link.name, link.named) for link in app.dashboards] == [
         ("home", True), ("friend", True), ("pub.example", False)]
+
+
+def test_a_profiles_unreadable_token_file_stops_the_start_in_one_line(config_dir, capsys, made):
+    path = config_dir / "config.toml"
+    path.write_text(CONFIG + f'\n[profiles.broken]\nurl = "https://broken.example"\n'
+                             f'token_file = "{config_dir / "missing.token"}"\n')
+    assert cli.main(["--profile", "home", "--profile", "broken"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "cannot read token file" in err and "missing.token" in err
+    assert made == []
+
+
+def test_a_needed_password_without_a_terminal_names_the_profile(capsys, made):
+    assert cli.main(["--profile", "home", "--profile", "work"]) == 1
+    err = capsys.readouterr().err
+    assert err == ("nezha-tui: a password is needed for user 'admin' at work (https://work.example:8443): put it in "
+                   "the profile (mode 600) or run in a terminal to be prompted\n")
