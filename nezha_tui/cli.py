@@ -261,16 +261,11 @@ def _cmd_watch(argv: Sequence[str]) -> int:
     config, _problems, hook = _alert_setup(args)
     dashboards = _dashboards(args)
     try:
-        if dashboards.several:
-            raise UsageError("watch follows one Dashboard at a time (give one --profile or URL)")
-        conn = dashboards.first
-        from nezha_tui.alerts.pipeline import build_pipeline
-        from nezha_tui.watch import Watcher
+        from nezha_tui.watch import run_watch
 
-        pipeline = build_pipeline(conn.name, config, hook_argv=hook)
-        watcher = Watcher(conn.make_client(), pipeline, json_lines=args.json,
-                          online_window=conn.online_window or 30.0)
-        return asyncio.run(watcher.run())
+        # one Dashboard: exactly the Watcher as before; several: one each, one log and hook
+        targets = [(c.name, c.make_client(), c.online_window or 30.0) for c in dashboards.connections]
+        return asyncio.run(run_watch(targets, config, hook, args.json, dashboards.first.online_window or 30.0))
     finally:
         dashboards.close()
 

@@ -176,9 +176,19 @@ def test_unknown_names_and_bad_arguments_are_one_line_and_exit_2(argv, expect, c
     assert len(err.splitlines()) == 1 and err.startswith("nezha-tui: ") and expect in err, err
 
 
-def test_watch_with_several_dashboards_is_refused_for_now(capsys):
-    assert cli.main(["watch", "--profile", "home", "--profile", "friend"]) == 2
-    assert "one Dashboard at a time" in capsys.readouterr().err
+def test_watch_hands_every_dashboard_to_run_watch(monkeypatch):
+    import nezha_tui.watch as watch
+
+    seen = []
+
+    async def fake_run_watch(targets, config, hook_argv=(), json_lines=False, online_window=30.0, **kw):
+        seen.append(([(name, window) for name, _client, window in targets], json_lines))
+        return 0
+
+    monkeypatch.setattr(watch, "run_watch", fake_run_watch)
+    assert cli.main(["watch", "--profile", "home", "--profile", "friend", "--json"]) == 0
+    assert cli.main(["watch", "--profile", "friend"]) == 0
+    assert seen == [([("home", 30.0), ("friend", 30.0)], True), ([("friend", 30.0)], False)]
 
 
 # --------------------------------------------------------------------------- demos
