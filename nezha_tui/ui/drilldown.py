@@ -15,18 +15,20 @@ from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, TypeVar
 from rich.text import Text
 
 from nezha_tui.api import errors as e
+from nezha_tui.api.sanitise import sanitise
 from nezha_tui.format import cut_cells
 from nezha_tui.history_cache import HistoryCache
 from nezha_tui.ui.styles import NO_COLOR_KEY, emphasis, no_color, theme_style
 
 if TYPE_CHECKING:  # pragma: no cover
-    from nezha_tui.ui.context import NezhaContext
+    from nezha_tui.api.models import Setting
+    from nezha_tui.ui.context import DashboardClient, NezhaContext
 
 __all__ = [
     "PERIODS", "PERIOD_NAMES", "app_now", "dashboard_now", "app_tz", "local_dt", "fmt_local",
     "history_cache", "history_error_message", "GUEST_MESSAGE", "NO_TSDB_MESSAGE", "append_gap",
     "NO_COLOR_KEY", "no_color", "emphasis", "theme_style", "cut_cells", "plain_cell", "NAME_CELLS",
-    "first_per_id",
+    "first_per_id", "client_of", "setting_of", "guest_denies", "dashboard_label", "refused_reason",
 ]
 
 _Item = TypeVar("_Item")
@@ -107,6 +109,51 @@ def fmt_local(value: float | datetime | None, tz: tzinfo | None, fmt: str = "%Y-
 def history_cache(app: NezhaContext) -> HistoryCache:
     """The app's brief cache of history results."""
     return app.history_cache
+
+
+# ------------------------------------------------------------------ the server's own Dashboard
+# Every server and service belongs to one Dashboard: its REST calls, its TSDB state, its guest
+# limits and its login are that Dashboard's (``app.client_for(key)``, ``app.link_for(key)``).
+
+
+def client_of(app: NezhaContext, key: int) -> DashboardClient:
+    """The client of the Dashboard of fleet key ``key`` (a server's or a Dashboard's first key)."""
+    return app.client_for(key)
+
+
+def setting_of(app: NezhaContext, key: int) -> Setting | None:
+    """The site settings of the Dashboard of fleet key ``key`` (``None`` until they arrive)."""
+    return app.link_for(key).setting
+
+
+def guest_denies(client: DashboardClient, period: str) -> bool:
+    """A guest (no login) may read only the 1d period: the Dashboard would refuse ``period``,
+    so it is not asked."""
+    try:
+        return period != "1d" and client.credentials.mode == "guest"
+    except AttributeError:  # a client that does not tell: the Dashboard's answer will
+        return False
+
+
+def dashboard_label(app: NezhaContext, key: int) -> str:
+    """The label of the Dashboard of ``key`` when the app shows several, else ``""``."""
+    if not app.several:
+        return ""
+    try:
+        return app.store.name_of(key)
+    except (KeyError, IndexError, ValueError):
+        return ""
+
+
+def refused_reason(link: Any) -> str | None:
+    """Why the Dashboard of ``link`` shows nothing: its login was refused (one line), or ``None``."""
+    if not link.login_refused:
+        return None
+    status = link.stream_status
+    message = cut_cells(" ".join(sanitise(str(getattr(status, "message", "") or "")).split()), 200)
+    mode = getattr(getattr(link.client, "credentials", None), "mode", "")
+    head = "login required" if mode == "guest" else "login refused"
+    return f"{head}: {message}" if message else head
 
 
 def history_error_message(err: BaseException, what: str = "server") -> str:

@@ -19,13 +19,14 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane
 
 from nezha_tui.api.models import StreamServer
+from nezha_tui.fleets import split_key
 from nezha_tui.api.stream import StreamState, StreamStatus
 from nezha_tui.store import FleetChange, age_text, state_phrase
 from nezha_tui.ui.commands import screen_bindings
 from nezha_tui.ui.screens.base import NezhaScreen
 from nezha_tui.ui.events import AppEvent, EventsAdded, PauseChanged, Tick
 from nezha_tui.ui.drilldown import (
-    PERIODS, app_now, app_tz, dashboard_now, local_dt,
+    PERIODS, app_now, app_tz, dashboard_label, dashboard_now, local_dt,
 )
 from nezha_tui.ui.styles import theme_style
 from nezha_tui.ui.screens.detail.facts import facts_text
@@ -54,14 +55,17 @@ class ServerDetailScreen(NezhaScreen):
     SCOPE = "detail"
     BINDINGS = screen_bindings("detail")  # the periods stay out of the footer: the period bar names the keys
 
-    def __init__(self, server_id: int, *, tab: str = "overview", metric: str = "cpu", period: str = "1d") -> None:
+    def __init__(self, key: int, *, tab: str = "overview", metric: str = "cpu", period: str = "1d") -> None:
         super().__init__()
-        self.server_id = int(server_id)
+        self.key = int(key)
+        """The server's fleet key (:mod:`nezha_tui.fleets`): what the store, the frames and the alerts use."""
+        self.index, self.server_id = split_key(self.key)
+        """Its Dashboard (index in ``app.dashboards``) and its id there: what the REST calls use."""
         self.period = period if period in PERIODS else "1d"
         self._initial_tab = tab if tab in ("overview", "history", "monitors") else "overview"
         self.gone = False
-        self.history = MetricHistory(self.server_id, metric=metric, period=self.period, id="history-panel")
-        self.monitors = ServiceMonitors(self.server_id, period=self.period, id="monitors-panel")
+        self.history = MetricHistory(self.key, metric=metric, period=self.period, id="history-panel")
+        self.monitors = ServiceMonitors(self.key, period=self.period, id="monitors-panel")
         self._dirty_live = False
         self._stream_note = ""
         self._age_shown: str | None = None
@@ -92,8 +96,10 @@ class ServerDetailScreen(NezhaScreen):
     def on_mount(self) -> None:
         for plot_id in ("#rt-pct", "#rt-net"):
             self.query_one(plot_id, Plot).show_message(WAITING)
-        self._update_live()
         app = self.nezha
+        if app.several:  # the server's Dashboard may be down already
+            self._on_stream_status(None)
+        self._update_live()
         app.fleet_changed.subscribe(self, self._on_fleet_changed)
         app.stream_status_changed.subscribe(self, self._on_stream_status)
         app.state_changed.subscribe(self, self._on_app_state)
@@ -102,10 +108,10 @@ class ServerDetailScreen(NezhaScreen):
     # ------------------------------------------------------------------ live panel
 
     def _server(self) -> StreamServer | None:
-        return self.nezha.store.get(self.server_id)
+        return self.nezha.store.get(self.key)
 
     def _on_fleet_changed(self, change: FleetChange) -> None:
-        sid = self.server_id
+        sid = self.key
         if sid in change.removed:
             self.gone = True
         elif sid in change.added:
@@ -117,8 +123,12 @@ class ServerDetailScreen(NezhaScreen):
         else:
             self._dirty_live = True
 
-    def _on_stream_status(self, status: StreamStatus) -> None:
-        state = status.state
+    def _on_stream_status(self, status: StreamStatus | None) -> None:
+        # the server's own Dashboard's stream (another one's status says nothing of this server)
+        own = self.nezha.link_for(self.key).stream_status if self.nezha.several else status
+        if own is None:
+            return
+        state = own.state
         self._stream_note = "" if state is StreamState.LIVE else f"stream {state.value}"
         if self.is_current:
             self._update_crumbs(self._server())
@@ -128,7 +138,7 @@ class ServerDetailScreen(NezhaScreen):
             self._tick_age()
             return
         if isinstance(event, EventsAdded):
-            if self.server_id not in event.alerts_changed:
+            if self.key not in event.alerts_changed:
                 return
         elif not isinstance(event, PauseChanged):
             return
@@ -148,16 +158,22 @@ class ServerDetailScreen(NezhaScreen):
     def _update_crumbs(self, server: StreamServer | None) -> None:
         app = self.nezha
         store = app.store
-        site = store.site_name or "Fleet"
         name = server.name if server is not None else f"server #{self.server_id}"
-        t = Text(f"{site} › {name} › detail", style=theme_style(self.app.theme_variables, "", bold=True))
+        label = dashboard_label(app, self.key)
+        if label:  # several Dashboards: the server's own one names it ("fra-12 · work")
+            site = app.link_for(self.key).store.site_name or store.site_name or "Fleet"
+            t = Text(f"{site} › {name} · {label} › detail",
+                     style=theme_style(self.app.theme_variables, "", bold=True))
+        else:
+            site = store.site_name or "Fleet"
+            t = Text(f"{site} › {name} › detail", style=theme_style(self.app.theme_variables, "", bold=True))
         if server is not None:
-            status = store.state_of(self.server_id)
+            status = store.state_of(self.key)
             if not status.online or status.repaired:
                 mark = "○ " if not status.online else "! "
                 t.append(f"   {mark}{state_phrase(status, self._now())}",
                          style=theme_style(self.app.theme_variables, "warning" if status.online else "error"))
-        alerts = [a for a in app.events.active.get(self.server_id, ()) if a != "offline"]  # offline: said above
+        alerts = [a for a in app.events.active.get(self.key, ()) if a != "offline"]  # offline: said above
         if alerts:
             t.append(f"   ⚑ {', '.join(alerts)}", style=theme_style(self.app.theme_variables, "error"))
         if self.gone:
@@ -185,17 +201,17 @@ class ServerDetailScreen(NezhaScreen):
             self.query_one("#note", FittedText).fit(lambda width: None)
             return
         tz = app_tz(self.app)
-        online = store.is_online(self.server_id)
-        status = store.state_of(self.server_id)
+        online = store.is_online(self.key)
+        status = store.state_of(self.key)
         age = status.age(self._now())
         self._age_shown = age_text(age) if status.shows_age else None
         short = 0 < self.size.height < SHORT_SCREEN  # rows are scarce: one line each, fewer sensors
         self.query_one("#facts", FittedText).fit(
             lambda width: facts_text(server, online=online, age=age, theme=theme, tz=tz, status=status,
                                      width=width, short=short))
-        raw = store.public_note(self.server_id)
+        raw = store.public_note(self.key)
         try:
-            note = store.note(self.server_id, self._today())
+            note = store.note(self.key, self._today())
         except Exception:  # a note the parser chokes on is shown as its raw text
             note = None
         self.query_one("#note", FittedText).fit(lambda width: note_text(note, raw, theme, width=width, short=short))
@@ -210,7 +226,7 @@ class ServerDetailScreen(NezhaScreen):
         """The 1 s tick: an offline server's age moves on; repaint the panels only when its text did."""
         if self._age_shown is None:
             return
-        status = self.nezha.store.state_of(self.server_id)
+        status = self.nezha.store.state_of(self.key)
         if not status.shows_age or age_text(status.age(self._now())) == self._age_shown:
             return
         if self.is_current:
@@ -233,7 +249,7 @@ class ServerDetailScreen(NezhaScreen):
     def _update_realtime(self) -> None:
         if self._skip_realtime:
             return
-        samples = self.nezha.store.recent(self.server_id)
+        samples = self.nezha.store.recent(self.key)
         show_realtime(self.query_one("#rt-pct", Plot), self.query_one("#rt-net", Plot), samples)
 
     # ------------------------------------------------------------------ tabs and periods

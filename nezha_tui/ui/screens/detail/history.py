@@ -15,12 +15,14 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from nezha_tui.api.models import MetricSeries
+from nezha_tui.api.models import MetricSeries, Setting
 from nezha_tui.downsample import series_stats
 from nezha_tui.format import fmt_bytes, percent_of
-from nezha_tui.ui.context import UsesNezha
+from nezha_tui.fleets import split_key
+from nezha_tui.ui.context import DashboardClient, UsesNezha
 from nezha_tui.ui.drilldown import (
-    NO_TSDB_MESSAGE, PERIODS, app_tz, history_cache, period_bar,
+    GUEST_MESSAGE, NO_TSDB_MESSAGE, PERIODS, app_tz, client_of, guest_denies, history_cache, period_bar,
+    setting_of,
 )
 from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.styles import plot_colors
@@ -138,9 +140,11 @@ class MetricHistory(UsesNezha, Vertical):
     cache, and a result for a metric or period the user has left is never shown.
     """
 
-    def __init__(self, server_id: int, *, metric: str = "cpu", period: str = "1d", id: str | None = None) -> None:
+    def __init__(self, key: int, *, metric: str = "cpu", period: str = "1d", id: str | None = None) -> None:
         super().__init__(id=id)
-        self.server_id = server_id
+        self.key = key
+        """The server's fleet key; its Dashboard answers the requests (with ``server_id``, its id there)."""
+        self.server_id = split_key(key)[1]
         self.period = period if period in PERIODS else "1d"
         self.view_key = metric if metric in VIEWS_BY_KEY else "cpu"
         self.message: str | None = None
@@ -186,11 +190,13 @@ class MetricHistory(UsesNezha, Vertical):
         self.query_one("#history-bar", Static).update(period_bar(self.period, self.app.theme_variables,
                                                                  extra=view.title))
 
-    def _base(self) -> str:
-        return self.nezha.client.base_url
+    def _client(self) -> DashboardClient:
+        """The server's own Dashboard's client (its auth, its guest limits)."""
+        return client_of(self.nezha, self.key)
 
     def _metric_key(self, metric: str, period: str) -> tuple[Any, ...]:
-        return ("metrics", self._base(), self.server_id, metric, period)
+        # the Dashboard's address is part of the key: two Dashboards' server 1 never share an answer
+        return ("metrics", self._client().base_url, self.server_id, metric, period)
 
     def load(self, *, force: bool = False) -> None:
         self._update_bar()
@@ -198,6 +204,10 @@ class MetricHistory(UsesNezha, Vertical):
             # checked once already: an empty answer, not a Dashboard without the route
             self.loader.leave()
             self._show_message(NO_TSDB_MESSAGE)
+            return
+        if guest_denies(self._client(), self.period):  # the Dashboard would refuse it: not asked
+            self.loader.leave()
+            self._show_message(GUEST_MESSAGE)
             return
         self.loader.load((self.view_key, self.period), force=force)
 
@@ -211,13 +221,14 @@ class MetricHistory(UsesNezha, Vertical):
         """The view's metrics (each cached apart: memory is also part of memory + swap)."""
         view_key, period = key  # type: ignore[misc]
         cache = history_cache(self.nezha)
+        client = self._client()
 
         async def one(metric: str) -> MetricSeries:
             key = self._metric_key(metric, period)
             hit = None if force else cache.get(key)
             if hit is not None:
                 return hit
-            result = await self.nezha.client.server_metrics(self.server_id, metric, period)
+            result = await client.server_metrics(self.server_id, metric, period)
             cache.put(key, result)
             return result
 
@@ -231,8 +242,12 @@ class MetricHistory(UsesNezha, Vertical):
         ``tsdb_enabled`` at all (read as off) and no history routes either, so
         the first history request is still made: its 404 says "too old", an
         empty answer confirms "TSDB off" (later views then skip the request)."""
-        setting = self.nezha.setting
+        setting = self._setting()
         return setting is not None and not setting.tsdb_enabled
+
+    def _setting(self) -> Setting | None:
+        """The server's own Dashboard's settings (whether it keeps history)."""
+        return setting_of(self.nezha, self.key)
 
     def _failed(self, key: Hashable, message: str) -> None:
         self._show_message(message)
@@ -247,13 +262,13 @@ class MetricHistory(UsesNezha, Vertical):
 
     def _show(self, key: Hashable, results: list[MetricSeries]) -> None:
         view = VIEWS_BY_KEY[key[0]]  # type: ignore[index]
-        server = self.nezha.store.get(self.server_id)
+        server = self.nezha.store.get(self.key)
         host = server.host if server is not None else None
         series, fmt, stats = metric_series(view, results, host)
         plot = self.query_one("#metric-plot", Plot)
         plot.loading = False
         if not any(len(r.data_points) for r in results):
-            if self.nezha.setting is None:
+            if self._setting() is None:
                 msg = "no metric history in this period (the Dashboard may keep none: TSDB off?)"
             elif self._tsdb_off():
                 msg = NO_TSDB_MESSAGE

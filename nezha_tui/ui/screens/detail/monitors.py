@@ -12,9 +12,11 @@ from textual.widgets import DataTable, Static
 
 from nezha_tui.api.models import ServerServiceSeries
 from nezha_tui.downsample import median_step, series_stats
-from nezha_tui.ui.context import UsesNezha
+from nezha_tui.fleets import split_key
+from nezha_tui.ui.context import DashboardClient, UsesNezha
 from nezha_tui.ui.drilldown import (
-    PERIODS, app_tz, first_per_id, history_cache, period_bar, plain_cell, theme_style,
+    GUEST_MESSAGE, PERIODS, app_tz, client_of, first_per_id, guest_denies, history_cache, period_bar,
+    plain_cell, theme_style,
 )
 from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.widgets.plot import AxisFormat, Plot, Series
@@ -49,9 +51,11 @@ def estimate_loss(created_at: Sequence[int]) -> tuple[float | None, int, int]:
 class ServiceMonitors(UsesNezha, Vertical):
     """The monitors tab: period bar, one latency line per monitor, and a row per monitor."""
 
-    def __init__(self, server_id: int, *, period: str = "1d", id: str | None = None) -> None:
+    def __init__(self, key: int, *, period: str = "1d", id: str | None = None) -> None:
         super().__init__(id=id)
-        self.server_id = server_id
+        self.key = key
+        """The server's fleet key; its Dashboard answers the requests (with ``server_id``, its id there)."""
+        self.server_id = split_key(key)[1]
         self.period = period if period in PERIODS else "1d"
         self.message: str | None = None
         self.rows: list[tuple[ServerServiceSeries, float | None]] = []
@@ -84,14 +88,24 @@ class ServiceMonitors(UsesNezha, Vertical):
         extra = f"{len(self.rows)} monitors" if self.rows and self.message is None else ""
         self.query_one("#monitors-bar", Static).update(period_bar(self.period, self.app.theme_variables, extra=extra))
 
+    def _client(self) -> DashboardClient:
+        """The server's own Dashboard's client (its auth, its guest limits)."""
+        return client_of(self.nezha, self.key)
+
     def load(self, *, force: bool = False) -> None:
         self._update_bar()
-        key = ("server_services", self.nezha.client.base_url, self.server_id, self.period)
+        client = self._client()
+        if guest_denies(client, self.period):  # the Dashboard would refuse it: not asked
+            self.loader.leave()
+            self._failed(None, GUEST_MESSAGE)
+            return
+        # the Dashboard's address is part of the key: two Dashboards' server 1 never share an answer
+        key = ("server_services", client.base_url, self.server_id, self.period)
         self.loader.load(key, force=force)
 
     async def _fetch(self, key: Hashable, force: bool) -> list[ServerServiceSeries]:
         period = key[-1]  # type: ignore[index]
-        return await self.nezha.client.server_services(self.server_id, period)
+        return await self._client().server_services(self.server_id, period)
 
     def _loading(self, key: Hashable) -> None:
         self.query_one("#monitor-plot", Plot).loading = True
