@@ -14,8 +14,9 @@ from textual.widgets import DataTable, Static
 
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import ServiceHistory
+from nezha_tui.ui.context import DashboardClient
 from nezha_tui.ui.drilldown import (
-    PERIODS, app_tz, first_per_id, history_cache, period_bar, plain_cell,
+    GUEST_MESSAGE, PERIODS, app_tz, first_per_id, guest_denies, history_cache, period_bar, plain_cell,
 )
 from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.styles import theme_style
@@ -66,9 +67,12 @@ class ServiceHistoryScreen(NezhaScreen):
     BINDINGS = screen_bindings("service_history")
     AUTO_FOCUS = "#per-server"
 
-    def __init__(self, service_id: int, *, name: str = "", period: str = "1d") -> None:
+    def __init__(self, service_id: int, *, name: str = "", period: str = "1d", dashboard: int = 0) -> None:
         super().__init__()
         self.service_id = int(service_id)
+        self.dashboard = int(dashboard)
+        """The index of the service's Dashboard in ``app.dashboards`` (a service id is unique per
+        Dashboard only): its client answers, and its servers' rows open with its fleet keys."""
         self.service_name = name
         self.period = period if period in PERIODS else "1d"
         self.history: ServiceHistory | None = None
@@ -86,10 +90,14 @@ class ServiceHistoryScreen(NezhaScreen):
         yield KeyFooter()
 
     def _crumbs(self) -> Text:
-        site = self.nezha.store.site_name or "Fleet"
-        # Text, not a str: a Static parses a str as markup, and these are the Dashboard's names
-        return Text(f"{site} › Services › {self.service_name or f'monitor #{self.service_id}'}",
-                    no_wrap=True, overflow="ellipsis")
+        app = self.nezha
+        site = app.store.site_name or "Fleet"
+        monitor = self.service_name or f"monitor #{self.service_id}"
+        if app.several:  # the monitor's own Dashboard: "Fleet › Services › api https · work"
+            label = app.dashboards[self.dashboard].name
+            # Text, not a str: a Static parses a str as markup, and these are the Dashboard's names
+            return Text(f"{site} › Services › {monitor} · {label}", no_wrap=True, overflow="ellipsis")
+        return Text(f"{site} › Services › {monitor}", no_wrap=True, overflow="ellipsis")
 
     def on_mount(self) -> None:
         table = self.query_one("#per-server", DataTable)
@@ -103,16 +111,25 @@ class ServiceHistoryScreen(NezhaScreen):
 
     # ------------------------------------------------------------------ data
 
+    def _client(self) -> DashboardClient:
+        """The service's own Dashboard's client (its auth, its guest limits)."""
+        return self.nezha.dashboards[self.dashboard].client
+
     def _key(self) -> tuple[Any, ...]:
-        return ("service_history", self.nezha.client.base_url, self.service_id, self.period)
+        # the Dashboard's address is part of the key: two Dashboards' service 2 never share an answer
+        return ("service_history", self._client().base_url, self.service_id, self.period)
 
     def _load(self, *, force: bool = False) -> None:
         self._update_bar()
+        if guest_denies(self._client(), self.period):  # the Dashboard would refuse it: not asked
+            self.loader.leave()
+            self._failed(None, GUEST_MESSAGE)
+            return
         self.loader.load(self._key(), force=force)
 
     async def _fetch(self, key: Hashable, force: bool) -> ServiceHistory:
         period = key[-1]  # type: ignore[index]
-        return await self.nezha.client.service_history(self.service_id, period)
+        return await self._client().service_history(self.service_id, period)
 
     def _loading(self, key: Hashable) -> None:
         plot = self.query_one("#latency", Plot)
@@ -182,9 +199,9 @@ class ServiceHistoryScreen(NezhaScreen):
         self._open_server(event.row_key.value)
 
     def _open_server(self, key: str | None) -> None:
-        """Every row is one server of the monitor: open its detail."""
+        """Every row is one server of the monitor (of its Dashboard): open its detail."""
         if key is not None and key.isdigit():
-            self.open_server(int(key))
+            self.open_server(self.nezha.store.key_for(self.dashboard, int(key)))
 
     def action_period(self, period: str) -> None:
         if period not in PERIODS:
