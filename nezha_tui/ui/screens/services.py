@@ -1,12 +1,15 @@
 """The services overview (``s`` from the grid): one row per service monitor
 of ``GET /api/v1/service`` and one row per (rule, server) of the cycle-transfer
 quotas.  Refreshed every 15 s; ``enter`` opens a monitor's history.
+
+With several Dashboards, each has its section in both tables (a header row with its
+label, then its rows keyed ``"{index}:..."``), fetched from its own client at once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Hashable
+from typing import Any, Awaitable, Callable, Hashable
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -17,9 +20,9 @@ from textual.widgets import DataTable, Static
 
 from nezha_tui.ui.widgets.footer import KeyFooter
 from nezha_tui.api.models import CycleTransferStats, ServiceItem, ServiceOverview
-from nezha_tui.format import fmt_bytes, fmt_duration
+from nezha_tui.format import cut_cells, fmt_bytes, fmt_duration
 from nezha_tui.ui.drilldown import (
-    app_now, app_tz, fmt_local, local_dt, plain_cell,
+    app_now, app_tz, fmt_local, local_dt, plain_cell, refused_reason,
 )
 from nezha_tui.ui.loader import Loader
 from nezha_tui.ui.styles import theme_style
@@ -29,7 +32,7 @@ from nezha_tui.ui.screens.base import NezhaScreen
 from nezha_tui.ui.widgets.day_strip import day_strip_text, uptime_level
 
 
-__all__ = ["ServicesScreen", "service_status", "average_delay", "delay_level", "quota_rows",
+__all__ = ["ServicesScreen", "DashboardServices", "service_status", "average_delay", "delay_level", "quota_rows",
            "QuotaLayout", "QUOTA_LAYOUTS", "quota_cells"]
 
 REFRESH_SECONDS = 15.0
@@ -195,8 +198,25 @@ def quota_rows(stats: dict[int, CycleTransferStats]) -> list[tuple[int, int, Cyc
     return rows
 
 
+@dataclass(eq=False)
+class DashboardServices:
+    """One Dashboard's part of the services screen: its overview, fetched from its own client."""
+
+    index: int
+    """The Dashboard's index in ``app.dashboards``."""
+    label: str
+    loader: Loader[ServiceOverview]
+    overview: ServiceOverview | None = None
+    """The last answer (kept, and shown, while a refresh fails)."""
+    error: str | None = None
+    """Why the last fetch failed (or why none is made: a refused login); ``None`` after an answer."""
+    fetched_at: float | None = None
+
+
 class ServicesScreen(NezhaScreen):
-    """Service monitors and traffic quotas of the Dashboard."""
+    """Service monitors and traffic quotas of the Dashboard; with several Dashboards, one
+    section per Dashboard (a header row with its label, then its rows), each fetched from its
+    own client at the same time: one that fails shows why in its section, the others their data."""
 
     CSS_PATH = "services.tcss"
     SCOPE = "services"
@@ -206,14 +226,33 @@ class ServicesScreen(NezhaScreen):
                  id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.refresh_seconds = refresh_seconds
-        self.overview: ServiceOverview | None = None
-        self.error: str | None = None
-        self.loader: Loader[ServiceOverview] = Loader(
-            self, group="services", fetch=self._fetch, show=self._show, fail=self._failed, what="service",
-            retry=False)  # the 15 s refresh tries again
+        self.sections: list[DashboardServices] = []
+        """One per Dashboard, in the app's order (made at mount)."""
+        self.several = False
+        """Sections with header rows (more than one Dashboard); one Dashboard: no header row."""
         self._narrow: bool | None = None  # services table headers in use
         self._quota_layout: QuotaLayout | None = None
-        self._fetched_at: float | None = None
+
+    # ------------------------------------------------------------------ one Dashboard's view
+
+    @property
+    def overview(self) -> ServiceOverview | None:
+        """The first Dashboard's overview (the only one's, with one Dashboard)."""
+        return self.sections[0].overview if self.sections else None
+
+    @property
+    def error(self) -> str | None:
+        """The first Dashboard's error (the only one's, with one Dashboard)."""
+        return self.sections[0].error if self.sections else None
+
+    @property
+    def loader(self) -> Loader[ServiceOverview]:
+        """The first Dashboard's loader."""
+        return self.sections[0].loader
+
+    def section(self, index: int) -> DashboardServices:
+        """The section of Dashboard ``index``."""
+        return next(sec for sec in self.sections if sec.index == index)
 
     # ------------------------------------------------------------------ layout
 
@@ -233,7 +272,20 @@ class ServicesScreen(NezhaScreen):
         # Text, not a str: a Static parses a str as markup, and the site name is the Dashboard's
         return Text(f"{site or 'Fleet'} › Services", no_wrap=True, overflow="ellipsis")
 
+    def _make_sections(self) -> None:
+        links = list(self.nezha.dashboards)
+        self.several = len(links) > 1
+        self.sections = []
+        for n, link in enumerate(links):
+            index = int(getattr(link, "index", n))
+            loader: Loader[ServiceOverview] = Loader(
+                self, group="services" if not self.several else f"services-{index}",
+                fetch=self._fetcher(index), show=self._show, fail=self._failed, what="service",
+                retry=False)  # the 15 s refresh tries again
+            self.sections.append(DashboardServices(index, str(link.name), loader))
+
     def on_mount(self) -> None:
+        self._make_sections()
         table = self.query_one("#services", DataTable)
         table.cursor_foreground_priority = "renderable"  # the day strip keeps its colours under the cursor
         self._service_columns(table, narrow=False)
@@ -262,61 +314,140 @@ class ServicesScreen(NezhaScreen):
         return 0 < self.size.width < 100
 
     def on_resize(self) -> None:
-        if self.overview is not None:
+        if any(sec.overview is not None or (self.several and sec.error) for sec in self.sections):
             self._fill()
 
     # ------------------------------------------------------------------ data
 
     def _tick(self) -> None:
-        if self.is_current and not self.loader.busy:
-            self.fetch()
+        if self.is_current:
+            self.fetch(only_idle=True)
 
-    def fetch(self) -> None:
-        """Fetch the services now (never from the cache: they change every check)."""
-        self.loader.load("services", force=True)
+    def fetch(self, *, only_idle: bool = False) -> None:
+        """Fetch every Dashboard's services now (never from the cache: they change every check),
+        all at once; ``only_idle``: not those whose fetch is still under way.  A Dashboard whose
+        login was refused is not asked: its section says why."""
+        for sec in self.sections:
+            if only_idle and sec.loader.busy:
+                continue
+            reason = refused_reason(self.nezha.dashboards[sec.index]) if self.several else None
+            if reason is not None:
+                sec.loader.leave()
+                self._failed(("services", sec.index), reason)
+                continue
+            sec.loader.load(("services", sec.index), force=True)
 
-    async def _fetch(self, key: Hashable, force: bool) -> ServiceOverview:
-        return await self.nezha.client.services()
+    def _fetcher(self, index: int) -> Callable[[Hashable, bool], Awaitable[ServiceOverview]]:
+        async def fetch(key: Hashable, force: bool) -> ServiceOverview:
+            return await self.nezha.dashboards[index].client.services()  # its own client, its own auth
+        return fetch
 
     def _failed(self, key: Hashable, message: str) -> None:
-        self.query_one("#services", DataTable).loading = False
-        self.error = message
+        sec = self.section(key[1])  # type: ignore[index]
+        sec.error = message
+        if not self.several or all(s.overview is not None or s.error for s in self.sections):
+            self.query_one("#services", DataTable).loading = False
+        if self.several:
+            self._fill()
         self._show_status()
 
     def _show(self, key: Hashable, overview: ServiceOverview) -> None:
-        self.query_one("#services", DataTable).loading = False
-        self.error = None
-        self.overview = overview
-        self._fetched_at = app_now(self.nezha)
+        sec = self.section(key[1])  # type: ignore[index]
+        sec.error = None
+        sec.overview = overview
+        sec.fetched_at = app_now(self.nezha)
+        self.query_one("#services", DataTable).loading = False  # the rows that came are shown at once
         self._fill()
         self._show_status()
 
     def _show_status(self) -> None:
+        if self.several:
+            self._show_sections_status()
+            return
+        sec = self.sections[0]
         status = self.query_one("#services-status", Static)
         tz = app_tz(self.nezha)
         parts: list[str] = []
-        if self.overview is not None:
-            parts.append(f"{len(self.overview.services)} monitors")
-            if self._fetched_at is not None:
-                parts.append(f"updated {fmt_local(self._fetched_at, tz, '%H:%M:%S')}")
+        if sec.overview is not None:
+            parts.append(f"{len(sec.overview.services)} monitors")
+            if sec.fetched_at is not None:
+                parts.append(f"updated {fmt_local(sec.fetched_at, tz, '%H:%M:%S')}")
             parts.append(f"every {self.refresh_seconds:g} s")
-        if self.error:
-            status.update(Text(f"⚠ {self.error}" + ("  (showing the last data)" if self.overview else ""),
+        if sec.error:
+            status.update(Text(f"⚠ {sec.error}" + ("  (showing the last data)" if sec.overview else ""),
                                style=theme_style(self.app.theme_variables, "error")))
             status.add_class("error")
         else:
             status.update(" · ".join(parts) if parts else "")
             status.remove_class("error")
 
+    def _show_sections_status(self) -> None:
+        """``home: 3 monitors · work: ⚠ login refused · updated 12:00:00 · every 15 s``."""
+        theme = self.app.theme_variables
+        tz = app_tz(self.nezha)
+        t = Text(no_wrap=True, overflow="ellipsis")
+        for n, sec in enumerate(self.sections):
+            if n:
+                t.append(" · ")
+            t.append(f"{sec.label}: ")
+            if sec.error:
+                t.append(f"⚠ {cut_cells(sec.error, 40)}", style=theme_style(theme, "error"))
+            elif sec.overview is not None:
+                t.append(f"{len(sec.overview.services)} monitors")
+            else:
+                t.append("loading...", style=theme_style(theme, "foreground-muted"))
+        times = [sec.fetched_at for sec in self.sections if sec.fetched_at is not None]
+        if times:
+            t.append(f" · updated {fmt_local(max(times), tz, '%H:%M:%S')}")
+        t.append(f" · every {self.refresh_seconds:g} s")
+        status = self.query_one("#services-status", Static)
+        status.update(t)
+        status.set_class(any(sec.error for sec in self.sections), "error")
+
     def _fill(self) -> None:
-        assert self.overview is not None
         theme = self.app.theme_variables
         table = self.query_one("#services", DataTable)
         selected = self._selected_key(table)
         narrow = self._is_narrow()
         table.clear()
         self._service_columns(table, narrow=narrow)
-        services = self.overview.services
+        for sec in self.sections:
+            if self.several:
+                self._section_rows(table, sec, theme, narrow)
+            elif sec.overview is not None:
+                self._service_rows(table, sec, theme, narrow, "")
+        if selected is not None and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected))
+        if self.focused is None:  # a table that was loading could not take the focus at mount
+            table.focus()
+        self._fill_quotas()
+
+    def _section_rows(self, table: DataTable[Any], sec: DashboardServices, theme: dict[str, str],
+                      narrow: bool) -> None:
+        """A Dashboard's header row (its label), why it shows nothing (if so), then its monitors."""
+        head = Text(cut_cells(sec.label, 16 if narrow else 40), style=theme_style(theme, "accent", bold=True),
+                    no_wrap=True, overflow="ellipsis")
+        count = ""
+        if sec.overview is not None:
+            n = len(sec.overview.services)
+            count = f"{n} monitor{'s' if n != 1 else ''}"
+        table.add_row(head, _styled(count, "", theme), "", "", "", key=f"dash:{sec.index}")
+        if sec.error:
+            note = "  (the last data below)" if sec.overview is not None else ""
+            table.add_row(Text(cut_cells(f"⚠ {sec.error}{note}", 30 if narrow else 60),
+                               style=theme_style(theme, "error"), no_wrap=True, overflow="ellipsis"),
+                          "", "", "", "", key=f"error:{sec.index}")
+        elif sec.overview is None:
+            table.add_row(Text("loading...", style=theme_style(theme, "foreground-muted")), "", "", "", "",
+                          key=f"loading:{sec.index}")
+        if sec.overview is not None:
+            self._service_rows(table, sec, theme, narrow, f"{sec.index}:")
+
+    def _service_rows(self, table: DataTable[Any], sec: DashboardServices, theme: dict[str, str],
+                      narrow: bool, prefix: str) -> None:
+        """The rows of a Dashboard's monitors, keyed ``{prefix}{service id}``."""
+        assert sec.overview is not None
+        services = sec.overview.services
         for sid in sorted(services):
             item = services[sid]
             label, role = service_status(item)
@@ -329,26 +460,31 @@ class ServicesScreen(NezhaScreen):
                 day_strip_text(item.up, item.down, theme),
                 _styled(f"{uptime:.2f}%" if uptime is not None else "no data", uptime_level(uptime), theme),
                 _styled(f"{avg:.0f} ms" if avg is not None else "-", delay_level(avg), theme),
-                key=str(sid),
+                key=f"{prefix}{sid}",
             )
         if not services:
             table.add_row(Text("no service monitors on this Dashboard", style="italic"), "", "", "", "",
-                          key="__empty__")
-        if selected is not None and selected in table.rows:
-            table.move_cursor(row=table.get_row_index(selected))
-        if self.focused is None:  # a table that was loading could not take the focus at mount
-            table.focus()
-        self._fill_quotas()
+                          key=f"__empty__{prefix.rstrip(':')}")
 
     def _fill_quotas(self) -> None:
-        assert self.overview is not None
         theme = self.app.theme_variables
         tz = app_tz(self.nezha)
         now = app_now(self.nezha)
         quotas = self.query_one("#quotas", DataTable)
-        rows = quota_rows(self.overview.cycle_transfer_stats)
-        quotas.display = bool(rows)
-        self.query_one("#quotas-title").display = bool(rows)
+        # (row key, section label or None, (rule id, server id, stats) or None) in table order
+        entries: list[tuple[str, str | None, tuple[int, int, CycleTransferStats] | None]] = []
+        for sec in self.sections:
+            if sec.overview is None:
+                continue
+            rows = quota_rows(sec.overview.cycle_transfer_stats)
+            if not rows:
+                continue
+            if self.several:
+                entries.append((f"dash:{sec.index}", sec.label, None))
+            prefix = f"{sec.index}:" if self.several else ""
+            entries.extend((f"{prefix}{rule_id}:{sid}", None, (rule_id, sid, st)) for rule_id, sid, st in rows)
+        quotas.display = bool(entries)
+        self.query_one("#quotas-title").display = bool(entries)
         selected = self._selected_key(quotas)
         room = (self.size.width or 132) - 2  # a vertical scrollbar may take two cells
         layout = QUOTA_LAYOUTS[-1]
@@ -356,7 +492,10 @@ class ServicesScreen(NezhaScreen):
         last = QUOTA_LAYOUTS[-1]
         candidates = [*QUOTA_LAYOUTS[:-1], *(replace(last, name_max=n) for n in (24, 20, 18, 16, 14, 12, 10))]
         for candidate in candidates:  # the most detailed layout that fits the screen
-            cells = [quota_cells(st, rule_id, sid, candidate, theme, tz, now) for rule_id, sid, st in rows]
+            cells = [quota_cells(row[2], row[0], row[1], candidate, theme, tz, now) if row is not None
+                     else {"rule": Text(cut_cells(head or "", candidate.name_max),
+                                        style=theme_style(theme, "accent", bold=True))}
+                     for _key, head, row in entries]
             headers = {k: v for k, v in _QUOTA_HEADERS.items() if k != "cycle" or candidate.cycle}
             layout = candidate
             if _table_width(cells, headers) <= room:
@@ -369,8 +508,10 @@ class ServicesScreen(NezhaScreen):
                     quotas.add_column(title, key=key)
         else:
             quotas.clear()
-        for (rule_id, sid, _st), row in zip(rows, cells):
-            quotas.add_row(*row.values(), key=f"{rule_id}:{sid}")
+        width = len(quotas.columns)
+        for (key, _head, _row), row in zip(entries, cells):
+            values = list(row.values())
+            quotas.add_row(*values, *([""] * (width - len(values))), key=key)
         if selected is not None and selected in quotas.rows:
             quotas.move_cursor(row=quotas.get_row_index(selected))
 
@@ -400,19 +541,35 @@ class ServicesScreen(NezhaScreen):
         event.stop()
         self._open_quota(event.row_key.value)
 
+    def _split(self, key: str | None, parts: int) -> tuple[int, list[int]] | None:
+        """A row key's (Dashboard index, ids): ``"{ids}"`` with one Dashboard, ``"{index}:{ids}"``
+        with several; ``None`` for a header or message row."""
+        fields = (key or "").split(":")
+        if self.several:
+            if len(fields) != parts + 1 or not all(f.isdigit() for f in fields):
+                return None
+            return int(fields[0]), [int(f) for f in fields[1:]]
+        if len(fields) != parts or not all(f.isdigit() for f in fields):
+            return None
+        return (self.sections[0].index if self.sections else 0), [int(f) for f in fields]
+
     def _open_quota(self, key: str | None) -> None:
         """A quota row (``rule:server``) names a server: open its detail."""
-        server = (key or "").partition(":")[2]
-        if server.isdigit():
-            self.open_server(int(server))
+        found = self._split(key, 2)
+        if found is None:
+            return
+        index, (_rule, sid) = found
+        self.open_server(self.nezha.store.key_for(index, sid) if self.several else sid)
 
     def _open(self, key: str | None) -> None:
-        if key is None or not key.isdigit():
+        found = self._split(key, 1)
+        if found is None:
             return
-        sid = int(key)
+        index, (sid,) = found
         name = ""
-        if self.overview is not None and sid in self.overview.services:
-            name = self.overview.services[sid].service_name
+        sec = next((s for s in self.sections if s.index == index), None)
+        if sec is not None and sec.overview is not None and sid in sec.overview.services:
+            name = sec.overview.services[sid].service_name
         from nezha_tui.ui.screens.service_history import ServiceHistoryScreen
 
-        self.app.push_screen(ServiceHistoryScreen(sid, name=name))
+        self.app.push_screen(ServiceHistoryScreen(sid, name=name, dashboard=index))
