@@ -28,7 +28,7 @@ __all__ = [
     "PERIODS", "PERIOD_NAMES", "app_now", "dashboard_now", "app_tz", "local_dt", "fmt_local",
     "history_cache", "history_error_message", "GUEST_MESSAGE", "NO_TSDB_MESSAGE", "append_gap",
     "NO_COLOR_KEY", "no_color", "emphasis", "theme_style", "cut_cells", "plain_cell", "NAME_CELLS",
-    "first_per_id", "client_of", "setting_of", "guest_denies", "dashboard_label", "refused_reason",
+    "first_per_id", "client_of", "setting_of", "guest_denies", "dashboard_label", "own_site", "refused_reason",
 ]
 
 _Item = TypeVar("_Item")
@@ -143,6 +143,12 @@ def dashboard_label(app: NezhaContext, key: int) -> str:
         return app.store.name_of(key)
     except (KeyError, IndexError, ValueError):
         return ""
+
+
+def own_site(app: NezhaContext, key: int, label: str) -> str:
+    """The site name of the Dashboard of ``key`` when it says more than its ``label``, else ``""``."""
+    site = app.link_for(key).store.site_name
+    return site if site and site != label else ""
 
 
 def refused_reason(link: Any) -> str | None:

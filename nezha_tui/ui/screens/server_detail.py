@@ -26,7 +26,7 @@ from nezha_tui.ui.commands import screen_bindings
 from nezha_tui.ui.screens.base import NezhaScreen
 from nezha_tui.ui.events import AppEvent, EventsAdded, PauseChanged, Tick
 from nezha_tui.ui.drilldown import (
-    PERIODS, app_now, app_tz, dashboard_label, dashboard_now, local_dt,
+    PERIODS, app_now, app_tz, dashboard_label, dashboard_now, local_dt, own_site,
 )
 from nezha_tui.ui.styles import theme_style
 from nezha_tui.ui.screens.detail.facts import facts_text
@@ -161,8 +161,8 @@ class ServerDetailScreen(NezhaScreen):
         name = server.name if server is not None else f"server #{self.server_id}"
         label = dashboard_label(app, self.key)
         if label:  # several Dashboards: the server's own one names it ("fra-12 · work")
-            site = app.link_for(self.key).store.site_name or store.site_name or "Fleet"
-            t = Text(f"{site} › {name} · {label} › detail",
+            site = own_site(app, self.key, label)
+            t = Text(f"{site + ' › ' if site else ''}{name} · {label} › detail",
                      style=theme_style(self.app.theme_variables, "", bold=True))
         else:
             site = store.site_name or "Fleet"

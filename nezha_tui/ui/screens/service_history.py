@@ -93,10 +93,12 @@ class ServiceHistoryScreen(NezhaScreen):
         app = self.nezha
         site = app.store.site_name or "Fleet"
         monitor = self.service_name or f"monitor #{self.service_id}"
-        if app.several:  # the monitor's own Dashboard: "Fleet › Services › api https · work"
-            label = app.dashboards[self.dashboard].name
+        if app.several:  # the monitor's own Dashboard: "Work Site › Services › api https · work"
+            link = app.dashboards[self.dashboard]
+            site = link.store.site_name if link.store.site_name not in ("", link.name) else ""
             # Text, not a str: a Static parses a str as markup, and these are the Dashboard's names
-            return Text(f"{site} › Services › {monitor} · {label}", no_wrap=True, overflow="ellipsis")
+            return Text(f"{site + ' › ' if site else ''}Services › {monitor} · {link.name}",
+                        no_wrap=True, overflow="ellipsis")
         return Text(f"{site} › Services › {monitor}", no_wrap=True, overflow="ellipsis")
 
     def on_mount(self) -> None:
