@@ -131,6 +131,19 @@ async def test_guest_limits_apply_only_to_the_guest_dashboards_servers() -> None
         assert screen.query_one("#monitor-plot", Plot).message is None
         assert ("server_services", (1, "1d")) in guest.calls
 
+        # a monitor of each Dashboard: 7 days for the admin, the guest message for the guest
+        for c in (admin, guest):
+            c.answers["service_history"] = lambda sid, period: history(period)
+        for index, c, message in ((0, admin, None), (1, guest, GUEST_MESSAGE)):
+            app.push_screen(ServiceHistoryScreen(2, dashboard=index))
+            await settle(pilot, app)
+            await pilot.press("7")
+            await settle(pilot, app)
+            assert app.screen.query_one("#latency", Plot).message == message
+            asked = [args for name, args in c.calls if name == "service_history"]
+            assert asked == ([(2, "1d"), (2, "7d")] if message is None else [(2, "1d")])
+            await pilot.press("escape")
+
 
 async def test_a_dashboard_without_tsdb_says_so_while_the_others_history_shows() -> None:
     empty = m.MetricSeries(server_id=1, data_points=[])
@@ -235,6 +248,24 @@ async def test_services_have_a_section_per_dashboard_and_one_failing_shows_its_e
         await pilot.press("enter")
         await settle(pilot, app)
         assert isinstance(app.screen, ServerDetailScreen) and app.screen.key == WORK_1
+
+
+async def test_services_sections_fit_80_columns() -> None:
+    home = client("http://home.invalid", services=overview())
+    work = client("http://work.invalid", services=work_overview())
+    work.errors["services"] = e.NetworkError("connection refused (work.invalid:80)")
+    app = several([home, work], ServicesScreen, names=("home", "a rather long Dashboard label"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        table = screen.query_one("#services", DataTable)
+        assert "connection refused" in "".join(str(c) for c in table.get_row("error:1"))
+        assert table.virtual_size.width <= table.size.width  # the error too
+        del work.errors["services"]
+        screen._tick()
+        await settle(pilot, app)
+        for t in (table, screen.query_one("#quotas", DataTable)):
+            assert t.virtual_size.width <= t.size.width, t.id  # nothing cut off on the right
 
 
 class SlowServices(uf.FakeClient):

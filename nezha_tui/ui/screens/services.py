@@ -433,10 +433,15 @@ class ServicesScreen(NezhaScreen):
             count = f"{n} monitor{'s' if n != 1 else ''}"
         table.add_row(head, _styled(count, "", theme), "", "", "", key=f"dash:{sec.index}")
         if sec.error:
-            note = "  (the last data below)" if sec.overview is not None else ""
-            table.add_row(Text(cut_cells(f"⚠ {sec.error}{note}", 30 if narrow else 60),
-                               style=theme_style(theme, "error"), no_wrap=True, overflow="ellipsis"),
-                          "", "", "", "", key=f"error:{sec.index}")
+            message = sec.error + (" (the last data below)" if sec.overview is not None else "")
+            style = theme_style(theme, "error")
+            if narrow:  # the name column is short there: the message takes the 30 cells of the days
+                table.add_row(Text("⚠ unavailable", style=style), "",
+                              Text(cut_cells(message, 30), style=style, no_wrap=True, overflow="ellipsis"),
+                              "", "", key=f"error:{sec.index}")
+            else:  # as wide as a monitor's name may be
+                table.add_row(Text(cut_cells(f"⚠ {message}", 40), style=style, no_wrap=True, overflow="ellipsis"),
+                              "", "", "", "", key=f"error:{sec.index}")
         elif sec.overview is None:
             table.add_row(Text("loading...", style=theme_style(theme, "foreground-muted")), "", "", "", "",
                           key=f"loading:{sec.index}")
