@@ -207,6 +207,7 @@ async def test_services_have_a_section_per_dashboard_and_one_failing_shows_its_e
         assert rows(table) == ["dash:0", "0:2", "0:7", "0:11", "dash:1", "error:1"]
         assert str(table.get_row("dash:0")[0]) == "home" and str(table.get_row("dash:1")[0]) == "work"
         assert "connection refused" in str(table.get_row("error:1")[0])
+        assert table.virtual_size.width <= table.size.width  # the error fits beside the columns
         status = str(screen.query_one("#services-status", Static).render())
         assert "home: 3 monitors" in status and "work: ⚠ connection refused" in status
         assert not table.loading

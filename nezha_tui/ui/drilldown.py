@@ -159,6 +159,8 @@ def refused_reason(link: Any) -> str | None:
     message = cut_cells(" ".join(sanitise(str(getattr(status, "message", "") or "")).split()), 200)
     mode = getattr(getattr(link.client, "credentials", None), "mode", "")
     head = "login required" if mode == "guest" else "login refused"
+    if "login" in message.lower():  # "login failed: wrong user name or password" says it already
+        return message
     return f"{head}: {message}" if message else head
 
 

@@ -439,8 +439,9 @@ class ServicesScreen(NezhaScreen):
                 table.add_row(Text("⚠ unavailable", style=style), "",
                               Text(cut_cells(message, 30), style=style, no_wrap=True, overflow="ellipsis"),
                               "", "", key=f"error:{sec.index}")
-            else:  # as wide as a monitor's name may be
-                table.add_row(Text(cut_cells(f"⚠ {message}", 40), style=style, no_wrap=True, overflow="ellipsis"),
+            else:  # as wide as a monitor's name may be, or what the other columns leave (~70 cells)
+                room = max(40, self.size.width - 72)
+                table.add_row(Text(cut_cells(f"⚠ {message}", room), style=style, no_wrap=True, overflow="ellipsis"),
                               "", "", "", "", key=f"error:{sec.index}")
         elif sec.overview is None:
             table.add_row(Text("loading...", style=theme_style(theme, "foreground-muted")), "", "", "", "",
