@@ -73,6 +73,10 @@ class DemoOptions:
     seed: int = 1
     clock: Callable[[], float] = time.time
     frame_interval: float = 2.0
+    frame_phase: float | None = None
+    """None: a stream's first frame at once (as ws.go).  A number: the first frame waits until the wall
+    clock is that many seconds past a multiple of ``frame_interval``, so demos in several processes send
+    in step (the same phase) or out of step (different ones) whenever each stream connected."""
     force_auth: bool = False
     tsdb: bool = True
     legacy: bool = False  # a Dashboard before v2.0.0: no history routes (see faults.py)
@@ -613,6 +617,9 @@ class DemoServer:
         sent = 0
         note_sent = False
         try:
+            if opts.frame_phase is not None:
+                if await self._pause((opts.frame_phase - time.time()) % opts.frame_interval):
+                    return
             while True:
                 if self.faults.stall:
                     if await self._pause(0.02):
