@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="frames of alert rule evaluation measured (40; 0 to skip)")
     p.add_argument("--rule-servers", type=number(1, 10_000, "", integer=True), default=10_000,
                    help="fleet size of the alert rule evaluation (10000)")
+    p.add_argument("--profile", metavar="FILE",
+                   help="write cProfile stats (CPU time) of the measured seconds to FILE (FILE.N per size when "
+                        "several; the figures then include the profiler's cost)")
     p.add_argument("--json", action="store_true", help="print results as JSON lines")
     p.add_argument("--child", type=int, help=argparse.SUPPRESS)
     p.add_argument("--cold-child", action="store_true", help=argparse.SUPPRESS)
@@ -214,7 +217,8 @@ def _frame_figures(samples: list, dashboards: int, names: list[str]) -> dict:
 
 
 async def _measure(servers: int, seconds: float, keys: int, size: tuple[int, int], dashboards: int = 1,
-                   stagger: float | None = None) -> dict:
+                   stagger: float | None = None, profile: str | None = None) -> dict:
+    import cProfile
     import resource
 
     from textual import events
@@ -248,9 +252,17 @@ async def _measure(servers: int, seconds: float, keys: int, size: tuple[int, int
                 painted.get_nowait()
             app.perf.samples.clear()
             merged0 = app.perf.merged
+            # CPU time, not wall time: other work on the machine does not inflate the profile
+            profiler = cProfile.Profile(time.process_time) if profile else None
             cpu0, wall0 = time.process_time(), time.perf_counter()
+            if profiler:
+                profiler.enable()
             await asyncio.sleep(seconds)
+            if profiler:
+                profiler.disable()
             cpu = (time.process_time() - cpu0) / (time.perf_counter() - wall0) * 100.0
+            if profiler and profile:
+                profiler.dump_stats(profile)
             load = _load()
             samples = list(app.perf.samples)
             merged = app.perf.merged - merged0
@@ -476,6 +488,8 @@ def _child_argv(args: argparse.Namespace, servers: int, size_text: str) -> list[
         argv += ["--dashboards", str(args.dashboards)]
         if args.stagger is not None:
             argv += ["--stagger", str(args.stagger)]
+    if args.profile:
+        argv += ["--profile", args.profile if len(args.servers) == 1 else f"{args.profile}.{servers}"]
     return argv
 
 
@@ -486,7 +500,8 @@ def run_bench(argv: Sequence[str]) -> int:
         asyncio.run(_cold_child(size))
         return 0
     if args.child:
-        result = asyncio.run(_measure(args.child, args.seconds, args.keys, size, args.dashboards, args.stagger))
+        result = asyncio.run(_measure(args.child, args.seconds, args.keys, size, args.dashboards, args.stagger,
+                                      args.profile))
         print("RESULT " + json.dumps(result), flush=True)
         return 0
     sizes = args.servers

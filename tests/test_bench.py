@@ -32,6 +32,14 @@ def test_several_dashboards_reach_the_child():
     assert (child.child, child.dashboards, child.stagger) == (1000, 3, 0.0)
 
 
+def test_profile_file_per_size():
+    one = bench._parser().parse_args(["--servers", "1000", "--profile", "p.prof"])
+    assert bench._child_argv(one, 1000, "160x48")[-2:] == ["--profile", "p.prof"]
+    two = bench._parser().parse_args(["--servers", "100,1000", "--profile", "p.prof"])
+    assert bench._child_argv(two, 1000, "160x48")[-2:] == ["--profile", "p.prof.1000"]
+    assert "--profile" not in bench._child_argv(bench._parser().parse_args([]), 100, "160x48")
+
+
 @pytest.mark.parametrize("argv", [["--dashboards", "0"], ["--dashboards", "21"], ["--dashboards", "two"],
                                   ["--dashboards", "1.5"], ["--stagger", "-1"], ["--stagger", "2.5"],
                                   ["--stagger", "nan"]])
