@@ -382,7 +382,7 @@ def _dashboard_lines(r: dict) -> list[str]:
     lines.append(f"  all: {r['frames']} frames, median {r['frame_median_ms']:.1f} ms, p95 {r['frame_p95_ms']:.1f} ms;"
                  f" paints saved by merging frames that arrived together: {r['merged']}")
     cpu, pss = r["cpu_percent"], r.get("pss_mb")
-    lines.append(f"  app CPU {cpu:.1f} % of a core (<= {BOUNDS['cpu_percent']:g} %: "
+    lines.append(f"  app CPU {cpu:.2f} % of a core (<= {BOUNDS['cpu_percent']:g} %: "
                  f"{_verdict(cpu, BOUNDS['cpu_percent'])}), PSS {_mb(pss)} (<= {BOUNDS['pss_mb']:g} MB: "
                  f"{_verdict(pss, BOUNDS['pss_mb'])}), peak RSS {r['peak_rss_mb']:.0f} MB")
     return lines

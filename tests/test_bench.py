@@ -156,9 +156,9 @@ def test_dashboard_lines_check_each_bound():
     assert "demo-2: 15 frames, frame->screen median 9.9 ms (<= 10 ms: PASS)" in text
     assert "demo-3: 15 frames, frame->screen median 10.4 ms (<= 10 ms: over)" in text
     assert "paints saved by merging frames that arrived together: 2" in text
-    assert "app CPU 2.4 % of a core (<= 3 %: PASS), PSS 110 MB (<= 150 MB: PASS)" in text
+    assert "app CPU 2.40 % of a core (<= 3 %: PASS), PSS 110 MB (<= 150 MB: PASS)" in text
     over = "\n".join(bench._dashboard_lines(_row(cpu_percent=3.2, pss_mb=None)))
-    assert "app CPU 3.2 % of a core (<= 3 %: over), PSS n/a (<= 150 MB: not measured)" in over
+    assert "app CPU 3.20 % of a core (<= 3 %: over), PSS n/a (<= 150 MB: not measured)" in over
     assert bench._dashboard_lines(_row(dashboards=1)) == []
 
 
