@@ -17,11 +17,11 @@ the same client code as a real Dashboard, and measures:
 
 Several Dashboards (``--dashboards N``): N simulated Dashboards of ``--servers``
 each, every one in its own process with its own seed (1..N), sending a frame
-every 2 s out of step: Dashboard i's first frame goes when the wall clock is
+every 2 s out of step: Dashboard i's frames go when the wall clock is
 ``i * --stagger`` seconds past a multiple of 2 s (``demo-server --phase``), so the
-streams keep that distance whenever the app connected them (each drifts by its
-own encoding time per frame, as ws.go's loop does).  The stagger is 2 s / N
-unless given; ``--stagger 0`` sends them in step.  The app
+streams keep that distance whenever the app connected them and however long
+each demo takes to encode a frame.  The stagger is 2 s / N unless given;
+``--stagger 0`` sends them in step.  The app
 follows them all in one grid (:class:`~nezha_tui.fleets.DashboardTarget` each);
 frame -> screen is given per Dashboard and over all, with how many paints were
 saved by merging frames that arrived together, and the figures are checked

@@ -25,8 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", type=number(0.05, 3600), default=2.0, metavar="SEC",
                    help="seconds between stream frames (2)")
     p.add_argument("--phase", type=number(0, 3600), default=None, metavar="SEC",
-                   help="first frame when the clock is SEC past a multiple of --interval: several demos in or "
-                        "out of step (default: at once)")
+                   help="frames when the clock is SEC past a multiple of --interval: several demos in or "
+                        "out of step (default: the first at once, then --interval after each)")
     p.add_argument("--force-auth", action="store_true", help="guests get ApiErrorUnauthorized (force_auth)")
     p.add_argument("--no-tsdb", action="store_true", help="no TSDB: empty metric history, SQL service history")
     p.add_argument("--legacy", action="store_true",
