@@ -46,6 +46,16 @@ def test_legacy_switch_reaches_the_options():
     assert DemoOptions().legacy is False
 
 
+def test_phase_reaches_the_options_and_is_checked(capsys):
+    from nezha_tui.demo.cli import build_parser
+
+    assert build_parser().parse_args(["--phase", "0.7"]).phase == 0.7
+    assert build_parser().parse_args(["--phase", "0"]).phase == 0.0
+    assert build_parser().parse_args([]).phase is None and DemoOptions().frame_phase is None
+    assert run_demo_server(["--phase", "-1"], out=io.StringIO()) == 2
+    assert "--phase" in capsys.readouterr().err
+
+
 def test_out_of_range_numbers_are_one_line_and_exit_2(capsys):
     for argv in (["--port", "99999"], ["--port", "-1"], ["--servers", "-1"], ["--interval", "nan"],
                  ["--jwt-lifetime", "inf"], ["--jwt-lifetime", "0"], ["--seed", "1" * 30]):

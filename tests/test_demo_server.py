@@ -394,6 +394,25 @@ async def test_drop_stall_malformed(demo):
         assert isinstance(json.loads(await asyncio.wait_for(ws.recv(), 5))["servers"][0]["state"]["cpu"], float)
 
 
+async def test_frame_phase_puts_every_frame_on_the_wall_clock_grid():
+    """--phase (bench: several demos in or out of step): each frame waits for the next moment the clock
+    is PHASE past a multiple of the interval, however late the stream connected or the last frame went."""
+    import time
+
+    s = await _server(frame_phase=0.3, frame_interval=0.25)
+    try:
+        async with websockets.connect(s.ws_url, ping_interval=None) as ws:
+            for _ in range(3):
+                before = time.time()
+                slot = before + (0.3 - before) % 0.25  # the earliest moment the server may send the next
+                await asyncio.wait_for(ws.recv(), 5)
+                assert time.time() >= slot - 0.001
+    finally:
+        await s.stop()
+    assert s.state.online == 0
+    assert DemoOptions().frame_phase is None  # by default the first frame goes at once, as ws.go
+
+
 async def test_restart_same_port(demo):
     port = demo.port
     await demo.stop()

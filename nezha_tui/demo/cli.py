@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seed of the simulation (1)")
     p.add_argument("--interval", type=number(0.05, 3600), default=2.0, metavar="SEC",
                    help="seconds between stream frames (2)")
+    p.add_argument("--phase", type=number(0, 3600), default=None, metavar="SEC",
+                   help="frames when the clock is SEC past a multiple of --interval: several demos in or "
+                        "out of step (default: the first at once, then --interval after each)")
     p.add_argument("--force-auth", action="store_true", help="guests get ApiErrorUnauthorized (force_auth)")
     p.add_argument("--no-tsdb", action="store_true", help="no TSDB: empty metric history, SQL service history")
     p.add_argument("--legacy", action="store_true",
@@ -70,7 +73,7 @@ def run_demo_server(argv: Sequence[str] | None = None, *, out: TextIO | None = N
     from .failing import FAIL_CYCLE
     from .server import DemoOptions, DemoServer
 
-    opts = DemoOptions(servers=args.servers, seed=args.seed, frame_interval=args.interval,
+    opts = DemoOptions(servers=args.servers, seed=args.seed, frame_interval=args.interval, frame_phase=args.phase,
                        force_auth=args.force_auth, tsdb=not args.no_tsdb, legacy=args.legacy,
                        jwt_lifetime=args.jwt_lifetime,
                        proxy_502=args.fault_502, waf_reason=args.fault_waf, stall=args.fault_stall,

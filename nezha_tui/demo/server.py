@@ -76,6 +76,11 @@ class DemoOptions:
     seed: int = 1
     clock: Callable[[], float] = time.time
     frame_interval: float = 2.0
+    frame_phase: float | None = None
+    """None: a stream's first frame at once, then ``frame_interval`` after each send (as ws.go's loop).
+    A number: every frame goes when the wall clock is that many seconds past a multiple of
+    ``frame_interval`` (no drift), so demos in several processes send in step (the same phase) or out
+    of step (different ones) whenever each stream connected (the bench's several Dashboards)."""
     force_auth: bool = False
     tsdb: bool = True
     legacy: bool = False  # a Dashboard before v2.0.0: no history routes (see faults.py)
@@ -351,6 +356,13 @@ class DemoServer:
             abort = ext.get("abort")
             if abort is not None:
                 abort()
+
+    def _to_phase(self, sent: bool = False) -> float:
+        """Seconds until the wall clock is ``frame_phase`` past a multiple of ``frame_interval``;
+        ``sent``: just after a frame (a timer that woke a hair early must not send that slot twice)."""
+        opts = self.state.options
+        wait = (float(opts.frame_phase or 0.0) - time.time()) % opts.frame_interval
+        return wait + opts.frame_interval if sent and wait < opts.frame_interval / 20 else wait
 
     async def _pause(self, seconds: float) -> bool:
         """Sleep; True when the server is stopping."""
@@ -635,6 +647,8 @@ class DemoServer:
         sent = 0
         note_sent = False
         try:
+            if opts.frame_phase is not None and await self._pause(self._to_phase()):
+                return
             while True:
                 if self.faults.stall:
                     if await self._pause(0.02):
@@ -665,7 +679,7 @@ class DemoServer:
                 sent += 1
                 if opts.ping_every and sent % opts.ping_every == 0 and ext.get("ping"):
                     ext["ping"]()
-                if await self._pause(opts.frame_interval):
+                if await self._pause(opts.frame_interval if opts.frame_phase is None else self._to_phase(sent=True)):
                     return
         except (OSError, RuntimeError):
             return  # the client went away: the Dashboard notices on its next write
