@@ -227,6 +227,8 @@ async def main(out: Path) -> list[str]:
     finally:
         await demo.stop()
 
+    await several_dashboards(shooter)
+
     # A hostile Dashboard (--fault-hostile): escape sequences, markup, bidi, wide and empty names, inert.
     hostile_clock = ManualClock(T_END - 2.0 * (FRAMES - 1))
     hostile = DemoServer(DemoOptions(seed=1, clock=hostile_clock, frame_interval=0.05, hostile=True))
@@ -244,6 +246,65 @@ async def main(out: Path) -> list[str]:
     finally:
         await hostile.stop()
     return shooter.made
+
+
+SEVERAL = (("home", 1, 10, "Home Lab"), ("work", 2, 8, "Work Fleet"), ("friends", 3, 6, "Friends' Boxes"))
+"""The combined grid's Dashboards: (name, seed, servers, site name)."""
+
+
+async def several_dashboards(shooter: Shooter) -> None:
+    """Three simulated Dashboards in one grid; the third's stream stalls (its rows stay, marked stale)."""
+    from nezha_tui.api.client import Credentials, NezhaClient
+    from nezha_tui.alerts.rules import DEMO_RULE, AlertConfig
+    from nezha_tui.api.stream import StreamState, StreamStatus
+    from nezha_tui.demo.server import DemoOptions, DemoServer
+    from nezha_tui.fleets import DashboardTarget
+    from nezha_tui.ui.app import NezhaApp
+
+    demo_clock = ManualClock(T_END - 2.0 * (FRAMES - 1))
+    demos = [DemoServer(DemoOptions(seed=seed, servers=size, site_name=site, clock=demo_clock, frame_interval=0.05))
+             for _name, seed, size, site in SEVERAL]
+    for demo in demos:
+        await demo.start()
+    try:
+        app_clock = ManualClock(1000.0)
+        targets = [DashboardTarget(name, NezhaClient(demo.url, Credentials(username=demo.username,
+                                                                             password=demo.password)))
+                   for (name, *_rest), demo in zip(SEVERAL, demos)]
+        local_noon = datetime.fromtimestamp(T_END)
+        app = NezhaApp(targets, clock=app_clock, wall_clock=lambda: local_noon, start_timers=False,
+                       alerts=AlertConfig(rules=(DEMO_RULE,)))
+        app.tz = timezone.utc
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: all(link.store.frames for link in app.dashboards), "three first frames")
+            for k in range(FRAMES):
+                t = T_END - 2.0 * (FRAMES - 1 - k)
+                demo_clock.t = t
+                app_clock.t = 1000.0 + 2.0 * k
+                await wait_for(pilot, lambda: all(link.store.now_ms == int(t) * 1000 for link in app.dashboards),
+                               f"frame {k} of every Dashboard")
+            await wait_for(pilot, lambda: all(link.groups_answered and link.setting for link in app.dashboards),
+                           "groups and settings")
+            await pilot.pause(0.3)
+            app.clear_notifications()
+            await shooter.shot(pilot, "dashboards")
+            # the third Dashboard stalls: its rows stay, dimmed and marked, under its own banner line
+            demos[2].faults.stall = True
+            await pilot.pause(0.3)
+            app_clock.t += 14.0
+            link = app.dashboards[2]
+            app._on_status(StreamStatus(StreamState.STALE, attempt=3, last_frame_at=app_clock.t - 14.0,
+                                        next_retry_at=app_clock.t + 8.0, message="no frame for 14 s"), link)
+            await pilot.pause(0.3)
+            await shooter.shot(pilot, "dashboards-stale")
+            await pilot.press("s")
+            await wait_for(pilot, lambda: no_loading(app) and app.screen.id != "fleet", "services of three")
+            await pilot.pause(0.5)
+            await shooter.shot(pilot, "dashboards-services")
+            demos[2].faults.stall = False
+    finally:
+        for demo in demos:
+            await demo.stop()
 
 
 if __name__ == "__main__":
