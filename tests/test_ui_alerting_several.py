@@ -157,7 +157,7 @@ async def test_the_event_log_names_the_dashboard_filters_on_it_and_opens_through
         assert [r[2] for r in got] == ["work", "gone", "work", "home"]  # the Dashboard column
         await pilot.press("enter")  # work's srv-001: fleet key (1, 1), not home's server 1
         await pilot.pause()
-        assert isinstance(app.screen, ServerDetailScreen) and app.screen.server_id == server_key(1, 1)
+        assert isinstance(app.screen, ServerDetailScreen) and app.screen.key == server_key(1, 1)
         await pilot.press("escape", "down", "enter")  # a Dashboard not shown now
         await pilot.pause()
         assert isinstance(app.screen, EventsScreen)
@@ -167,7 +167,7 @@ async def test_the_event_log_names_the_dashboard_filters_on_it_and_opens_through
         assert isinstance(app.screen, EventsScreen) and several.notes[-1] == "srv-009 is not on work now"
         await pilot.press("down", "enter")
         await pilot.pause()
-        assert isinstance(app.screen, ServerDetailScreen) and app.screen.server_id == 1
+        assert isinstance(app.screen, ServerDetailScreen) and app.screen.key == 1
         await pilot.press("escape", "slash", *"work")
         await pilot.pause()
         assert [r[2] for r in rows(app)] == ["work", "work"]
@@ -187,7 +187,7 @@ async def test_one_dashboard_has_no_dashboard_column_and_opens_by_server_id() ->
         assert len(rows(app)[0]) == 4  # time, severity, server, message
         await pilot.press("enter")
         await pilot.pause()
-        assert isinstance(app.screen, ServerDetailScreen) and app.screen.server_id == 2
+        assert isinstance(app.screen, ServerDetailScreen) and app.screen.key == 2
 
 
 async def test_history_of_both_dashboards_loaded_once_and_the_wall_ticker_names_them(tmp_path, monkeypatch) -> None:
@@ -236,4 +236,4 @@ async def test_a_bare_urls_events_keep_their_name_and_show_its_site_name_once_kn
         assert [r[2] for r in rows(app)] == ["Work.Example Site", "Work.Example Site"]
         await pilot.press("enter")
         await pilot.pause()
-        assert isinstance(app.screen, ServerDetailScreen) and app.screen.server_id == server_key(1, 2)
+        assert isinstance(app.screen, ServerDetailScreen) and app.screen.key == server_key(1, 2)
