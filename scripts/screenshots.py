@@ -248,6 +248,9 @@ async def main(out: Path) -> list[str]:
     return shooter.made
 
 
+SEVERAL_FRAMES = 8
+"""Frames the combined grid is shown after (its shots have no realtime plot)."""
+
 SEVERAL = (("home", 1, 10, "Home Lab"), ("work", 2, 8, "Work Fleet"), ("friends", 3, 6, "Friends' Boxes"))
 """The combined grid's Dashboards: (name, seed, servers, site name)."""
 
@@ -261,7 +264,7 @@ async def several_dashboards(shooter: Shooter) -> None:
     from nezha_tui.fleets import DashboardTarget
     from nezha_tui.ui.app import NezhaApp
 
-    demo_clock = ManualClock(T_END - 2.0 * (FRAMES - 1))
+    demo_clock = ManualClock(T_END - 2.0 * (SEVERAL_FRAMES - 1))
     demos = [DemoServer(DemoOptions(seed=seed, servers=size, site_name=site, clock=demo_clock, frame_interval=0.05))
              for _name, seed, size, site in SEVERAL]
     for demo in demos:
@@ -277,7 +280,7 @@ async def several_dashboards(shooter: Shooter) -> None:
         app.tz = timezone.utc
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: all(link.store.frames for link in app.dashboards), "three first frames")
-            for k in range(FRAMES):
+            for k in range(FRAMES - SEVERAL_FRAMES, FRAMES):  # no plot in these shots: a few frames do
                 t = T_END - 2.0 * (FRAMES - 1 - k)
                 demo_clock.t = t
                 app_clock.t = 1000.0 + 2.0 * k

@@ -170,8 +170,9 @@ async def test_every_screen_renders_in_every_theme(monkeypatch, no_color, wall, 
         async for name in screens(app, pilot):
             seen.append(name)
             # the grid's own line path in every theme; the other screens (Textual's widgets) in a
-            # third of them (the colour rules of every theme are checked in test_ui_styles)
-            for theme in (themes if name in ("table", "cards") else themes[::3]):
+            # sixth of them, a different sixth per shard (the colour rules of every theme are
+            # checked in test_ui_styles; each theme switch re-parses the CSS: ~0.3 s a screen)
+            for theme in (themes if name in ("table", "cards") else themes[::6]):
                 app.theme = theme
                 await pilot.pause()
                 assert paint(app), (name, theme)
