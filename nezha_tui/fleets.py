@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from msgspec.structs import replace as _replace
 
-from nezha_tui.api.models import ServerGroup, StreamServer
+from nezha_tui.api.models import GroupInfo, ServerGroup, StreamServer
 from nezha_tui.store import FleetChange, FleetStore, FleetTotals, RecentSample, ServerStatus
 
 __all__ = [
@@ -69,8 +69,6 @@ class DashboardTarget:
     client: Any
     named: bool = True
     online_window: float = 30.0
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Anything else a caller wants to keep with the target (e.g. the demo it started)."""
 
 
 def merge_changes(into: FleetChange, other: FleetChange) -> FleetChange:
@@ -384,15 +382,12 @@ class CombinedFleet:
 
     # ------------------------------------------------------------------ groups
 
-    def absorb_groups(self, index: int) -> bool:
+    def absorb_groups(self, index: int) -> None:
         """Dashboard ``index``'s store took new groups (``FleetStore.set_groups`` said so)."""
         self._rebuild_groups()
-        return True
 
     def _rebuild_groups(self) -> None:
         """Pseudo-groups (one per Dashboard, negative ids) then each Dashboard's groups, in keys."""
-        from nezha_tui.api.models import GroupInfo
-
         groups: list[ServerGroup] = []
         members: dict[int, set[int]] = {}
         names: dict[int, list[str]] = {}
