@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import socket
 import time
 from dataclasses import dataclass, field, replace
@@ -50,11 +51,12 @@ from . import hostile, views
 from .auth import AuthBook
 from .failing import FailDriver, FailSchedule
 from .faults import MALFORMED_KINDS, DemoFaults
-from .fleet import Fleet, build_fleet
+from .fleet import Fleet, Status, build_fleet
 from .frames import FrameEncoder
 from .gojson import GoMap, dumps, go_str, rfc3339
 from .signals import Signals
 from .story import Story
+from .terminal import SimulatedShell, TerminalBook, TerminalSession
 from .views import ApiFailure, Viewer
 
 __all__ = ["DemoOptions", "DemoServer", "DemoState", "NGINX_502", "waf_page"]
@@ -89,6 +91,8 @@ class DemoOptions:
     site_name: str = "Nezha Demo"
     version: str = "v2.3.1"  # Dashboard version shown to admins
     ping_every: int = 4  # server ping after every Nth frame (ws.go)
+    terminal_ping_interval: float = 10.0  # s between the terminal socket's pings (wall time, as terminal.go)
+    terminal_attach_window: float = 10.0  # s (demo clock) a terminal session waits for its attach
     # faults at start (also switchable at runtime via DemoServer.faults)
     proxy_502: bool = False
     waf_reason: str | None = None
@@ -179,6 +183,8 @@ class DemoState:
         self.faults.stall = options.stall
         self.day_cache: dict = {}
         self.online = 0  # open stream connections (viewers)
+        self.terminals = TerminalBook(options.seed, options.terminal_attach_window)
+        self.terminal_pings = 0  # pings sent on terminal sockets (for tests)
 
 
 class _Conn:
@@ -525,6 +531,9 @@ class DemoServer:
                 extra.append(self._jwt_cookie(token, int(exp - now)))
                 extra.append(self._csrf_cookie())
                 return 200, _ok({"token": token, "expire": rfc3339(exp, st.tz)})
+            if method == "POST" and p == "/terminal":
+                viewer, _ = self._login_only(conn, now, "nezha:server:exec", extra)
+                return 200, self._create_terminal(conn, viewer, body, now)
             if method != "GET":
                 raise _err("404 Not Found", 404)
             if self.faults.legacy and _is_history_route(parts):
@@ -597,6 +606,101 @@ class DemoServer:
         extra.append(self._csrf_cookie())
         return _ok({"token": token, "expire": rfc3339(exp, self.state.tz)})
 
+    # ------------------------------------------------------------------ the web terminal
+
+    def _create_terminal(self, conn: _Conn, viewer: Viewer, body: bytes, now: float) -> str:
+        """``createTerminal`` (terminal.go): bind the form, find a connected server, check permission."""
+        st = self.state
+        server_id = 0
+        if "json" in conn.headers.get("content-type", "").lower():
+            server_id = _bind_terminal_form(body)
+        s = next((x for x in st.fleet.servers if x.id == server_id), None)
+        if s is None or not self._agent_connected(s, now):
+            raise _err("server not found or not connected")
+        owner = viewer.is_admin or (viewer.user is not None and s.owner_id == viewer.user.id)
+        if not owner or (viewer.token is not None and not viewer.token.can_access_server(s.id)):
+            raise _err("permission denied")
+        assert viewer.user is not None  # _login_only: a JWT user or a token's user
+        try:
+            sess = st.terminals.create(s.id, s.name, viewer.user.id, now)
+        except ValueError as e:
+            raise _err(str(e))
+        # CreateTerminalResponse: every field omitempty
+        data = ('{"session_id":' + go_str(sess.session_id) + ',"server_id":' + str(sess.server_id)
+                + (',"server_name":' + go_str(sess.server_name) if sess.server_name else "") + "}")
+        return '{"success":true,"data":' + data + "}"
+
+    def _agent_connected(self, s, now: float) -> bool:
+        """Whether the server's agent holds its task stream now (ONLINE and not frozen by the story)."""
+        if s.status != Status.ONLINE or s.host is None:
+            return False
+        return self.state.story.frozen_at(s.id, int(now)) is None
+
+    def _terminal_attach(self, conn: _Conn, now: float, extra: list) -> TerminalSession:
+        """The checks of ``GET /ws/terminal/:id`` before the upgrade (auth group, scope, terminalStream)."""
+        viewer, _ = self._login_only(conn, now, "nezha:server:exec", extra)
+        session_id = conn.path[len("/api/v1/ws/terminal/"):]
+        user_id = viewer.user.id if viewer.user is not None else 0
+        sess = self.state.terminals.attach(session_id, user_id, viewer.is_admin, now)
+        if sess is None or (viewer.token is not None and not viewer.token.can_access_server(sess.server_id)):
+            if sess is not None:
+                sess.attached = False  # a whitelisted token's refusal leaves the session to its owner
+            raise _err("permission denied")
+        return sess
+
+    async def _terminal_stream(self, scope: dict, receive: Callable, send: Callable, sess: TerminalSession) -> None:
+        """Relay between the socket and a simulated shell, framed as the agent and the Dashboard do."""
+        st = self.state
+        ext = scope.get("extensions", {}).get("nezha.demo", {})
+        ext["answer_pings"] = True
+        shell = SimulatedShell(sess.server_name)
+        pinger = asyncio.create_task(self._terminal_pings(ext)) if ext.get("ping") else None
+        cid = next(self._ids)
+        self._streams[cid] = ext
+        try:
+            await self._terminal_out(send, shell.start())
+            while not shell.ended:
+                msg = await receive()
+                if msg.get("type") != "websocket.receive":
+                    return  # the client went away: the Dashboard closes the stream, the agent's shell ends
+                data = msg.get("bytes")
+                if data is None:
+                    data = b"\x00" + (msg.get("text") or "").encode("utf-8")  # websocketx: text is input
+                if len(data) > TERMINAL_INPUT_LIMIT:
+                    _close_tcp(ext, abort=True)  # gorilla's read limit: the read fails, the socket closes
+                    return
+                if not data:
+                    continue
+                if data[0] == 0:
+                    await self._terminal_out(send, shell.feed(data[1:]))
+                elif data[0] == 1:
+                    size = _terminal_size(data[1:])
+                    if size is not None:
+                        shell.resize(*size)
+            # the shell exited: the agent's pty read fails and it sends the error text, then its stream ends;
+            # the Dashboard closes the socket without a close frame (gorilla Conn.Close)
+            await self._terminal_out(send, PTY_EOF_TEXT)
+            if not _close_tcp(ext):
+                await send({"type": "websocket.close", "code": 1000})
+        except (OSError, RuntimeError):
+            return
+        finally:
+            if pinger is not None:
+                pinger.cancel()
+            self._streams.pop(cid, None)
+            st.terminals.end(sess.session_id)
+
+    async def _terminal_out(self, send: Callable, out: bytes) -> None:
+        # the agent reads its pty 32 KiB at a time; each read travels as one binary message
+        for i in range(0, len(out), PTY_READ):
+            await send({"type": "websocket.send", "bytes": out[i:i + PTY_READ]})
+
+    async def _terminal_pings(self, ext: dict) -> None:
+        interval = self.state.options.terminal_ping_interval
+        while not await self._pause(interval):
+            ext["ping"]()
+            self.state.terminal_pings += 1
+
     # ------------------------------------------------------------------ the stream
 
     def _visible(self, viewer: Viewer) -> tuple[list, list[bool]]:
@@ -621,20 +725,31 @@ class DemoServer:
             await send({"type": "websocket.http.response.body", "body": body})
 
         now = float(self.state.options.clock())
+        extra: list = []
+        term: TerminalSession | None = None
         try:
             self._front_faults()
-            if conn.path != "/api/v1/ws/server":
+            if _TERMINAL_PATH.fullmatch(conn.path):
+                term = self._terminal_attach(conn, now, extra)
+                viewer = views.GUEST
+            elif conn.path == "/api/v1/ws/server":
+                viewer = self._optional(conn, now, "nezha:inventory:read")
+            else:
                 raise _err("404 Not Found", 404)
-            viewer = self._optional(conn, now, "nezha:inventory:read")
             if not _same_origin(conn):
+                if term is not None:
+                    self.state.terminals.end(term.session_id)  # the deferred CloseStream runs
                 raise _Reply(403, _TEXT, "Forbidden\n")
         except _Reply as r:
             try:
-                await deny(r.status, r.headers, r.body)
+                await deny(r.status, r.headers + extra, r.body)
             except (OSError, RuntimeError):
                 pass
             return
-        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.accept", "headers": extra})
+        if term is not None:
+            await self._terminal_stream(scope, receive, send, term)
+            return
         await self._stream(scope, send, viewer)
 
     async def _stream(self, scope: dict, send: Callable, viewer: Viewer) -> None:
@@ -704,6 +819,59 @@ class DemoServer:
                 s0.setdefault("state", {})["cpu"] = "busy"
                 s0.setdefault("host", {})["mem_total"] = "8 GiB"
         return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+
+_TERMINAL_PATH = re.compile(r"/api/v1/ws/terminal/[^/]+")
+TERMINAL_INPUT_LIMIT = 512 * 1024 + 64  # terminal.go: terminalWebSocketInputLimit
+PTY_READ = 32 * 1024  # the agent's pty read buffer (cmd/agent/terminal_session.go)
+PTY_EOF_TEXT = b"read /dev/ptmx: input/output error"  # what the agent sends when its pty read fails at exit
+
+
+def _bind_terminal_form(body: bytes) -> int:
+    """``c.ShouldBind(&model.TerminalForm{})`` with a JSON body: the server id, or the Go error text raised."""
+    text = body.decode("utf-8", "replace").strip()
+    if not text:
+        raise _err("EOF")
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        raise _err(f"invalid character {text[0]!r} looking for beginning of value")
+    if doc is None:
+        return 0
+    if not isinstance(doc, dict):
+        kind = {list: "array", str: "string", bool: "bool"}.get(type(doc), "number")
+        raise _err(f"json: cannot unmarshal {kind} into Go value of type model.TerminalForm")
+    v = next((doc[k] for k in doc if k.lower() == "server_id"), None)  # encoding/json: keys fold case
+    if v is None:
+        return 0
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0 or v >= 1 << 64:
+        kind = ("bool" if isinstance(v, bool) else "string" if isinstance(v, str) else
+                "array" if isinstance(v, list) else "object" if isinstance(v, dict) else f"number {v}")
+        raise _err(f"json: cannot unmarshal {kind} into Go struct field TerminalForm.server_id of type uint64")
+    return v
+
+
+def _terminal_size(raw: bytes) -> tuple[int, int] | None:
+    """The agent's resize: JSON ``{"Cols": c, "Rows": r}`` (keys fold case); None when it would not parse."""
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    vals = {k.lower(): v for k, v in doc.items()}
+    cols, rows = vals.get("cols", 0), vals.get("rows", 0)
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 32 for v in (cols, rows)):
+        return None
+    return cols, rows
+
+
+def _close_tcp(ext: dict, abort: bool = False) -> bool:
+    hook = ext.get("abort" if abort else "close_tcp")
+    if hook is None:
+        return False
+    hook()
+    return True
 
 
 def _is_history_route(parts: list[str]) -> bool:
