@@ -307,3 +307,25 @@ async def test_pings_sent_and_answered(demo):
             await asyncio.sleep(0.01)
         assert demo.state.terminal_pings >= 2
         await asyncio.wait_for(await ws.ping(), 5)  # the terminal socket answers pings (it is read)
+
+
+async def test_oversized_input_closes_with_1009(demo):
+    async with httpx.AsyncClient(base_url=demo.url) as c:
+        sid = (await _create(c, {"Authorization": f"Bearer {demo.token}"})).json()["data"]["session_id"]
+    async with websockets.connect(_ws_url(demo, sid), additional_headers={"Authorization": f"Bearer {demo.token}"},
+                                  ping_interval=None, max_size=None) as ws:
+        await _until(ws, b"root@lax-db-01:~# ")
+        await ws.send(b"\x00" + b"a" * (512 * 1024 + 64))  # one byte over terminalWebSocketInputLimit
+        with pytest.raises(websockets.ConnectionClosed) as e:
+            while True:
+                await asyncio.wait_for(ws.recv(), 5)
+        assert e.value.rcvd is not None and e.value.rcvd.code == 1009
+    assert demo.state.terminals.sessions == {}
+
+
+async def test_fleet_stream_still_leaves_pings_unanswered(demo):
+    """The terminal socket answers pings; the fleet stream (never read by the Dashboard) still does not."""
+    async with websockets.connect(demo.ws_url, ping_interval=None) as ws:
+        json.loads(await asyncio.wait_for(ws.recv(), 5))
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(await ws.ping(), 0.3)

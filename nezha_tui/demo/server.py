@@ -667,7 +667,8 @@ class DemoServer:
                 if data is None:
                     data = b"\x00" + (msg.get("text") or "").encode("utf-8")  # websocketx: text is input
                 if len(data) > TERMINAL_INPUT_LIMIT:
-                    _close_tcp(ext, abort=True)  # gorilla's read limit: the read fails, the socket closes
+                    # gorilla's read limit: it writes close 1009, the read fails and the stream ends
+                    await send({"type": "websocket.close", "code": 1009})
                     return
                 if not data:
                     continue
@@ -866,8 +867,8 @@ def _terminal_size(raw: bytes) -> tuple[int, int] | None:
     return cols, rows
 
 
-def _close_tcp(ext: dict, abort: bool = False) -> bool:
-    hook = ext.get("abort" if abort else "close_tcp")
+def _close_tcp(ext: dict) -> bool:
+    hook = ext.get("close_tcp")
     if hook is None:
         return False
     hook()
