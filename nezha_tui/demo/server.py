@@ -33,6 +33,18 @@ Faithfulness notes (what the real Dashboard does vs the demo):
   "Burst cap" has a 10-minute cycle (a Dashboard's shortest is an hour), and
   the burst counts in that rule's ``transfer`` only, not in the server's
   stream counters or speeds.
+- The web terminal (``POST /terminal``, ``GET /ws/terminal/{id}``, terminal.go)
+  is backed by ``terminal.SimulatedShell``: nothing runs for real.  Same
+  auth chain as the Dashboard (JWT, CSRF pair on the POST only, or a token
+  with ``nezha:server:exec``), same texts.  Differences: the real Dashboard
+  keeps a session that nobody attached for as long as the agent's stream
+  lives, and its 10 s (``StartStream``) is how long the agent may take to
+  join *after* the attach; the demo's agent joins at once, and a session not
+  attached within ``terminal_attach_window`` (10 s, demo clock) is dropped, so
+  a late attach gets what the Dashboard says for a gone stream ("permission
+  denied").  A second attach while the first is live gets the same answer
+  (the real one would steal the first socket's input).  Pings every
+  ``terminal_ping_interval`` seconds of wall time; client pings are answered.
 """
 
 from __future__ import annotations
