@@ -237,6 +237,8 @@ async def test_round_trip_resize_and_exit(demo):
         assert (await _until(ws, prompt))[0] == b"hostname\r\npar-ci-01\r\n" + prompt
         await ws.send(b"\x01" + json.dumps({"Cols": 132, "Rows": 40}).encode())
         await ws.send(b"\x01{\"cols\":0,\"rows\":0}")  # outside the agent's bounds: ignored
+        await ws.send(b"\x02ignored")  # neither input nor resize: the agent skips it
+        await ws.send(b"")
         await ws.send(b"\x00stty size\r")
         assert (await _until(ws, prompt))[0] == b"stty size\r\n40 132\r\n" + prompt
         await ws.send("whoami\r")  # a text message is input (websocketx prefixes 0x00)

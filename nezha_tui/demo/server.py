@@ -43,7 +43,7 @@ Faithfulness notes (what the real Dashboard does vs the demo):
   attached within ``terminal_attach_window`` (10 s, demo clock) is dropped, so
   a late attach gets what the Dashboard says for a gone stream ("permission
   denied").  A second attach while the first is live gets the same answer
-  (the real one would steal the first socket's input).  Pings every
+  (the real one would swap the stream's user side under the first socket).  Pings every
   ``terminal_ping_interval`` seconds of wall time; client pings are answered.
 """
 
