@@ -331,3 +331,23 @@ async def test_fleet_stream_still_leaves_pings_unanswered(demo):
         json.loads(await asyncio.wait_for(ws.recv(), 5))
         with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(await ws.ping(), 0.3)
+
+
+async def test_agent_that_refuses_commands_times_out():
+    """disable_command_execute: accepted, then dropped after StartStream's wait, without a byte."""
+    s = DemoServer(DemoOptions(clock=Clock(), frame_interval=0.05, terminal_exec_disabled=(3,),
+                               terminal_agent_timeout=0.2))
+    await s.start()
+    try:
+        auth = {"Authorization": f"Bearer {s.token}"}
+        async with httpx.AsyncClient(base_url=s.url) as c:
+            r = await _create(c, auth, 3)
+            assert r.json()["data"]["server_name"] == "bom-proxy-01"  # the Dashboard cannot know yet
+        async with websockets.connect(_ws_url(s, r.json()["data"]["session_id"]), additional_headers=auth,
+                                      ping_interval=None) as ws:
+            with pytest.raises(websockets.ConnectionClosedError) as e:
+                await asyncio.wait_for(ws.recv(), 5)
+            assert e.value.rcvd is None
+        assert s.state.terminals.sessions == {}
+    finally:
+        await s.stop()

@@ -45,6 +45,10 @@ Faithfulness notes (what the real Dashboard does vs the demo):
   denied").  A second attach while the first is live gets the same answer
   (the real one would swap the stream's user side under the first socket).  Pings every
   ``terminal_ping_interval`` seconds of wall time; client pings are answered.
+  A session ends as the agent ends it: the pty's read error text
+  ("read /dev/ptmx: input/output error") as a last frame, then TCP closed
+  without a close frame.  ``terminal_exec_disabled`` servers play an agent
+  with ``disable_command_execute``: accepted, silent, dropped after 10 s.
 """
 
 from __future__ import annotations
@@ -105,6 +109,10 @@ class DemoOptions:
     ping_every: int = 4  # server ping after every Nth frame (ws.go)
     terminal_ping_interval: float = 10.0  # s between the terminal socket's pings (wall time, as terminal.go)
     terminal_attach_window: float = 10.0  # s (demo clock) a terminal session waits for its attach
+    terminal_exec_disabled: tuple[int, ...] = ()
+    """Server ids whose agent refuses commands (``disable_command_execute``): the POST succeeds, the attach
+    is accepted, no agent joins, and after ``terminal_agent_timeout`` the socket is dropped without a byte."""
+    terminal_agent_timeout: float = 10.0  # s (wall time): StartStream's wait for both ends (terminal.go)
     # faults at start (also switchable at runtime via DemoServer.faults)
     proxy_502: bool = False
     waf_reason: str | None = None
@@ -670,6 +678,12 @@ class DemoServer:
         cid = next(self._ids)
         self._streams[cid] = ext
         try:
+            if sess.server_id in st.options.terminal_exec_disabled:
+                # the agent never opens its IOStream: StartStream times out, the socket is closed, nothing sent
+                await self._pause(st.options.terminal_agent_timeout)
+                if not _close_tcp(ext):
+                    await send({"type": "websocket.close", "code": 1000})
+                return
             await self._terminal_out(send, shell.start())
             while not shell.ended:
                 msg = await receive()
