@@ -22,7 +22,7 @@ __all__ = [
     "NezhaError", "BadCredentials", "TokenRejected", "MissingScope", "Unauthorized",
     "CsrfRejected", "WafBlocked", "DashboardTooOld", "NotFound", "GuestPeriodDenied",
     "ApiError", "ProxyError", "NetworkError", "ProtocolError",
-    "RealIpHeaderMissing", "RedirectRefused", "NOT_A_DASHBOARD",
+    "RealIpHeaderMissing", "RedirectRefused", "TerminalRefused", "TERMINAL_KINDS", "EXEC_SCOPE", "NOT_A_DASHBOARD",
     "error_from_text", "html_reason", "is_nezha_waf_page", "network_error_from", "not_a_dashboard",
     "trim", "waf_error",
 ]
@@ -126,6 +126,42 @@ class ApiError(NezhaError):
         self.text = trim(text)
         self.status = status
         super().__init__(f"the Dashboard answered: {self.text}" if self.text else None)
+
+
+EXEC_SCOPE = "nezha:server:exec"
+#: The kinds of :class:`TerminalRefused`.
+TERMINAL_KINDS = ("guest", "scope", "offline", "permission", "unsupported", "attach_timeout")
+
+
+class TerminalRefused(NezhaError):
+    """The Dashboard would not open (or attach) a web terminal; ``kind`` says why.
+
+    ``guest``: no login (or the login is no longer accepted); ``scope``: the access
+    token lacks ``nezha:server:exec``; ``offline``: the server is unknown or its agent is
+    not connected; ``permission``: this login may not open a shell there (or attach to
+    that session); ``unsupported``: the Dashboard has no terminal endpoint (404, an HTML
+    page); ``attach_timeout``: the session was not attached in time, is gone, or its
+    agent never answered.
+    """
+
+    def __init__(self, kind: str, message: str | None = None) -> None:
+        if kind not in TERMINAL_KINDS:
+            raise ValueError(f"unknown terminal refusal kind {kind!r}")
+        self.kind = kind
+        super().__init__(message or _TERMINAL_DEFAULTS[kind])
+
+    def __repr__(self) -> str:
+        return f"TerminalRefused({self.kind!r}, {self.message!r})"
+
+
+_TERMINAL_DEFAULTS = {
+    "guest": f"log in or use a token with {EXEC_SCOPE}",
+    "scope": f"the access token lacks the scope {EXEC_SCOPE} (needed for a shell)",
+    "offline": "the server is not connected",
+    "permission": "permission denied: this login may not open a shell on that server",
+    "unsupported": "this Dashboard has no web terminal endpoint (older than Nezha v1?)",
+    "attach_timeout": "the shell session could not be attached in time (10 s)",
+}
 
 
 _STATUS_REASONS = {
