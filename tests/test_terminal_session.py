@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
+import pty
+import struct
+import termios
 from contextlib import asynccontextmanager
 
 import httpx
@@ -15,6 +20,7 @@ from nezha_tui.api.client import Credentials, NezhaClient
 from nezha_tui.api.errors import TerminalRefused
 from nezha_tui.api.models import TerminalTicket
 from nezha_tui.api.terminal import MAX_INPUT_CHUNK, TerminalSession, input_frame, resize_frame
+from nezha_tui.shell_bridge import EndKind, bridge
 
 SESSION = "6f1c1e0a-3b1f-4b7e-9d55-0d5f1a2b3c4d"
 TICKET = TerminalTicket(SESSION, 7, "web-01")
@@ -206,3 +212,63 @@ async def test_no_handshake_in_time_is_an_attach_timeout():
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_the_bridge_over_a_real_websocket():
+    """pty -> bridge -> TerminalSession -> WebSocket -> a tiny echoing "shell" -> back to the pty."""
+    frames: list[bytes] = []
+    got = asyncio.Event()
+
+    async def shell(ws) -> None:
+        line = b""
+        await ws.send(b"root@web-01:~# ")
+        async for msg in ws:
+            frames.append(msg)
+            got.set()
+            if msg[:1] != b"\x00":
+                continue
+            for byte in msg[1:]:
+                ch = bytes([byte])
+                await ws.send(b"\r\n" if ch == b"\r" else ch)  # echo, as a remote pty would
+                if ch == b"\r":
+                    if line == b"exit":
+                        await ws.send(b"logout\r\n")
+                        ws.transport.abort()  # the Dashboard drops the socket: no close frame
+                        return
+                    line = b""
+                else:
+                    line += ch
+
+    master, slave = pty.openpty()
+    try:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        before = termios.tcgetattr(slave)
+        async with serve(shell, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            async with NezhaClient(f"http://127.0.0.1:{port}", Credentials(token=PAT)) as client:
+                session = await TerminalSession.attach(client, TICKET)
+                task = asyncio.ensure_future(bridge(session, slave, slave))
+                while not frames:
+                    got.clear()
+                    await asyncio.wait_for(got.wait(), 5)
+                assert frames[0] == b'\x01{"Cols":100,"Rows":30}'
+                os.write(master, b"exit\r")
+                end = await asyncio.wait_for(task, 5)
+                await session.close()
+        assert end.kind is EndKind.REMOTE_CLOSED
+        assert b"".join(f[1:] for f in frames[1:]) == b"exit\r"
+        os.set_blocking(master, False)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except (BlockingIOError, OSError):
+                break
+            if not chunk:
+                break
+            shown += chunk
+        assert shown == b"root@web-01:~# exit\r\nlogout\r\n"
+        assert termios.tcgetattr(slave) == before
+    finally:
+        os.close(master)
+        os.close(slave)
