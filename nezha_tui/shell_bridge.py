@@ -141,8 +141,14 @@ async def bridge(session: Session, in_fd: int, out_fd: int, *, detach: bytes = D
     queue: asyncio.Queue[Any] = asyncio.Queue()
     ended: asyncio.Future[BridgeEnd] = loop.create_future()
     reading = winch = False
+    resize_queued = [False]  # a burst of SIGWINCH (a window dragged) sends one size, the latest
     previous_winch: Any = None
     tasks: list[asyncio.Task[Any]] = []
+
+    def on_winch() -> None:
+        if not resize_queued[0]:
+            resize_queued[0] = True
+            queue.put_nowait(_RESIZE)
 
     def finish(end: BridgeEnd) -> None:
         if not ended.done():
@@ -179,6 +185,7 @@ async def bridge(session: Session, in_fd: int, out_fd: int, *, detach: bytes = D
                 finish(item)
                 return
             if item is _RESIZE:
+                resize_queued[0] = False
                 size = size_of()
                 if size is not None:
                     await session.resize(*size)
@@ -211,11 +218,11 @@ async def bridge(session: Session, in_fd: int, out_fd: int, *, detach: bytes = D
             tty.setraw(in_fd, termios.TCSANOW)
         try:
             previous_winch = signal.getsignal(signal.SIGWINCH)
-            loop.add_signal_handler(signal.SIGWINCH, queue.put_nowait, _RESIZE)
+            loop.add_signal_handler(signal.SIGWINCH, on_winch)
             winch = True
         except (RuntimeError, ValueError, NotImplementedError):  # not the main thread: no resize events
             log.debug("no SIGWINCH handler for the shell bridge")
-        queue.put_nowait(_RESIZE)  # the size first, before any key
+        on_winch()  # the size first, before any key
         loop.add_reader(in_fd, on_readable)
         reading = True
         for pump in (pump_input(), pump_output()):

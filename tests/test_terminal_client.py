@@ -11,8 +11,10 @@ import json
 import httpx
 import pytest
 
-from nezha_tui.api.client import Credentials, NezhaClient, terminal_refusal
-from nezha_tui.api.errors import CsrfRejected, ProtocolError, TerminalRefused, TokenRejected, WafBlocked
+from nezha_tui.api.client import Credentials, NezhaClient
+from nezha_tui.api.errors import (
+    CsrfRejected, ProtocolError, TerminalRefused, TokenRejected, WafBlocked, terminal_refusal,
+)
 from nezha_tui.api.models import TerminalTicket
 
 PASSWORD = "s3cret-pass"

@@ -34,6 +34,12 @@ may follow that.  Anything else (another host, another port, https -> http)
 raises :class:`RedirectRefused` before a byte goes there.  The stream refuses
 a WebSocket redirect to another origin the same way (see stream.py).
 
+The web terminal: :meth:`NezhaClient.open_terminal` asks for a session (``POST
+/api/v1/terminal``; a JWT session sends the CSRF pair, an ``nzp_`` token needs
+``nezha:server:exec``) and maps the Dashboard's refusals to
+:class:`~nezha_tui.api.errors.TerminalRefused`; attaching to it is
+:mod:`nezha_tui.api.terminal`'s.
+
 ``GET /profile`` is a check, not a requirement: when it fails otherwise than
 with the Dashboard's "not logged in" answer (404, an HTML page, 5xx, a proxy
 that blocks it, a network error) the answer is *unknown* and the session is
@@ -65,7 +71,8 @@ from .decode import decode_data, decode_terminal_ticket, envelope_error
 from .errors import (
     EXEC_SCOPE, NOT_A_DASHBOARD, ApiError, BadCredentials, CsrfRejected, DashboardTooOld, MissingScope,
     NetworkError, NezhaError, ProtocolError, ProxyError, RedirectRefused, TerminalRefused, TokenRejected,
-    Unauthorized, WafBlocked, error_from_text, html_reason, network_error_from, not_a_dashboard, trim, waf_error,
+    Unauthorized, WafBlocked, error_from_text, html_reason, network_error_from, not_a_dashboard, terminal_refusal,
+    trim, waf_error,
 )
 from .sanitise import sanitise_obj
 from .models import (
@@ -771,43 +778,6 @@ def redirect_allowed(old: httpx.URL | str, new: httpx.URL | str) -> bool:
         return True
     return (o[0] == "http" and n[0] == "https" and o[1] == n[1]
             and (o[2] == n[2] or (o[2] == 80 and n[2] == 443)))
-
-
-# The Dashboard's texts for the terminal's refusals, in its languages (pkg/i18n/translations/*/nezha.po)
-_OFFLINE_TEXTS = frozenset({
-    "server not found or not connected", "server nicht gefunden oder nicht verbunden",
-    "servidor no encontrado o no conectado", "server tidak ditemukan atau tidak terkoneksi",
-    "servidor não encontrado ou não conectado", "сервер не найден или не подключен",
-    "சேவையகம் கண்டுபிடிக்கப்படவில்லை அல்லது இணைக்கப்படவில்லை", "服务器未找到或仍未连接", "伺服器未找到或仍未連線",
-})
-_PERMISSION_TEXTS = frozenset({
-    "permission denied", "zugriff verweigert", "permiso denegado", "akses ditolak", "permissão negada",
-    "доступ запрещен", "இசைவு மறுக்கப்பட்டது", "truy cập bị từ chối", "权限不够", "權限不夠",
-})
-
-
-def terminal_refusal(text: str, server_name: str | None = None) -> TerminalRefused | None:
-    """The TerminalRefused for an error text of the terminal endpoints on HTTP 200, or None.
-
-    ``server not found or not connected`` (any of the Dashboard's languages) -> offline
-    ("NAME is not connected" when the name is known, else the Dashboard's text);
-    ``permission denied`` -> permission; ``ApiErrorUnauthorized`` -> guest; ``404 Not
-    Found`` -> unsupported.
-    """
-    t = (text or "").strip()
-    low = t.lower()
-    if low in _OFFLINE_TEXTS:
-        name = trim(server_name or "", 60)
-        return TerminalRefused("offline", f"{name} is not connected" if name
-                               else f"the Dashboard answered: {t}")
-    if low in _PERMISSION_TEXTS:
-        return TerminalRefused("permission", f"permission denied: this login may not open a shell there ({t})"
-                               if low != "permission denied" else None)
-    if low == "apierrorunauthorized":
-        return TerminalRefused("guest")
-    if low == "404 not found":
-        return TerminalRefused("unsupported")
-    return None
 
 
 def _default_port(url: httpx.URL) -> int:

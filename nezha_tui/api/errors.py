@@ -23,7 +23,7 @@ __all__ = [
     "CsrfRejected", "WafBlocked", "DashboardTooOld", "NotFound", "GuestPeriodDenied",
     "ApiError", "ProxyError", "NetworkError", "ProtocolError",
     "RealIpHeaderMissing", "RedirectRefused", "TerminalRefused", "TERMINAL_KINDS", "EXEC_SCOPE", "NOT_A_DASHBOARD",
-    "error_from_text", "html_reason", "is_nezha_waf_page", "network_error_from", "not_a_dashboard",
+    "error_from_text", "terminal_refusal", "html_reason", "is_nezha_waf_page", "network_error_from", "not_a_dashboard",
     "trim", "waf_error",
 ]
 
@@ -281,6 +281,43 @@ def error_from_text(text: object, status: int | None = None) -> NezhaError:
     if status == 401:
         return TokenRejected(f"the access token was rejected: {t}" if t else None)
     return ApiError(t, status)
+
+
+# The Dashboard's texts for the terminal's refusals, in its languages (pkg/i18n/translations/*/nezha.po)
+_OFFLINE_TEXTS = frozenset({
+    "server not found or not connected", "server nicht gefunden oder nicht verbunden",
+    "servidor no encontrado o no conectado", "server tidak ditemukan atau tidak terkoneksi",
+    "servidor não encontrado ou não conectado", "сервер не найден или не подключен",
+    "சேவையகம் கண்டுபிடிக்கப்படவில்லை அல்லது இணைக்கப்படவில்லை", "服务器未找到或仍未连接", "伺服器未找到或仍未連線",
+})
+_PERMISSION_TEXTS = frozenset({
+    "permission denied", "zugriff verweigert", "permiso denegado", "akses ditolak", "permissão negada",
+    "доступ запрещен", "இசைவு மறுக்கப்பட்டது", "truy cập bị từ chối", "权限不够", "權限不夠",
+})
+
+
+def terminal_refusal(text: str, server_name: str | None = None) -> TerminalRefused | None:
+    """The TerminalRefused for an error text of the terminal endpoints on HTTP 200, or None.
+
+    ``server not found or not connected`` (any of the Dashboard's languages) -> offline
+    ("NAME is not connected" when the name is known, else the Dashboard's text);
+    ``permission denied`` -> permission; ``ApiErrorUnauthorized`` -> guest; ``404 Not
+    Found`` -> unsupported.
+    """
+    t = (text or "").strip()
+    low = t.lower()
+    if low in _OFFLINE_TEXTS:
+        name = trim(server_name or "", 60)
+        return TerminalRefused("offline", f"{name} is not connected" if name
+                               else f"the Dashboard answered: {t}")
+    if low in _PERMISSION_TEXTS:
+        return TerminalRefused("permission", f"permission denied: this login may not open a shell there ({t})"
+                               if low != "permission denied" else None)
+    if low == "apierrorunauthorized":
+        return TerminalRefused("guest")
+    if low == "404 not found":
+        return TerminalRefused("unsupported")
+    return None
 
 
 _TAG = re.compile(r"<[^>]+>")

@@ -33,11 +33,11 @@ from typing import Any
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from .client import NezhaClient, terminal_refusal
+from .client import NezhaClient
 from .decode import envelope_error
 from .errors import (
     NezhaError, ProtocolError, ProxyError, TerminalRefused, error_from_text, html_reason,
-    network_error_from, not_a_dashboard, trim, waf_error,
+    network_error_from, not_a_dashboard, terminal_refusal, trim, waf_error,
 )
 from .models import TerminalTicket
 from .stream import HomeOnlyConnect
