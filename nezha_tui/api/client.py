@@ -34,6 +34,12 @@ may follow that.  Anything else (another host, another port, https -> http)
 raises :class:`RedirectRefused` before a byte goes there.  The stream refuses
 a WebSocket redirect to another origin the same way (see stream.py).
 
+The web terminal: :meth:`NezhaClient.open_terminal` asks for a session (``POST
+/api/v1/terminal``; a JWT session sends the CSRF pair, an ``nzp_`` token needs
+``nezha:server:exec``) and maps the Dashboard's refusals to
+:class:`~nezha_tui.api.errors.TerminalRefused`; attaching to it is
+:mod:`nezha_tui.api.terminal`'s.
+
 ``GET /profile`` is a check, not a requirement: when it fails otherwise than
 with the Dashboard's "not logged in" answer (404, an HTML page, 5xx, a proxy
 that blocks it, a network error) the answer is *unknown* and the session is
@@ -51,6 +57,7 @@ import binascii
 import ipaddress
 import json
 import logging
+import re
 import ssl
 import time
 from collections.abc import Callable, Iterable
@@ -60,16 +67,17 @@ import httpx
 
 from .. import __version__ as _VERSION
 from .credentials import Credentials
-from .decode import decode_data, envelope_error
+from .decode import decode_data, decode_terminal_ticket, envelope_error
 from .errors import (
-    NOT_A_DASHBOARD, ApiError, BadCredentials, DashboardTooOld, MissingScope, NetworkError, NezhaError,
-    ProtocolError, ProxyError, RedirectRefused, TokenRejected, Unauthorized, WafBlocked, error_from_text,
-    html_reason, network_error_from, not_a_dashboard, waf_error,
+    EXEC_SCOPE, NOT_A_DASHBOARD, ApiError, BadCredentials, CsrfRejected, DashboardTooOld, MissingScope,
+    NetworkError, NezhaError, ProtocolError, ProxyError, RedirectRefused, TerminalRefused, TokenRejected,
+    Unauthorized, WafBlocked, error_from_text, html_reason, network_error_from, not_a_dashboard, terminal_refusal,
+    trim, waf_error,
 )
 from .sanitise import sanitise_obj
 from .models import (
     METRICS, PERIODS, FullServer, LoginResult, MetricSeries, Profile, ServerGroup,
-    ServerServiceSeries, ServiceHistory, ServiceOverview, Setting,
+    ServerServiceSeries, ServiceHistory, ServiceOverview, Setting, TerminalTicket,
 )
 
 __all__ = ["Credentials", "NezhaClient", "normalize_base_url"]
@@ -183,8 +191,15 @@ class NezhaClient:
 
     @property
     def ws_url(self) -> str:
+        return self._ws_base() + f"{_API}/ws/server"
+
+    def _ws_base(self) -> str:
         scheme, rest = self.base_url.split("://", 1)
-        return f"{'wss' if scheme == 'https' else 'ws'}://{rest}{_API}/ws/server"
+        return f"{'wss' if scheme == 'https' else 'ws'}://{rest}"
+
+    def terminal_ws_url(self, session_id: str) -> str:
+        """``ws(s)://.../api/v1/ws/terminal/{session_id}`` (the id checked by the decoder)."""
+        return self._ws_base() + f"{_API}/ws/terminal/{session_id}"
 
     @property
     def host(self) -> str:
@@ -216,6 +231,26 @@ class NezhaClient:
     def stream_headers(self) -> dict[str, str]:
         bearer = self._bearer()
         return {"Authorization": f"Bearer {bearer}"} if bearer else {}
+
+    @property
+    def is_jwt_session(self) -> bool:
+        """A JWT is the credential (password login or a raw JWT): unsafe methods need the CSRF pair."""
+        return self.credentials.mode == "password" or (
+            self.credentials.mode == "token" and not self.credentials.is_access_token)
+
+    def terminal_headers(self) -> dict[str, str]:
+        """Headers of the terminal's WebSocket: the stream's, plus the CSRF pair for a JWT session.
+
+        The Dashboard's CSRF check passes every GET (the handshake is one), so the pair is not
+        required there; it is sent anyway, the same as on the POST, so a Dashboard that began
+        checking it would still attach.  Never logged.
+        """
+        headers = self.stream_headers()
+        csrf = self._csrf_value() if self.is_jwt_session else None
+        if csrf:
+            headers["Cookie"] = f"{_CSRF_COOKIE}={csrf}"
+            headers["X-CSRF-Token"] = csrf
+        return headers
 
     @property
     def auth_failed(self) -> NezhaError | None:
@@ -436,6 +471,33 @@ class NezhaClient:
                 return cookie.value
         return self._csrf
 
+    def _csrf_in_jar(self) -> bool:
+        return any(c.name == _CSRF_COOKIE and c.value for c in self._http.cookies.jar)
+
+    def _drop_csrf(self) -> None:
+        """Forget the CSRF cookie (the Dashboard refused it): the next GET seeds a new one."""
+        self._csrf = None
+        self._http.cookies.delete(_CSRF_COOKIE)
+
+    async def _csrf_pair(self) -> dict[str, str]:
+        """The CSRF double-submit headers for an unsafe request of a JWT session (else ``{}``).
+
+        Without a cookie yet, a safe request on a login route (``GET /profile``) makes the
+        Dashboard seed one.  The header always; the cookie explicitly only when the jar
+        would not send it (an explicit Cookie header replaces the jar's).
+        """
+        if not self.is_jwt_session:
+            return {}
+        if not self._csrf_value():
+            await self._profile_accepts()
+        csrf = self._csrf_value()
+        if not csrf:
+            return {}  # the Dashboard will say 403 CSRF: reported as CsrfRejected
+        headers = {"X-CSRF-Token": csrf}
+        if not self._csrf_in_jar():
+            headers["Cookie"] = f"{_CSRF_COOKIE}={csrf}"
+        return headers
+
     # ------------------------------------------------------------------ transport
 
     async def _send(self, method: str, path: str, *, params: dict[str, str] | None = None,
@@ -618,6 +680,68 @@ class NezhaClient:
 
     async def service_servers(self) -> list[int]:
         return await self._get(f"{_API}/service/server", list[int])
+
+    async def open_terminal(self, server_id: int, server_name: str | None = None) -> TerminalTicket:
+        """``POST /api/v1/terminal``: a web-terminal session on ``server_id``, to attach within 10 s.
+
+        JWT sessions send the CSRF pair (the Dashboard's csrfMiddleware requires it on a POST);
+        an ``nzp_`` token needs the scope ``nezha:server:exec``.  ``server_name``, when given,
+        names the server in the "not connected" refusal.  Raises :class:`TerminalRefused`
+        (kinds guest, scope, offline, permission, unsupported) for the terminal's own
+        refusals, any other :class:`NezhaError` for the usual failures (network, firewall,
+        proxy, a rejected token, a missing CSRF pair after one fresh try).
+        """
+        sid = _check_id(server_id, "server id")
+        if self.credentials.mode == "guest":
+            raise TerminalRefused("guest")
+        path = f"{_API}/terminal"
+        relogged = csrf_retried = False
+        while True:
+            await self.ensure_auth()
+            used = self._jwt
+            headers = await self._csrf_pair()
+            resp = await self._send("POST", path, json_body={"server_id": sid}, extra_headers=headers)
+            try:
+                return self._terminal_answer(resp, sid, server_name)
+            except Unauthorized:
+                if self.credentials.mode == "password" and used is not None and not relogged:
+                    # the JWT died with its session (IP change, revoke): log in again once
+                    relogged = True
+                    if self._jwt == used:
+                        self.invalidate_jwt()
+                    continue
+                raise TerminalRefused("guest", f"the Dashboard did not accept this login: "
+                                               f"log in again or use a token with {EXEC_SCOPE}") from None
+            except CsrfRejected:
+                if self.is_jwt_session and not csrf_retried:
+                    csrf_retried = True  # a stale cookie (the Dashboard's secret changed): seed a new one
+                    self._drop_csrf()
+                    continue
+                raise
+
+    def _terminal_answer(self, resp: httpx.Response, server_id: int, server_name: str | None) -> TerminalTicket:
+        status = resp.status_code
+        body = resp.content
+        is_json = _looks_json(resp)
+        text = envelope_error(body) if is_json else None
+        if status == 404 or (status == 200 and (not is_json or text == "404 Not Found")):
+            if status == 200 and not is_json and not not_a_dashboard(body, resp.headers.get("content-type", "")):
+                self._decode(resp, TerminalTicket)  # not JSON, not HTML: the usual ProtocolError
+            raise TerminalRefused("unsupported", f"this Dashboard has no web terminal (POST {_API}/terminal "
+                                                 f"answered {'404' if status == 404 else 'a web page'}): "
+                                                 f"it is older than Nezha v1, or the URL is not the API's")
+        if status == 403 and text:
+            m = re.search(r"lacks scope\s*(\S+)", text)
+            if m:
+                scope = trim(m.group(1), 40)
+                raise TerminalRefused("scope", f"the access token lacks the scope {scope} (needed for a shell)")
+        if status == 200 and text and not text.startswith("ApiError"):  # those: _decode (a login retry)
+            refusal = terminal_refusal(text, server_name)
+            if refusal is not None:
+                raise refusal
+        if 200 <= status < 300 and is_json and not text:
+            return sanitise_obj(decode_terminal_ticket(body, server_id))
+        return self._decode(resp, TerminalTicket)  # raises the typed error of the answer
 
     async def aclose(self) -> None:
         self._jwt = None if self.credentials.mode == "password" else self._jwt

@@ -46,9 +46,10 @@ import msgspec
 
 from ..gc_policy import collection_paused
 from .errors import NezhaError, ProtocolError, error_from_text, trim
-from .models import FLOAT_MAX, INT64_MAX, INT64_MIN, StreamFrame, StreamServer
+from .models import FLOAT_MAX, INT64_MAX, INT64_MIN, StreamFrame, StreamServer, TerminalTicket
 
-__all__ = ["DecodeReport", "DecoderFault", "decode_frame", "decode_data", "convert_lenient"]
+__all__ = ["DecodeReport", "DecoderFault", "decode_frame", "decode_data", "decode_terminal_ticket",
+           "convert_lenient"]
 
 _log = logging.getLogger(__name__)
 
@@ -514,6 +515,30 @@ def _decode_data(body: bytes | str, typ: Any, report: DecodeReport) -> Any:
     if _has_time(typ):
         return _clear_zero_times(env.data, typ, report)
     return env.data
+
+
+_SESSION_ID = re.compile(r"[A-Za-z0-9._~-]{1,128}")
+
+
+def decode_terminal_ticket(body: bytes | str, server_id: int) -> TerminalTicket:
+    """``POST /api/v1/terminal``'s answer as a :class:`TerminalTicket`.
+
+    Tolerant like every answer (:func:`decode_data`); then checked: the session id goes
+    into the attach URL's path, so only URL-safe characters (a UUID) are accepted, else
+    ProtocolError.  An absent or wrong ``server_id`` becomes the one asked for (Go's
+    omitempty).  ``server_name`` is raw here (the client sanitises it with the rest).
+    """
+    ticket = decode_data(body, TerminalTicket)
+    if not isinstance(ticket, TerminalTicket):  # a list or scalar ``data``: _empty() of the type
+        raise ProtocolError("the terminal answer has no session")
+    sid = ticket.session_id
+    if not sid:
+        raise ProtocolError("the terminal answer has no session_id")
+    if not _SESSION_ID.fullmatch(sid):
+        raise ProtocolError(f"the terminal answer's session_id is not a plain id ({_show(sid)})")
+    if ticket.server_id != server_id:
+        ticket.server_id = server_id
+    return ticket
 
 
 # --------------------------------------------------------------------------- lenient conversion

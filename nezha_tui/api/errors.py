@@ -22,8 +22,8 @@ __all__ = [
     "NezhaError", "BadCredentials", "TokenRejected", "MissingScope", "Unauthorized",
     "CsrfRejected", "WafBlocked", "DashboardTooOld", "NotFound", "GuestPeriodDenied",
     "ApiError", "ProxyError", "NetworkError", "ProtocolError",
-    "RealIpHeaderMissing", "RedirectRefused", "NOT_A_DASHBOARD",
-    "error_from_text", "html_reason", "is_nezha_waf_page", "network_error_from", "not_a_dashboard",
+    "RealIpHeaderMissing", "RedirectRefused", "TerminalRefused", "TERMINAL_KINDS", "EXEC_SCOPE", "NOT_A_DASHBOARD",
+    "error_from_text", "terminal_refusal", "html_reason", "is_nezha_waf_page", "network_error_from", "not_a_dashboard",
     "trim", "waf_error",
 ]
 
@@ -126,6 +126,42 @@ class ApiError(NezhaError):
         self.text = trim(text)
         self.status = status
         super().__init__(f"the Dashboard answered: {self.text}" if self.text else None)
+
+
+EXEC_SCOPE = "nezha:server:exec"
+#: The kinds of :class:`TerminalRefused`.
+TERMINAL_KINDS = ("guest", "scope", "offline", "permission", "unsupported", "attach_timeout")
+
+
+class TerminalRefused(NezhaError):
+    """The Dashboard would not open (or attach) a web terminal; ``kind`` says why.
+
+    ``guest``: no login (or the login is no longer accepted); ``scope``: the access
+    token lacks ``nezha:server:exec``; ``offline``: the server is unknown or its agent is
+    not connected; ``permission``: this login may not open a shell there (or attach to
+    that session); ``unsupported``: the Dashboard has no terminal endpoint (404, an HTML
+    page); ``attach_timeout``: the session was not attached in time, is gone, or its
+    agent never answered.
+    """
+
+    def __init__(self, kind: str, message: str | None = None) -> None:
+        if kind not in TERMINAL_KINDS:
+            raise ValueError(f"unknown terminal refusal kind {kind!r}")
+        self.kind = kind
+        super().__init__(message or _TERMINAL_DEFAULTS[kind])
+
+    def __repr__(self) -> str:
+        return f"TerminalRefused({self.kind!r}, {self.message!r})"
+
+
+_TERMINAL_DEFAULTS = {
+    "guest": f"log in or use a token with {EXEC_SCOPE}",
+    "scope": f"the access token lacks the scope {EXEC_SCOPE} (needed for a shell)",
+    "offline": "the server is not connected",
+    "permission": "permission denied: this login may not open a shell on that server",
+    "unsupported": "this Dashboard has no web terminal endpoint (older than Nezha v1?)",
+    "attach_timeout": "the shell session could not be attached in time (10 s)",
+}
 
 
 _STATUS_REASONS = {
@@ -245,6 +281,43 @@ def error_from_text(text: object, status: int | None = None) -> NezhaError:
     if status == 401:
         return TokenRejected(f"the access token was rejected: {t}" if t else None)
     return ApiError(t, status)
+
+
+# The Dashboard's texts for the terminal's refusals, in its languages (pkg/i18n/translations/*/nezha.po)
+_OFFLINE_TEXTS = frozenset({
+    "server not found or not connected", "server nicht gefunden oder nicht verbunden",
+    "servidor no encontrado o no conectado", "server tidak ditemukan atau tidak terkoneksi",
+    "servidor não encontrado ou não conectado", "сервер не найден или не подключен",
+    "சேவையகம் கண்டுபிடிக்கப்படவில்லை அல்லது இணைக்கப்படவில்லை", "服务器未找到或仍未连接", "伺服器未找到或仍未連線",
+})
+_PERMISSION_TEXTS = frozenset({
+    "permission denied", "zugriff verweigert", "permiso denegado", "akses ditolak", "permissão negada",
+    "доступ запрещен", "இசைவு மறுக்கப்பட்டது", "truy cập bị từ chối", "权限不够", "權限不夠",
+})
+
+
+def terminal_refusal(text: str, server_name: str | None = None) -> TerminalRefused | None:
+    """The TerminalRefused for an error text of the terminal endpoints on HTTP 200, or None.
+
+    ``server not found or not connected`` (any of the Dashboard's languages) -> offline
+    ("NAME is not connected" when the name is known, else the Dashboard's text);
+    ``permission denied`` -> permission; ``ApiErrorUnauthorized`` -> guest; ``404 Not
+    Found`` -> unsupported.
+    """
+    t = (text or "").strip()
+    low = t.lower()
+    if low in _OFFLINE_TEXTS:
+        name = trim(server_name or "", 60)
+        return TerminalRefused("offline", f"{name} is not connected" if name
+                               else f"the Dashboard answered: {t}")
+    if low in _PERMISSION_TEXTS:
+        return TerminalRefused("permission", f"permission denied: this login may not open a shell there ({t})"
+                               if low != "permission denied" else None)
+    if low == "apierrorunauthorized":
+        return TerminalRefused("guest")
+    if low == "404 not found":
+        return TerminalRefused("unsupported")
+    return None
 
 
 _TAG = re.compile(r"<[^>]+>")

@@ -24,6 +24,7 @@ __all__ = [
     "ServerServiceSeries", "ServiceItem", "CycleTransferStats", "ServiceOverview",
     "ServiceHistoryPoint", "ServiceHistoryStats", "ServiceHistoryServer", "ServiceHistory",
     "GeoIPAddress", "GeoIP", "Owner", "FullServer", "LoginResult", "Profile",
+    "TerminalTicket",
 ]
 
 #: Metric names accepted by ``/server/{id}/metrics`` (section 3).
@@ -310,6 +311,14 @@ class Profile(Struct):
     id: Int = 0
     username: str = ""
     role: Int = 0
+
+
+class TerminalTicket(Struct):
+    """``POST /api/v1/terminal``'s answer: the session to attach to within 10 s."""
+
+    session_id: str = ""  # a UUID from the Dashboard; used in the attach URL
+    server_id: Int = 0
+    server_name: str = ""
 
 
 def to_builtins(obj: Any) -> Any:
