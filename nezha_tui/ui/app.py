@@ -250,6 +250,10 @@ class NezhaApp(App[None]):
                                   keep_log=keep_event_log, services_interval=services_interval)
         self.startup_problems = list(startup_problems)
         """Problems found before the app started (the [alerts] config): shown once it runs."""
+        from nezha_tui.shell_bridge import bridge
+
+        self.shell_bridge = bridge
+        """What hands the terminal over to a shell session (tests put a stand-in here)."""
         self.terminal_written: list[str] = []
         """Escape sequences :meth:`write_terminal` could not send (headless: tests read them)."""
         if title:
@@ -963,6 +967,12 @@ class NezhaApp(App[None]):
             self.notify("Server details are not available in this build", severity="warning", timeout=4)
             return
         self.push_screen(screen)
+
+    def action_open_shell(self, key: int) -> None:
+        """A shell on the server with this fleet key, after a question (:mod:`nezha_tui.ui.shell`)."""
+        from nezha_tui.ui.shell import ask_and_open_shell
+
+        ask_and_open_shell(self, key)
 
     def action_open_services(self) -> None:
         screen = self._services_screen()

@@ -114,6 +114,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("events", "e", "app.open_events", "Events",
             "Open the event log: offline, services, quotas, alert rules",
             show=False),  # 80 columns hold no more hints; the header's "⚑ 3 new (e)" names the key
+    Command("shell", "x", "shell_selected", "Shell",
+            "Open a shell on the selected server through its Dashboard (asks first; ctrl+] detaches)",
+            show=False),
     Command("pin_alerts", "exclamation_mark", "toggle_pin_alerts", "Pin alerts",
             "Servers with an active alert first, marked ⚑ (again: in the sort order)",
             show=False, key_display="!"),
@@ -130,6 +133,11 @@ COMMANDS: tuple[Command, ...] = (
     *_period_commands("detail"),
     Command("reload", "r", "reload", "Reload", "Fetch the shown history again, bypassing the short cache",
             scope="detail"),
+    Command("shell", "x", "shell", "Shell",
+            "Open a shell on this server through its Dashboard (asks first; ctrl+] detaches)", scope="detail"),
+    # ---------------------------------------------------------------- a yes/no question
+    Command("confirm_yes", "y", "answer(True)", "Yes", "Yes, go on", scope="confirm"),
+    Command("confirm_no", "n", "answer(False)", "No", "No (esc too)", scope="confirm"),
     # ---------------------------------------------------------------- the services overview
     Command("open_row", "enter", "open_selected", "Open",
             "Open the selected row: a monitor's latency history, or a quota's server", scope="services",
@@ -178,7 +186,7 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 SCOPES = ("app", "screen", "list", "fleet", "detail", "services", "service_history", "events", "help", "sort_menu",
-          "column_chooser")
+          "column_chooser", "confirm")
 
 
 def bindings_for(scope: str) -> list[Binding]:

@@ -77,7 +77,7 @@ def key_label(app: Any, key: str, binding: Binding) -> str:
 _TITLES = {"fleet": "Keys of the fleet", "detail": "Keys of the server detail",
            "services": "Keys of the services overview", "events": "Keys of the event log", "service_history": "Keys of a monitor's history",
            "sort_menu": "Keys of the sort menu", "column_chooser": "Keys of the column chooser",
-           "help": "Keys of this help"}
+           "help": "Keys of this help", "confirm": "Keys of the question"}
 
 PaletteEntry = tuple[str, str, str]
 """(title with its key, help, action)"""

@@ -444,6 +444,11 @@ class FleetScreen(NezhaScreen):
     def action_open_selected(self) -> None:
         self.grid.open_highlighted()
 
+    def action_shell_selected(self) -> None:
+        key = self.grid.highlighted_id
+        if key is not None:
+            self.app.call_later(self.app.run_action, f"open_shell({int(key)})")
+
     def action_sort_by(self, key_id: str) -> None:
         """Sort by ``key_id``; by the current key again: reverse (a column title's click, the sort
         menu and the capital letters all come here)."""

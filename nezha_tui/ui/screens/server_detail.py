@@ -289,6 +289,10 @@ class ServerDetailScreen(NezhaScreen):
         else:
             self._activate(tab)
 
+    def action_shell(self) -> None:
+        """``x``: a shell on this server (the app asks first)."""
+        self.app.call_later(self.app.run_action, f"open_shell({self.key})")
+
     def action_reload(self) -> None:
         tab = self._active_tab()
         if tab == "history":
