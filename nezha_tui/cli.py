@@ -119,7 +119,7 @@ def _run_parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog="nezha-tui",
         description="Terminal client for the Nezha monitoring Dashboard. "
-                    "Subcommands: snapshot, watch, demo-server, bench (nezha-tui SUBCOMMAND --help).",
+                    "Subcommands: snapshot, watch, shell, demo-server, bench (nezha-tui SUBCOMMAND --help).",
     )
     _add_connection_args(p)
     _add_on_event(p)
@@ -326,6 +326,44 @@ def _cmd_snapshot(argv: Sequence[str]) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- shell
+
+
+def _shell_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog="nezha-tui shell",
+                      description="Open a shell on one server through the Dashboard's web terminal, in this "
+                                  "terminal (ctrl+] detaches). Needs a login or a token with nezha:server:exec.")
+    p.add_argument("server", metavar="NAME|ID", help="the server: its id, its name, or a unique start of it")
+    _add_connection_args(p)
+    p.add_argument("--timeout", type=number(TIMEOUT_MIN, TIMEOUT_MAX), default=15.0, metavar="SECONDS",
+                   help="give up after this long without the Dashboard's first frame (15)")
+    return p
+
+
+def _cmd_shell(argv: Sequence[str]) -> int:
+    args = _shell_parser().parse_args(argv)
+    from nezha_tui.logsetup import setup_logging
+
+    setup_logging(args.log)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("shell needs a terminal (stdin and stdout)")
+    from nezha_tui.shell_command import ServerChoiceError, run
+    from nezha_tui.snapshot import SnapshotError
+
+    dashboards = _dashboards(args)
+    try:
+        if dashboards.several:
+            raise UsageError("shell takes one Dashboard (one --profile or URL)")
+        conn = dashboards.first
+        return run(conn.make_client(), args.server, args.timeout)
+    except ServerChoiceError as exc:
+        raise UsageError(str(exc)) from None
+    except SnapshotError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        dashboards.close()
+
+
 # --------------------------------------------------------------------------- dispatch
 
 
@@ -334,6 +372,8 @@ def _dispatch(argv: Sequence[str]) -> int:
         return _cmd_snapshot(argv[1:])
     if argv and argv[0] == "watch":
         return _cmd_watch(argv[1:])
+    if argv and argv[0] == "shell":
+        return _cmd_shell(argv[1:])
     if argv and argv[0] == "demo-server":
         from nezha_tui.demo.cli import run_demo_server
 

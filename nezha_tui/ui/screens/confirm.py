@@ -20,7 +20,7 @@ class ConfirmScreen(NezhaModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical {
-        width: auto; max-width: 90%; height: auto; border: round $warning; background: $surface; padding: 0 2;
+        width: 72; max-width: 95%; height: auto; border: round $warning; background: $surface; padding: 0 2;
     }
     ConfirmScreen #confirm-keys { color: $text-muted; }
     """
