@@ -279,16 +279,13 @@ class NezhaApp(App[None]):
         """The REST client of a server's own Dashboard (its auth, its guest limits)."""
         return self.link_for(key).client
 
-    # what was one Dashboard's before several could share the app: the first link's
-    # (``stream_status``: when several, a live one's, so the grid as a whole is not dimmed)
+    # what was one Dashboard's before several could share the app: the first link's, read-only
+    # (``stream_status``: when several, a live one's, so the grid as a whole is not dimmed;
+    # ``setting`` and ``frame_applied_at`` can be set, for tests of one Dashboard)
 
     @property
     def stream(self) -> FrameSource | None:
         return self.dashboards[0].stream
-
-    @stream.setter
-    def stream(self, value: FrameSource | None) -> None:
-        self.dashboards[0].stream = value
 
     @property
     def stream_status(self) -> StreamStatus | None:
@@ -299,17 +296,9 @@ class NezhaApp(App[None]):
                     return link.stream_status
         return links[0].stream_status
 
-    @stream_status.setter
-    def stream_status(self, value: StreamStatus | None) -> None:
-        self.dashboards[0].stream_status = value
-
     @property
     def stream_running(self) -> bool:
         return any(link.stream_running for link in self.dashboards)
-
-    @stream_running.setter
-    def stream_running(self, value: bool) -> None:
-        self.dashboards[0].stream_running = value
 
     @property
     def setting(self) -> Setting | None:
@@ -323,11 +312,6 @@ class NezhaApp(App[None]):
     def groups_answered(self) -> bool:
         """Every Dashboard's first server-groups request ended (answered, even with none, or failed)."""
         return all(link.groups_answered for link in self.dashboards)
-
-    @groups_answered.setter
-    def groups_answered(self, value: bool) -> None:
-        for link in self.dashboards:
-            link.groups_answered = value
 
     @property
     def frames_received(self) -> int:
