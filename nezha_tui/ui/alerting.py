@@ -74,9 +74,9 @@ class AlertBridge:
         if len(links) <= 1:
             names = [self.dashboard or app.dashboard_origin() or "dashboard"]
         else:
-            # each link's name now: its events keep it (the log, the hook, the history of the next
-            # run), even when a bare URL's label becomes the site name later
-            names = [link.name or f"dashboard {link.index + 1}" for link in links]
+            # the name each Dashboard was started with: its events keep it (the log, the hook, the
+            # history of the next run), even when a bare URL's label becomes the site name later
+            names = [link.source or f"dashboard {link.index + 1}" for link in links]
         app.events.sources = {name: i for i, name in enumerate(names)}
         self.pipelines = build_pipelines(names, self.config, hook_argv=self.hook_argv, keep_log=self.keep_log,
                                          feed=app.events, notify=self._desktop, on_events=lambda _index: self._shown,
